@@ -1,0 +1,1 @@
+"""Published (and benchmark) models, one module per paper."""

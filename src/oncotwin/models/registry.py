@@ -1,0 +1,41 @@
+"""The models oncotwin ships, by name."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+
+from oncotwin.errors import UnknownNameError, did_you_mean
+from oncotwin.models.base import Model
+
+__all__ = ["MODELS", "get_model", "list_models"]
+
+#: Model name -> (module, one-line description).
+MODELS: dict[str, tuple[str, str]] = {
+    "kuznetsov1994": (
+        "oncotwin.models.library.kuznetsov1994",
+        "Kuznetsov et al. 1994: effector-tumor dynamics, dormancy and sneaking through",
+    ),
+    "nikolopoulou2018": (
+        "oncotwin.models.library.nikolopoulou2018",
+        "Nikolopoulou et al. 2018: tumor-immune dynamics with an anti-PD-1 checkpoint inhibitor",
+    ),
+    "bench_anchor": (
+        "oncotwin.models.library.bench_anchor",
+        "oncotwin benchmark: tumor/CD8/exhausted T/Treg/IL-2/PD-L1 with 2-compartment anti-PD-1",
+    ),
+}
+
+
+def get_model(name: str) -> Model:
+    """The shipped model ``name`` (case-insensitive), e.g. ``"kuznetsov1994"``."""
+    key = name.lower()
+    if key not in MODELS:
+        raise UnknownNameError(did_you_mean(name, MODELS, what="model"))
+    build: Callable[[], Model] = importlib.import_module(MODELS[key][0]).build
+    return build()
+
+
+def list_models() -> dict[str, str]:
+    """Model name -> description."""
+    return {k: v[1] for k, v in MODELS.items()}

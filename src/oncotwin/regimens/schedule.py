@@ -1,0 +1,169 @@
+"""Expansion of a :class:`~oncotwin.regimens.grammar.Regimen` into dose events.
+
+Day rules (the same as documented in :mod:`oncotwin.regimens.grammar`):
+
+* Time is in days; day 0 is the first phase's anchor (its first dose, or its day 0 for a
+  day-labelled phase such as ``d-5 to d-3``).
+* Day labels: ``dN`` with N >= 1 is clinical day N = time N - 1 (day 1 is the first day);
+  ``dN`` with N <= 0 is time N (pre-conditioning before a cell infusion on day 0).
+* Within a phase with an interval: doses at anchor + k * interval, k = 0 .. count - 1 (to the
+  horizon when there is no count). With ``N cycles G days apart`` cycle c + 1 starts G days
+  after cycle c's last dose.
+* The next phase's anchor (unless it says ``starting dN`` or ``after N weeks``):
+  after an interval phase: its last dose + its interval; after a ``once`` phase: its dose +
+  the next phase's interval (1 day if the next phase has none); after a day-labelled phase whose
+  days are all < 0: that phase's day 0 (the CAR-T convention); after any other day-labelled
+  phase: its last dose + the next phase's interval (or 1 day).
+* ``starting dN`` puts the phase's anchor on regimen day N (same label rule);
+  ``after N weeks`` puts it N weeks after the previous phase's last dose.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from oncotwin.errors import RegimenError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from oncotwin.regimens.grammar import Phase, Regimen
+
+__all__ = ["DoseSchedule", "day_label_to_time", "expand_regimen"]
+
+_EPS = 1e-9
+
+
+def day_label_to_time(label: int) -> float:
+    """Clinical day label -> time [day]: dN (N >= 1) -> N - 1, dN (N <= 0) -> N."""
+    return float(label - 1 if label >= 1 else label)
+
+
+@dataclass(frozen=True, eq=False)
+class DoseSchedule:
+    """Dose events of a regimen, one row per event, sorted by time (then phase, drug order).
+
+    Attributes are read-only numpy arrays of equal length: ``time`` [day], ``drug``,
+    ``amount`` (canonical unit per ``basis``: mg, cells, IU or PFU; per kg or per m² for
+    weight/BSA-based doses), ``basis`` ('flat' | 'per_kg' | 'per_m2'), ``kind``, ``duration``
+    [day] (0 for a bolus), ``route``, ``phase`` (0-based), ``cycle`` (0-based),
+    ``dose_number`` (1-based, per drug) and ``until_progression`` (the event belongs to a phase
+    that repeats until progression; a trial layer may stop such events at progression).
+    """
+
+    time: np.ndarray
+    drug: np.ndarray
+    amount: np.ndarray
+    basis: np.ndarray
+    kind: np.ndarray
+    duration: np.ndarray
+    route: np.ndarray
+    phase: np.ndarray
+    cycle: np.ndarray
+    dose_number: np.ndarray
+    until_progression: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.time)
+        for name in self.__dataclass_fields__:
+            arr = getattr(self, name)
+            if len(arr) != n:
+                raise RegimenError(f"DoseSchedule.{name} has {len(arr)} rows, time has {n}")
+            arr.setflags(write=False)
+
+    def __len__(self) -> int:
+        return int(self.time.shape[0])
+
+    def amounts(self, weight_kg: np.ndarray, bsa_m2: np.ndarray) -> np.ndarray:
+        """Absolute amounts, shape (n_patients, n_events): flat, x weight or x BSA."""
+        w = np.atleast_1d(np.asarray(weight_kg, dtype=np.float64))
+        b = np.atleast_1d(np.asarray(bsa_m2, dtype=np.float64))
+        if w.ndim != 1 or b.ndim != 1 or w.shape != b.shape:
+            raise RegimenError(
+                f"amounts: weight_kg and bsa_m2 must be 1-D arrays of equal length, got shapes "
+                f"{w.shape} and {b.shape}"
+            )
+        per_kg = (self.basis == "per_kg")[None, :]
+        per_m2 = (self.basis == "per_m2")[None, :]
+        scale = np.where(per_kg, w[:, None], np.where(per_m2, b[:, None], 1.0))
+        return scale * self.amount[None, :]
+
+    def for_drug(self, name: str) -> DoseSchedule:
+        """The events of one drug (name or alias)."""
+        from oncotwin.pharmacology import get_drug
+
+        mask = self.drug == get_drug(name).name
+        return DoseSchedule(**{k: getattr(self, k)[mask].copy() for k in self.__dataclass_fields__})
+
+
+def _local_times(ph: Phase, anchor: float, horizon: float) -> list[tuple[float, int]]:
+    """(time relative to the anchor, cycle) of each dose of one phase."""
+    if ph.once:
+        return [(0.0, 0)]
+    if ph.days is not None:
+        lo, hi = ph.days
+        return [(day_label_to_time(d), 0) for d in range(lo, hi + 1)]
+    assert ph.interval_days is not None
+    if ph.count is None:
+        n = max(0, math.floor((horizon - anchor) / ph.interval_days + _EPS) + 1)
+        return [(k * ph.interval_days, 0) for k in range(n)]
+    span = (ph.count - 1) * ph.interval_days
+    out = []
+    for c in range(ph.cycles):
+        base = c * (span + ph.cycle_gap_days)
+        out.extend((base + k * ph.interval_days, c) for k in range(ph.count))
+    return out
+
+
+def expand_regimen(regimen: Regimen, horizon_days: float) -> DoseSchedule:
+    """Expand ``regimen`` into the dose events up to ``horizon_days`` (inclusive)."""
+    horizon = float(horizon_days)
+    if math.isnan(horizon) or math.isinf(horizon) or horizon < 0:
+        raise RegimenError(f"horizon_days={horizon_days!r}; give a finite number of days >= 0")
+    rows: list[tuple] = []
+    prev: Phase | None = None
+    prev_anchor = 0.0
+    prev_last = 0.0
+    for i, ph in enumerate(regimen.phases):
+        if ph.start_day is not None:
+            anchor = day_label_to_time(ph.start_day)
+        elif ph.delay_days is not None:
+            anchor = (prev_last if prev is not None else 0.0) + ph.delay_days
+        elif prev is None:
+            anchor = 0.0
+        elif prev.interval_days is not None:
+            anchor = prev_last + prev.interval_days
+        elif prev.days is not None and prev.days[1] < 0:
+            anchor = prev_anchor
+        else:
+            anchor = prev_last + (ph.interval_days if ph.interval_days is not None else 1.0)
+        local = _local_times(ph, anchor, horizon)
+        for t_local, cycle in local:
+            t = anchor + t_local
+            for j, adm in enumerate(ph.administrations):
+                rows.append((t, i, j, cycle, adm, ph.until_progression))
+        prev, prev_anchor = ph, anchor
+        prev_last = anchor + max(t for t, _ in local) if local else anchor
+    rows = [r for r in rows if r[0] <= horizon + _EPS]
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    counter: dict[str, int] = {}
+    numbers = []
+    for r in rows:
+        counter[r[4].drug] = counter.get(r[4].drug, 0) + 1
+        numbers.append(counter[r[4].drug])
+    adms = [r[4] for r in rows]
+    return DoseSchedule(
+        time=np.array([r[0] for r in rows], dtype=np.float64),
+        drug=np.array([a.drug for a in adms], dtype=str),
+        amount=np.array([a.dose.value for a in adms], dtype=np.float64),
+        basis=np.array([a.dose.basis for a in adms], dtype=str),
+        kind=np.array([a.dose.kind for a in adms], dtype=str),
+        duration=np.array([a.duration_days for a in adms], dtype=np.float64),
+        route=np.array([a.route for a in adms], dtype=str),
+        phase=np.array([r[1] for r in rows], dtype=np.int64),
+        cycle=np.array([r[3] for r in rows], dtype=np.int64),
+        dose_number=np.array(numbers, dtype=np.int64),
+        until_progression=np.array([r[5] for r in rows], dtype=bool),
+    )

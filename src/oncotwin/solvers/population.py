@@ -1,0 +1,287 @@
+"""One call simulates a whole virtual population: :func:`solve`.
+
+Patients are rows of a parameter array. The work is split into chunks (bounded memory) and,
+inside a chunk, into groups of patients that run in SIMD lanes on each thread. Every
+patient's arithmetic depends on its own parameters and events alone, so results are
+bit-identical however the population is chunked, grouped or threaded.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import numba
+import numpy as np
+
+from oncotwin.errors import SolverError
+from oncotwin.solvers.codegen import LANES, compile_model
+from oncotwin.solvers.events import EventTable
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from oncotwin.models.base import Model
+
+__all__ = ["STATUS", "Solution", "SolverOptions", "solve"]
+
+#: Per-patient status codes of a solve.
+STATUS = {
+    0: "success",
+    1: "max_steps",
+    2: "step_size_underflow",
+    3: "non_finite",
+    4: "stiff",
+    5: "not_run",
+}
+
+Method = Literal["auto", "dopri5", "rodas4"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SolverOptions:
+    """Options of the batched solver; the defaults are the right choice for most models.
+
+    Parameters
+    ----------
+    method
+        ``"auto"`` (explicit Dormand-Prince 5(4); patients detected as stiff are re-solved
+        with RODAS4), ``"dopri5"`` (explicit only) or ``"rodas4"`` (implicit only).
+    rtol, atol
+        Relative and absolute tolerance (``atol`` scalar or one value per state).
+    max_steps
+        Step budget per patient; a patient that runs out gets status ``max_steps``.
+    chunk_size
+        Patients per kernel call (bounds memory; results do not depend on it).
+    group_size
+        Patients per thread task inside a chunk (0 chooses automatically).
+    stiff_steps
+        With ``method="auto"``, a patient detected as stiff (Hairer's test) is handed to
+        RODAS4 when the explicit method would need more than this many steps in all.
+    """
+
+    method: Method = "auto"
+    rtol: float = 1e-6
+    atol: float | Sequence[float] = 1e-8
+    max_steps: int = 500_000
+    chunk_size: int = 65_536
+    group_size: int = 0
+    stiff_steps: int = 20_000
+
+    def __post_init__(self) -> None:
+        if self.method not in ("auto", "dopri5", "rodas4"):
+            raise SolverError(
+                f"method={self.method!r} is not a solver; use 'auto', 'dopri5' or 'rodas4'"
+            )
+        if not (0 < self.rtol < 1) or not math.isfinite(self.rtol):
+            raise SolverError(f"rtol={self.rtol} must be in (0, 1), e.g. 1e-6")
+        at = np.atleast_1d(np.asarray(self.atol, dtype=float))
+        if not np.all(np.isfinite(at)) or np.any(at <= 0):
+            raise SolverError(f"atol={self.atol} must be positive and finite, e.g. 1e-8")
+        if self.max_steps < 1 or self.chunk_size < 1 or self.group_size < 0:
+            raise SolverError("max_steps and chunk_size must be >= 1 and group_size >= 0")
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """Trajectories of a population: ``y[patient, time, saved state]``.
+
+    Attributes
+    ----------
+    model
+        The model that was solved.
+    t
+        Output times [day].
+    names
+        Names of the saved states (columns of the last axis of ``y``).
+    y
+        ``(n_patients, n_times, n_saved)`` values; NaN after a patient's failure.
+    status
+        ``(n_patients,)`` status codes, see :data:`STATUS` (0 is success).
+    nsteps
+        Accepted + rejected steps per patient.
+    method
+        ``(n_patients,)`` ``"dopri5"`` or ``"rodas4"``: the method that produced the result.
+    """
+
+    model: Model
+    t: np.ndarray
+    names: tuple[str, ...]
+    y: np.ndarray
+    status: np.ndarray
+    nsteps: np.ndarray
+    method: np.ndarray
+    params: np.ndarray = field(repr=False)
+
+    @property
+    def n_patients(self) -> int:
+        return int(self.y.shape[0])
+
+    @property
+    def success(self) -> np.ndarray:
+        return self.status == 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        """``(n_patients, n_times)`` trajectory of a saved state or a named expression."""
+        if name in self.names:
+            return self.y[:, :, self.names.index(name)]
+        if name in self.model.expressions:
+            return self.expression(name)
+        from oncotwin.errors import UnknownNameError, did_you_mean
+
+        raise UnknownNameError(
+            did_you_mean(name, [*self.names, *self.model.expressions], what="output")
+        )
+
+    def expression(self, name: str) -> np.ndarray:
+        """Evaluate a named model expression on the saved trajectories (needs all states)."""
+        import sympy as sp
+
+        from oncotwin.models.base import TIME
+
+        missing = set(self.model.state_names) - set(self.names)
+        if missing:
+            raise SolverError(
+                f"expression {name!r} needs every state saved; solve with save=None "
+                f"(missing: {sorted(missing)})"
+            )
+        expr = self.model.expressions[name]
+        syms = [TIME, *self.model.state_symbols, *self.model.parameter_symbols]
+        fn = sp.lambdify(syms, expr, modules="numpy")
+        args = [self.t[None, :]]
+        args += [self.y[:, :, self.names.index(s)] for s in self.model.state_names]
+        args += [self.params[:, j][:, None] for j in range(self.model.n_parameters)]
+        return np.broadcast_to(fn(*args), self.y.shape[:2]).astype(float)
+
+    def status_counts(self) -> dict[str, int]:
+        codes, counts = np.unique(self.status, return_counts=True)
+        return {STATUS[int(c)]: int(n) for c, n in zip(codes, counts, strict=True)}
+
+    def to_frame(self) -> pd.DataFrame:
+        """Long table: patient, time [day], status, one column per saved state with its unit."""
+        import pandas as pd
+
+        n, m, _ = self.y.shape
+        units = {s.name: s.unit for s in self.model.states}
+        data: dict[str, np.ndarray] = {
+            "patient": np.repeat(np.arange(n, dtype=np.int64), m),
+            "time [day]": np.tile(self.t, n),
+        }
+        for j, name in enumerate(self.names):
+            data[f"{name} [{units[name]}]"] = self.y[:, :, j].ravel()
+        data["status"] = np.repeat(np.array([STATUS[int(s)] for s in self.status]), m)
+        return pd.DataFrame(data)
+
+
+def _as_times(t_out: Sequence[float] | np.ndarray) -> np.ndarray:
+    t = np.asarray(t_out, dtype=np.float64).ravel()
+    if t.size == 0:
+        raise SolverError("t_out is empty; give at least one output time in days")
+    if not np.all(np.isfinite(t)):
+        raise SolverError("t_out has a non-finite time; give output times in days")
+    if np.any(np.diff(t) <= 0):
+        raise SolverError("t_out must be strictly increasing, e.g. np.arange(0, 731, 7)")
+    return t
+
+
+def solve(
+    model: Model,
+    params: np.ndarray,
+    t_out: Sequence[float] | np.ndarray,
+    *,
+    events: EventTable | None = None,
+    save: Sequence[str] | None = None,
+    options: SolverOptions | None = None,
+    t0: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Solution:
+    """Simulate every patient (row of ``params``) of ``model`` in one batched call.
+
+    Parameters
+    ----------
+    model
+        The model.
+    params
+        ``(n_patients, n_parameters)`` array in the order of ``model.parameter_names``.
+    t_out
+        Output times [day], strictly increasing.
+    events
+        Doses and other jumps (see :class:`EventTable`); none by default.
+    save
+        States to keep (default: all). Saving fewer bounds memory for huge populations.
+    options
+        :class:`SolverOptions`.
+    t0
+        Start time [day]; default ``min(t_out[0], first event time, 0)``... precisely the
+        earliest of ``t_out[0]`` and the first event.
+    progress
+        Called as ``progress(done, total)`` after each chunk.
+
+    Returns
+    -------
+    Solution
+        Trajectories and per-patient status; failures never raise.
+    """
+    opts = options or SolverOptions()
+    params = model.check_parameters(np.atleast_2d(params))
+    params = np.ascontiguousarray(params, dtype=np.float64)
+    n = params.shape[0]
+    t = _as_times(t_out)
+    ev = events if events is not None else EventTable.empty(n)
+    if ev.n_patients != n:
+        raise SolverError(f"events are given for {ev.n_patients} patients but params has {n} rows")
+    start = float(t[0]) if t0 is None else float(t0)
+    if ev.n_events and t0 is None:
+        start = min(start, float(ev.time[0]))
+    if start > t[0]:
+        raise SolverError(f"t0={start} is after the first output time {t[0]}")
+    names = tuple(model.state_names) if save is None else tuple(save)
+    save_idx = np.array([model.state_index(s) for s in names], dtype=np.int64)
+    if save_idx.size == 0:
+        raise SolverError("save is empty; name at least one state to keep")
+    atol = np.broadcast_to(np.asarray(opts.atol, dtype=np.float64), (model.n_states,)).copy()
+    nonneg = model.nonnegative_mask
+    km = compile_model(model).module
+
+    y = np.empty((n, t.size, save_idx.size))
+    status = np.full(n, 5, dtype=np.int64)
+    nsteps = np.zeros(n, dtype=np.int64)
+    method = np.full(n, "dopri5" if opts.method != "rodas4" else "rodas4", dtype=object)
+    chunk = max(1, int(opts.chunk_size))
+    threads = numba.get_num_threads()
+    for lo in range(0, n, chunk):
+        hi = min(n, lo + chunk)
+        m = hi - lo
+        group = opts.group_size or max(LANES, min(512, -(-m // (8 * threads))))
+        p_c = params[lo:hi]
+        v_c = np.ascontiguousarray(ev.value[lo:hi])
+        out_c = y[lo:hi]
+        st_c = status[lo:hi]
+        ns_c = nsteps[lo:hi]
+        common = (p_c, start, t, ev.time, ev.state, ev.kind, v_c, save_idx, atol, opts.rtol)
+        if opts.method == "rodas4":
+            which = np.arange(m, dtype=np.int64)
+            km.rodas_population(which, *common, opts.max_steps, nonneg, out_c, st_c, ns_c)
+        else:
+            km.dp5_population(
+                *common,
+                opts.max_steps,
+                nonneg,
+                opts.method == "auto",
+                opts.stiff_steps,
+                group,
+                out_c,
+                st_c,
+                ns_c,
+                LANES,
+            )
+            if opts.method == "auto":
+                stiff = np.flatnonzero(st_c == 4).astype(np.int64)
+                if stiff.size:
+                    km.rodas_population(stiff, *common, opts.max_steps, nonneg, out_c, st_c, ns_c)
+                    method[lo + stiff] = "rodas4"
+        if progress is not None:
+            progress(hi, n)
+    return Solution(model, t, names, y, status, nsteps, method, params)
