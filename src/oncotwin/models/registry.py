@@ -28,8 +28,16 @@ MODELS: dict[str, tuple[str, str]] = {
 
 
 def get_model(name: str) -> Model:
-    """The shipped model ``name`` (case-insensitive), e.g. ``"kuznetsov1994"``."""
+    """The shipped model ``name`` (case-insensitive), e.g. ``"kuznetsov1994"``.
+
+    ``"pk:<drug>"`` gives the pharmacokinetic model of a catalog drug, e.g.
+    ``"pk:pembrolizumab"`` (see :func:`oncotwin.pharmacology.pk_model`).
+    """
     key = name.lower()
+    if key.startswith("pk:"):
+        from oncotwin.pharmacology.pkmodel import pk_model
+
+        return pk_model(name[3:].strip())
     if key not in MODELS:
         raise UnknownNameError(did_you_mean(name, MODELS, what="model"))
     build: Callable[[], Model] = importlib.import_module(MODELS[key][0]).build
@@ -37,5 +45,7 @@ def get_model(name: str) -> Model:
 
 
 def list_models() -> dict[str, str]:
-    """Model name -> description."""
-    return {k: v[1] for k, v in MODELS.items()}
+    """Model name -> description (PK models of catalog drugs: ``pk:<drug>``)."""
+    return {k: v[1] for k, v in MODELS.items()} | {
+        "pk:<drug>": "pharmacokinetics of any catalog drug with PK, e.g. pk:pembrolizumab"
+    }

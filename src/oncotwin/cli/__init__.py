@@ -1,0 +1,1 @@
+"""The ``oncotwin`` command line (typer + rich)."""

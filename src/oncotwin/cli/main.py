@@ -1,0 +1,211 @@
+"""``oncotwin`` command line: list models and drugs, simulate virtual populations.
+
+Every command prints research simulations only; nothing here is medical advice.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from oncotwin.errors import OncotwinError
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    name="oncotwin",
+    help="In-silico patients and trials of cancer immunotherapy. Research simulations only: "
+    "not medical advice.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+DEFAULT_MODEL = "bench_anchor"
+#: The regimen a model is simulated under when ``--regimen`` is not given (else untreated).
+DEFAULT_REGIMENS = {"bench_anchor": "pembrolizumab 200 mg IV q3w x35"}
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    from rich.markup import escape
+
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+@app.command("models")
+def models_cmd(
+    name: Annotated[str | None, typer.Argument(help="Show one model's equations and parameters.")]
+    = None,
+) -> None:
+    """List the shipped models, or show one model in full."""
+    from oncotwin.models import get_model, list_models
+
+    try:
+        if name is None:
+            table = Table(title="oncotwin models")
+            table.add_column("name", style="bold")
+            table.add_column("states")
+            table.add_column("dose targets")
+            table.add_column("description")
+            for key, desc in list_models().items():
+                if key.startswith("pk:"):
+                    table.add_row(key, "[depot], central, [peripheral], eliminated", "<drug>",
+                                  desc)
+                    continue
+                m = get_model(key)
+                table.add_row(key, ", ".join(m.state_names), ", ".join(m.dose_targets) or "-",
+                              desc)
+            console.print(table)
+            return
+        m = get_model(name)
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    console.print(m.equations(), highlight=False)
+    table = Table(title=f"parameters of {m.name}")
+    for col in ("name", "value", "unit", "log-SD", "source"):
+        table.add_column(col)
+    for row in m.parameter_table():
+        table.add_row(str(row["name"]), f"{row['value']:.6g}", str(row["unit"]),
+                      f"{row['log_sd']:g}", str(row["source"]))
+    console.print(table)
+
+
+@app.command("drugs")
+def drugs_cmd(
+    mechanism: Annotated[str | None, typer.Option(help="Only this mechanism class.")] = None,
+) -> None:
+    """List the drug catalog: target, mechanism, PK half-life and sources."""
+    from oncotwin.pharmacology import drug_table
+
+    rows = drug_table()
+    if mechanism:
+        rows = [r for r in rows if str(r["mechanism"]).lower() == mechanism.lower()]
+        if not rows:
+            raise _fail(OncotwinError(f"no drug has mechanism {mechanism!r}"))
+    table = Table(title="oncotwin drug catalog")
+    for col in ("name", "target", "mechanism", "modality", "dose kind", "t1/2 [day]", "sources"):
+        table.add_column(col)
+    for r in rows:
+        hl = r.get("half_life_days")
+        table.add_row(
+            str(r["name"]), str(r["target"]), str(r["mechanism"]), str(r["modality"]),
+            str(r["dose_kind"]), f"{hl:.3g}" if isinstance(hl, float) else "-",
+            ", ".join(r["sources"]) if isinstance(r["sources"], list | tuple) else str(r["sources"]),
+        )
+    console.print(table)
+
+
+def _parse_vary(items: list[str]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, val = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[key.strip()] = float(val)
+        except ValueError:
+            raise OncotwinError(
+                f"--vary {item!r} is not PARAM=SD; write e.g. --vary r=0.3 (SD of log r)"
+            ) from None
+    return out
+
+
+@app.command("simulate")
+def simulate_cmd(
+    model: Annotated[str, typer.Option(help="Model name (see `oncotwin models`).")]
+    = DEFAULT_MODEL,
+    regimen: Annotated[str | None, typer.Option(
+        help="Regimen, e.g. 'pembrolizumab 200 mg IV q3w x35'; 'none' for no treatment. "
+        "Default: pembrolizumab 200 mg IV q3w x35 for bench_anchor, none for other models.",
+    )] = None,
+    patients: Annotated[int, typer.Option(help="Number of virtual patients.", min=1)] = 1000,
+    days: Annotated[float, typer.Option(help="Horizon [day].")] = 730.0,
+    every: Annotated[float, typer.Option(help="Output interval [day].")] = 7.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the population.")] = 0,
+    vary: Annotated[list[str] | None, typer.Option(
+        help="PARAM=SD: between-patient SD of log(PARAM), repeatable.")] = None,
+    save: Annotated[list[str] | None, typer.Option(help="States to keep (default all).")]
+    = None,
+    out: Annotated[Path, typer.Option(help="Parquet file of trajectories.")]
+    = Path("oncotwin-results/simulation.parquet"),
+    plot: Annotated[Path | None, typer.Option(help="PNG plot of the population.")] = None,
+    method: Annotated[str, typer.Option(help="auto | dopri5 | rodas4")] = "auto",
+    rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-6,
+) -> None:
+    """Simulate a virtual population under a regimen; write Parquet (and a plot)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    import oncotwin as ot
+    from oncotwin.simulation import DISCLAIMER, simulate
+    from oncotwin.solvers import SolverOptions
+
+    try:
+        m = ot.get_model(model)
+        opts = SolverOptions(method=method, rtol=rtol)  # type: ignore[arg-type]
+        if regimen is None:
+            regimen = DEFAULT_REGIMENS.get(m.name, "none")
+        reg = None if regimen.strip().lower() in ("", "none") else regimen
+        t0 = time.perf_counter()
+        with Progress(TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.completed}"
+                      "/{task.total} patients"), TimeElapsedColumn(), console=err_console,
+                      transient=True, disable=not sys.stderr.isatty()) as prog:
+            task = prog.add_task("simulate", total=patients)
+            res = simulate(m, reg, patients=patients, days=days, every=every, seed=seed,
+                           vary=_parse_vary(vary or []), save=save, options=opts,
+                           progress=lambda done, total: prog.update(task, completed=done))
+        elapsed = time.perf_counter() - t0
+        path = res.to_parquet(out)
+        if plot is not None:
+            import matplotlib.pyplot as plt
+
+            ax = res.plot()
+            plot.parent.mkdir(parents=True, exist_ok=True)
+            ax.figure.savefig(plot, dpi=120)
+            plt.close(ax.figure)
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    sol = res.solution
+    console.print(f"[bold]{m.name}[/]: {sol.n_patients} patients x {sol.t.size} times "
+                  f"in {elapsed:.2f} s; status {sol.status_counts()}")
+    last = sol[sol.names[0]][:, -1]
+    console.print(f"{sol.names[0]} at day {sol.t[-1]:g}: median {float(_nanmedian(last)):.4g}")
+    console.print(f"wrote {path}" + (f" and {plot}" if plot is not None else ""))
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def _nanmedian(x: object) -> float:
+    import numpy as np
+
+    return float(np.nanmedian(np.asarray(x))) if np.size(x) else float("nan")
+
+
+@app.command("cite")
+def cite_cmd(
+    model: Annotated[str | None, typer.Option(help="Citations of one model.")] = None,
+) -> None:
+    """Print the citations behind a model (or every registered citation)."""
+    from oncotwin.citations import all_citations, format_citations
+    from oncotwin.models import get_model
+
+    try:
+        if model:
+            m = get_model(model)
+            keys = list(dict.fromkeys([*m.citations, *m.parameters.citation_keys()]))
+        else:
+            keys = sorted(all_citations())
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    console.print(format_citations(keys) or "(no citations)", highlight=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

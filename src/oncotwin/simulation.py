@@ -1,0 +1,198 @@
+"""Model + regimen + population -> one batched solve: :func:`simulate`.
+
+Research simulations only: results are not medical advice.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from oncotwin._version import __version__
+from oncotwin.citations import cite, used_citations
+from oncotwin.errors import OncotwinError, RegimenError, SolverError
+from oncotwin.pharmacology import get_drug
+from oncotwin.population import Population, sample_population
+from oncotwin.regimens import Regimen, parse_regimen
+from oncotwin.solvers import BOLUS, INFUSION_RATE, EventTable, Solution, SolverOptions, solve
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from oncotwin.models.base import Model
+
+__all__ = [
+    "DISCLAIMER",
+    "SimulationResult",
+    "output_times",
+    "regimen_events",
+    "simulate",
+]
+
+DISCLAIMER = "Research simulation (oncotwin): not medical advice."
+
+
+def output_times(days: float, every: float = 1.0) -> np.ndarray:
+    """Output grid ``0, every, 2*every, ..., days`` [day] (``days`` always included)."""
+    if not (math.isfinite(days) and days > 0):
+        raise SolverError(f"days={days}; give a simulation horizon > 0 in days")
+    if not (math.isfinite(every) and every > 0):
+        raise SolverError(f"output interval {every}; give a positive number of days")
+    t = np.arange(0.0, days, every)
+    return np.append(t, float(days)) if t[-1] < days else t
+
+
+def regimen_events(model: Model, regimen: Regimen, population: Population, horizon: float)\
+        -> EventTable:
+    """Dose events of ``regimen`` for every patient of ``population`` in ``model``'s units.
+
+    Each drug enters the model at the dose target registered for the drug's name or, failing
+    that, for its mechanism class (e.g. ``"anti-PD-1"``). Weight- and BSA-based doses use each
+    patient's own body size. An infusion (duration > 0) becomes a zero-order input: a rate
+    step up at its start and down at its end.
+    """
+    sched = regimen.schedule(horizon)
+    if len(sched) == 0:
+        return EventTable.empty(population.n)
+    amounts = sched.amounts(population.weight_kg, population.bsa_m2)
+    times, states, kinds, cols = [], [], [], []
+    for j in range(len(sched)):
+        drug = get_drug(str(sched.drug[j]))
+        try:
+            target = model.dose_target(drug.name, drug.mechanism)
+        except OncotwinError as exc:
+            raise RegimenError(
+                f"{exc}. Regimen drug {drug.name!r} ({drug.mechanism}) cannot be given to model "
+                f"{model.name!r}; use a model with a target for it (see `oncotwin models`)"
+            ) from None
+        s = model.state_index(target.state)
+        amt = amounts[:, j] * target.scale
+        dur = float(sched.duration[j])
+        t = float(sched.time[j])
+        if dur > 0:
+            times += [t, t + dur]
+            states += [s, s]
+            kinds += [INFUSION_RATE, INFUSION_RATE]
+            cols += [amt / dur, -amt / dur]
+        else:
+            times.append(t)
+            states.append(s)
+            kinds.append(BOLUS)
+            cols.append(amt)
+    return EventTable.build(np.array(times), np.array(states), np.array(kinds),
+                            np.column_stack(cols))
+
+
+@dataclass(frozen=True, eq=False)
+class SimulationResult:
+    """A solved population with what produced it (model, regimen, population, settings)."""
+
+    solution: Solution
+    population: Population
+    regimen: Regimen | None
+    options: SolverOptions
+    citations: tuple[str, ...] = field(default=())
+
+    @property
+    def model(self) -> Model:
+        return self.solution.model
+
+    def metadata(self) -> dict[str, str]:
+        """Provenance written into result files."""
+        return {
+            "oncotwin_version": __version__,
+            "model": self.model.name,
+            "regimen": str(self.regimen) if self.regimen is not None else "",
+            "seed": str(self.population.seed),
+            "patients": str(self.population.n),
+            "solver": repr(self.options),
+            "varied_parameters": repr(dict(self.population.varied)),
+            "citations": "; ".join(self.citations),
+            "units": repr({s.name: s.unit for s in self.model.states} | {"time": "day"}),
+            "disclaimer": DISCLAIMER,
+        }
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the long table (patient, time [day], one column per state [unit], status)
+        with provenance in the file's key-value metadata."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        path = Path(path)
+        if path.suffix != ".parquet":
+            raise OncotwinError(f"output file {str(path)!r} must end in .parquet")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        table = pa.Table.from_pandas(self.solution.to_frame(), preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta.update({f"oncotwin.{k}".encode(): v.encode() for k, v in self.metadata().items()})
+        pq.write_table(table.replace_schema_metadata(meta), path)
+        return path
+
+    def plot(self, state: str | None = None, *, ax: Axes | None = None, log: bool = True)\
+            -> Axes:
+        """Median and 5-95% band of ``state`` (default: the first) across patients."""
+        from oncotwin.plotting import plot_population
+
+        return plot_population(self, state, ax=ax, log=log)
+
+
+def simulate(
+    model: Model,
+    regimen: Regimen | str | None = None,
+    *,
+    patients: int | Population = 100,
+    days: float = 365.0,
+    seed: int = 0,
+    vary: Mapping[str, float] | None = None,
+    every: float = 1.0,
+    save: Sequence[str] | None = None,
+    options: SolverOptions | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> SimulationResult:
+    """Simulate a virtual population of ``model`` under ``regimen`` in one batched solve.
+
+    Parameters
+    ----------
+    model
+        The model (see :func:`oncotwin.get_model`).
+    regimen
+        A :class:`~oncotwin.regimens.Regimen` or a regimen string such as
+        ``"pembrolizumab 200 mg IV q3w x35"``; ``None`` for no treatment.
+    patients
+        Number of virtual patients (sampled with ``seed`` and ``vary``) or a
+        :class:`~oncotwin.population.Population`.
+    days, every
+        Horizon and output interval [day].
+    save
+        States to keep (default all).
+
+    Examples
+    --------
+    >>> import oncotwin as ot
+    >>> res = simulate(ot.get_model("kuznetsov1994"), patients=3, days=10, seed=1)
+    >>> res.solution.y.shape
+    (3, 11, 2)
+    """
+    if isinstance(regimen, str):
+        regimen = parse_regimen(regimen)
+    pop = (
+        patients
+        if isinstance(patients, Population)
+        else sample_population(model, patients, seed=seed, vary=vary)
+    )
+    if pop.model is not model:
+        raise OncotwinError("the population was sampled for another model; resample it")
+    opts = options or SolverOptions()
+    t = output_times(days, every)
+    events = regimen_events(model, regimen, pop, days) if regimen is not None else None
+    model.use_citations()
+    if regimen is not None:
+        for d in regimen.drugs:
+            cite(*get_drug(d).citations)
+    sol = solve(model, pop.params, t, events=events, save=save, options=opts, progress=progress)
+    return SimulationResult(sol, pop, regimen, opts, tuple(used_citations()))
