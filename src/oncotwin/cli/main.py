@@ -52,7 +52,7 @@ def models_cmd(
     try:
         if name is None:
             table = Table(title="oncotwin models")
-            table.add_column("name", style="bold")
+            table.add_column("name", style="bold", no_wrap=True)
             table.add_column("states")
             table.add_column("dose targets")
             table.add_column("description")
@@ -92,7 +92,8 @@ def drugs_cmd(
         if not rows:
             raise _fail(OncotwinError(f"no drug has mechanism {mechanism!r}"))
     table = Table(title="oncotwin drug catalog")
-    for col in ("name", "target", "mechanism", "modality", "dose kind", "t1/2 [day]", "sources"):
+    table.add_column("name", no_wrap=True, style="bold")
+    for col in ("target", "mechanism", "modality", "dose kind", "t1/2 [day]", "sources"):
         table.add_column(col)
     for r in rows:
         hl = r.get("half_life_days")
