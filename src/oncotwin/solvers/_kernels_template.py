@@ -13,7 +13,7 @@ patient of its group, so lanes stay busy.
 
 Implicit path: RODAS4 (Hairer & Wanner, Solving ODEs II, section IV.7, coefficients of the
 ``RODAS`` code), a stiffly accurate, L-stable Rosenbrock method of order 4(3) using the
-analytic Jacobian generated from the model; one patient per thread.
+analytic Jacobian generated from the model; one patient at a time per thread.
 
 Doses are jumps at known times: every step is clipped so that it ends exactly at the next
 event or output time; no root-finding. Event kinds: 0 adds ``value`` to a state (bolus),
@@ -374,55 +374,12 @@ def _dp5_group(
                 n_active -= 1
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def dp5_population(
-    params,
-    t0,
-    t_out,
-    ev_t,
-    ev_state,
-    ev_kind,
-    ev_val,
-    save_idx,
-    atol,
-    rtol,
-    max_steps,
-    nonneg,
-    detect_stiff,
-    stiff_steps,
-    group,
-    out,
-    status,
-    nsteps,
-    lanes,
-):
-    n_pat = params.shape[0]
-    n_groups = (n_pat + group - 1) // group
-    for g in prange(n_groups):
-        lo = g * group
-        hi = min(lo + group, n_pat)
-        _dp5_group(
-            lo,
-            hi,
-            params,
-            t0,
-            t_out,
-            ev_t,
-            ev_state,
-            ev_kind,
-            ev_val,
-            save_idx,
-            atol,
-            rtol,
-            max_steps,
-            nonneg,
-            detect_stiff,
-            stiff_steps,
-            out,
-            status,
-            nsteps,
-            lanes,
-        )
+@njit(cache=True, nogil=True, error_model="numpy")
+def dp5_range(lo, hi, params, t0, t_out, ev_t, ev_state, ev_kind, ev_val, save_idx, atol, rtol,
+              max_steps, nonneg, detect_stiff, stiff_steps, out, status, nsteps, lanes):
+    """Patients ``lo..hi-1`` (one task of the driver's thread pool; releases the GIL)."""
+    _dp5_group(lo, hi, params, t0, t_out, ev_t, ev_state, ev_kind, ev_val, save_idx, atol,
+               rtol, max_steps, nonneg, detect_stiff, stiff_steps, out, status, nsteps, lanes)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -629,41 +586,10 @@ def _rodas_one(
                 out[pat, k, j] = np.nan
 
 
-@njit(cache=True, nogil=True, error_model="numpy", parallel=True)
-def rodas_population(
-    which,
-    params,
-    t0,
-    t_out,
-    ev_t,
-    ev_state,
-    ev_kind,
-    ev_val,
-    save_idx,
-    atol,
-    rtol,
-    max_steps,
-    nonneg,
-    out,
-    status,
-    nsteps,
-):
-    for i in prange(which.shape[0]):
-        _rodas_one(
-            which[i],
-            params,
-            t0,
-            t_out,
-            ev_t,
-            ev_state,
-            ev_kind,
-            ev_val,
-            save_idx,
-            atol,
-            rtol,
-            max_steps,
-            nonneg,
-            out,
-            status,
-            nsteps,
-        )
+@njit(cache=True, nogil=True, error_model="numpy")
+def rodas_list(which, params, t0, t_out, ev_t, ev_state, ev_kind, ev_val, save_idx, atol, rtol,
+               max_steps, nonneg, out, status, nsteps):
+    """The patients listed in ``which``, one after the other (releases the GIL)."""
+    for i in range(which.shape[0]):
+        _rodas_one(which[i], params, t0, t_out, ev_t, ev_state, ev_kind, ev_val, save_idx, atol,
+                   rtol, max_steps, nonneg, out, status, nsteps)

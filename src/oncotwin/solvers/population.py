@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
@@ -21,6 +22,8 @@ from oncotwin.solvers.codegen import LANES, compile_model
 from oncotwin.solvers.events import EventTable
 
 if TYPE_CHECKING:
+    from types import ModuleType
+
     import pandas as pd
 
     from oncotwin.models.base import Model
@@ -60,6 +63,9 @@ class SolverOptions:
     stiff_steps
         With ``method="auto"``, a patient detected as stiff (Hairer's test) is handed to
         RODAS4 when the explicit method would need more than this many steps in all.
+    threads
+        Worker threads (0: numba's thread count, ``NUMBA_NUM_THREADS``). The compiled kernels
+        release the GIL, so threads run on all cores.
     """
 
     method: Method = "auto"
@@ -69,6 +75,7 @@ class SolverOptions:
     chunk_size: int = 65_536
     group_size: int = 0
     stiff_steps: int = 20_000
+    threads: int = 0
 
     def __post_init__(self) -> None:
         if self.method not in ("auto", "dopri5", "rodas4"):
@@ -80,8 +87,10 @@ class SolverOptions:
         at = np.atleast_1d(np.asarray(self.atol, dtype=float))
         if not np.all(np.isfinite(at)) or np.any(at <= 0):
             raise SolverError(f"atol={self.atol} must be positive and finite, e.g. 1e-8")
-        if self.max_steps < 1 or self.chunk_size < 1 or self.group_size < 0:
-            raise SolverError("max_steps and chunk_size must be >= 1 and group_size >= 0")
+        if self.max_steps < 1 or self.chunk_size < 1 or self.group_size < 0 or self.threads < 0:
+            raise SolverError(
+                "max_steps and chunk_size must be >= 1; group_size and threads >= 0"
+            )
 
 
 @dataclass(frozen=True, eq=False)
@@ -186,6 +195,23 @@ def _as_times(t_out: Sequence[float] | np.ndarray) -> np.ndarray:
     return t
 
 
+def _run_rodas(
+    pool: ThreadPoolExecutor,
+    km: ModuleType,
+    which: np.ndarray,
+    common: tuple[object, ...],
+    out: np.ndarray,
+    status: np.ndarray,
+    nsteps: np.ndarray,
+    threads: int,
+) -> None:
+    """RODAS4 for the patients ``which`` of a chunk, split over the thread pool."""
+    parts = np.array_split(which, min(len(which), 4 * threads))
+    tasks = [pool.submit(km.rodas_list, part, *common, out, status, nsteps) for part in parts]
+    for task in tasks:
+        task.result()
+
+
 def solve(
     model: Model,
     params: np.ndarray,
@@ -250,38 +276,34 @@ def solve(
     nsteps = np.zeros(n, dtype=np.int64)
     method = np.full(n, "dopri5" if opts.method != "rodas4" else "rodas4", dtype=object)
     chunk = max(1, int(opts.chunk_size))
-    threads = numba.get_num_threads()
-    for lo in range(0, n, chunk):
-        hi = min(n, lo + chunk)
-        m = hi - lo
-        group = opts.group_size or max(LANES, min(512, -(-m // (8 * threads))))
-        p_c = params[lo:hi]
-        v_c = np.ascontiguousarray(ev.value[lo:hi])
-        out_c = y[lo:hi]
-        st_c = status[lo:hi]
-        ns_c = nsteps[lo:hi]
-        common = (p_c, start, t, ev.time, ev.state, ev.kind, v_c, save_idx, atol, opts.rtol)
-        if opts.method == "rodas4":
-            which = np.arange(m, dtype=np.int64)
-            km.rodas_population(which, *common, opts.max_steps, nonneg, out_c, st_c, ns_c)
-        else:
-            km.dp5_population(
-                *common,
-                opts.max_steps,
-                nonneg,
-                opts.method == "auto",
-                opts.stiff_steps,
-                group,
-                out_c,
-                st_c,
-                ns_c,
-                LANES,
-            )
-            if opts.method == "auto":
-                stiff = np.flatnonzero(st_c == 4).astype(np.int64)
-                if stiff.size:
-                    km.rodas_population(stiff, *common, opts.max_steps, nonneg, out_c, st_c, ns_c)
-                    method[lo + stiff] = "rodas4"
-        if progress is not None:
-            progress(hi, n)
+    threads = max(1, int(opts.threads or numba.get_num_threads()))
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        for lo in range(0, n, chunk):
+            hi = min(n, lo + chunk)
+            m = hi - lo
+            p_c = params[lo:hi]
+            v_c = np.ascontiguousarray(ev.value[lo:hi])
+            out_c, st_c, ns_c = y[lo:hi], status[lo:hi], nsteps[lo:hi]
+            common = (p_c, start, t, ev.time, ev.state, ev.kind, v_c, save_idx, atol, opts.rtol,
+                      opts.max_steps, nonneg)
+            if opts.method == "rodas4":
+                _run_rodas(pool, km, np.arange(m, dtype=np.int64), common, out_c, st_c, ns_c,
+                           threads)
+            else:
+                group = opts.group_size or max(LANES, min(512, -(-m // (8 * threads))))
+                tasks = [
+                    pool.submit(km.dp5_range, g, min(g + group, m), *common,
+                                opts.method == "auto", opts.stiff_steps, out_c, st_c, ns_c,
+                                LANES)
+                    for g in range(0, m, group)
+                ]
+                for task in tasks:
+                    task.result()
+                if opts.method == "auto":
+                    stiff = np.flatnonzero(st_c == 4).astype(np.int64)
+                    if stiff.size:
+                        _run_rodas(pool, km, stiff, common, out_c, st_c, ns_c, threads)
+                        method[lo + stiff] = "rodas4"
+            if progress is not None:
+                progress(hi, n)
     return Solution(model, t, names, y, status, nsteps, method, params)
