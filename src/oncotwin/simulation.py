@@ -47,8 +47,9 @@ def output_times(days: float, every: float = 1.0) -> np.ndarray:
     return np.append(t, float(days)) if t[-1] < days else t
 
 
-def regimen_events(model: Model, regimen: Regimen, population: Population, horizon: float)\
-        -> EventTable:
+def regimen_events(
+    model: Model, regimen: Regimen, population: Population, horizon: float
+) -> EventTable:
     """Dose events of ``regimen`` for every patient of ``population`` in ``model``'s units.
 
     Each drug enters the model at the dose target registered for the drug's name or, failing
@@ -84,8 +85,9 @@ def regimen_events(model: Model, regimen: Regimen, population: Population, horiz
             states.append(s)
             kinds.append(BOLUS)
             cols.append(amt)
-    return EventTable.build(np.array(times), np.array(states), np.array(kinds),
-                            np.column_stack(cols))
+    return EventTable.build(
+        np.array(times), np.array(states), np.array(kinds), np.column_stack(cols)
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -133,8 +135,7 @@ class SimulationResult:
         pq.write_table(table.replace_schema_metadata(meta), path)
         return path
 
-    def plot(self, state: str | None = None, *, ax: Axes | None = None, log: bool = True)\
-            -> Axes:
+    def plot(self, state: str | None = None, *, ax: Axes | None = None, log: bool = True) -> Axes:
         """Median and 5-95% band of ``state`` (default: the first) across patients."""
         from oncotwin.plotting import plot_population
 

@@ -23,8 +23,22 @@ def test_simulate_writes_parquet_and_plot(tmp_path) -> None:
     """The issue's example: oncotwin simulate --model kuznetsov1994 --patients 1000 --days 400
     --out k.parquet --plot k.png."""
     out, png = tmp_path / "k.parquet", tmp_path / "k.png"
-    r = runner.invoke(app, ["simulate", "--model", "kuznetsov1994", "--patients", "1000",
-                            "--days", "400", "--out", str(out), "--plot", str(png)])
+    r = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--model",
+            "kuznetsov1994",
+            "--patients",
+            "1000",
+            "--days",
+            "400",
+            "--out",
+            str(out),
+            "--plot",
+            str(png),
+        ],
+    )
     assert r.exit_code == 0, r.output
     t = pq.read_table(out)
     assert {"patient", "time [day]", "E [cell]", "T [cell]"} <= set(t.column_names)

@@ -46,14 +46,16 @@ def test_population_bad_input() -> None:
 
 def test_weight_based_dose_uses_each_patients_weight() -> None:
     """nivolumab 3 mg/kg: the day-0 dose in the central compartment is 3 x weight [mg]."""
-    res = simulate(ot.get_model("pk:nivolumab"), "nivolumab 3 mg/kg IV q2w x3", patients=50,
-                   days=1, every=1.0)
+    res = simulate(
+        ot.get_model("pk:nivolumab"), "nivolumab 3 mg/kg IV q2w x3", patients=50, days=1, every=1.0
+    )
     np.testing.assert_allclose(res.solution["central"][:, 0], 3.0 * res.population.weight_kg)
 
 
 def test_bsa_based_dose_uses_each_patients_bsa() -> None:
-    res = simulate(ot.get_model("pk:docetaxel"), "docetaxel 75 mg/m2 IV q3w x2", patients=20,
-                   days=1)
+    res = simulate(
+        ot.get_model("pk:docetaxel"), "docetaxel 75 mg/m2 IV q3w x2", patients=20, days=1
+    )
     np.testing.assert_allclose(res.solution["central"][:, 0], 75.0 * res.population.bsa_m2)
 
 
@@ -106,8 +108,13 @@ def test_regimen_for_a_model_without_that_drug_is_a_clear_error() -> None:
 
 
 def test_parquet_has_units_and_provenance(tmp_path) -> None:
-    res = simulate(ot.get_model("bench_anchor"), "pembrolizumab 200 mg IV q3w x3", patients=5,
-                   days=30, save=["T", "Ac"])
+    res = simulate(
+        ot.get_model("bench_anchor"),
+        "pembrolizumab 200 mg IV q3w x3",
+        patients=5,
+        days=30,
+        save=["T", "Ac"],
+    )
     path = res.to_parquet(tmp_path / "r.parquet")
     table = pq.read_table(path)
     assert table.column_names == ["patient", "time [day]", "T [1e9 cell]", "Ac [mg]", "status"]

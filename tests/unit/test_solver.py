@@ -44,8 +44,7 @@ def test_anchor_matches_tight_scipy_reference(method: str) -> None:
     SciPy LSODA reference at rtol 1e-11 within 1e-6 relative (+1e-4 absolute floor, as the
     benchmark's error measure) for every state at all 106 output times."""
     m, p, ev = _anchor(4, seed=3)
-    sol = solve(m, p, T_OUT, events=ev, options=SolverOptions(method=method, rtol=1e-8,
-                                                               atol=1e-10))
+    sol = solve(m, p, T_OUT, events=ev, options=SolverOptions(method=method, rtol=1e-8, atol=1e-10))
     assert (sol.status == 0).all()
     for i in range(4):
         ref = reference_solve(m, p[i], T_OUT, events=ev, patient=i, rtol=1e-11, atol=1e-13)
@@ -77,8 +76,14 @@ def test_results_identical_however_the_population_is_chunked() -> None:
     m, p, ev = _anchor(90, seed=7)
     base = solve(m, p, T_OUT, events=ev, save=["T", "E"])
     for chunk, group in [(7, 8), (13, 0), (90, 90), (1, 0)]:
-        other = solve(m, p, T_OUT, events=ev, save=["T", "E"],
-                      options=SolverOptions(chunk_size=chunk, group_size=group))
+        other = solve(
+            m,
+            p,
+            T_OUT,
+            events=ev,
+            save=["T", "E"],
+            options=SolverOptions(chunk_size=chunk, group_size=group),
+        )
         assert np.array_equal(base.y, other.y)
         assert np.array_equal(base.nsteps, other.nsteps)
     rev = solve(m, p[::-1], T_OUT, events=ev.take(slice(None, None, -1)), save=["T", "E"])
@@ -104,8 +109,7 @@ def _stiff_model() -> ot.models.Model:
     y1 = b.state("y1", "1", initial=_const(1.0))
     y2 = b.state("y2", "1", initial=_const(0.0))
     y3 = b.state("y3", "1", initial=_const(0.0))
-    k1, k2, k3 = (b.parameter(n, _const(v)) for n, v in (("k1", 0.04), ("k2", 3e7),
-                                                          ("k3", 1e4)))
+    k1, k2, k3 = (b.parameter(n, _const(v)) for n, v in (("k1", 0.04), ("k2", 3e7), ("k3", 1e4)))
     b.add_rate(y1, -k1 * y1 + k3 * y2 * y3)
     b.add_rate(y2, k1 * y1 - k3 * y2 * y3 - k2 * y2**2)
     b.add_rate(y3, k2 * y2**2)
@@ -129,8 +133,9 @@ def test_stiff_patients_switch_to_rodas4_and_match_radau() -> None:
 
 def test_explicit_only_reports_failure_status_instead_of_raising() -> None:
     m = _stiff_model()
-    sol = solve(m, m.parameter_array(2), [0.0, 40.0],
-                options=SolverOptions(method="dopri5", max_steps=500))
+    sol = solve(
+        m, m.parameter_array(2), [0.0, 40.0], options=SolverOptions(method="dopri5", max_steps=500)
+    )
     assert list(sol.status) == [1, 1]  # max_steps
     assert np.isnan(sol.y[:, -1]).all()
     assert sol.status_counts() == {"max_steps": 2}
@@ -164,8 +169,12 @@ def test_rodas4_is_fourth_order_on_a_linear_problem() -> None:
     exact = np.cos(t)
     errs = []
     for rtol in (1e-4, 1e-7):
-        sol = solve(m, m.parameter_array(1), t, options=SolverOptions(method="rodas4", rtol=rtol,
-                                                                      atol=rtol * 1e-2))
+        sol = solve(
+            m,
+            m.parameter_array(1),
+            t,
+            options=SolverOptions(method="rodas4", rtol=rtol, atol=rtol * 1e-2),
+        )
         errs.append(np.abs(sol.y[0, :, 0] - exact).max())
     assert errs[1] < errs[0] / 100
     assert errs[1] < 1e-5

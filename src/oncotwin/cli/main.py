@@ -43,8 +43,9 @@ def _fail(exc: Exception) -> typer.Exit:
 
 @app.command("models")
 def models_cmd(
-    name: Annotated[str | None, typer.Argument(help="Show one model's equations and parameters.")]
-    = None,
+    name: Annotated[
+        str | None, typer.Argument(help="Show one model's equations and parameters.")
+    ] = None,
 ) -> None:
     """List the shipped models, or show one model in full."""
     from oncotwin.models import get_model, list_models
@@ -58,12 +59,10 @@ def models_cmd(
             table.add_column("description")
             for key, desc in list_models().items():
                 if key.startswith("pk:"):
-                    table.add_row(key, "[depot], central, [peripheral], eliminated", "<drug>",
-                                  desc)
+                    table.add_row(key, "[depot], central, [peripheral], eliminated", "<drug>", desc)
                     continue
                 m = get_model(key)
-                table.add_row(key, ", ".join(m.state_names), ", ".join(m.dose_targets) or "-",
-                              desc)
+                table.add_row(key, ", ".join(m.state_names), ", ".join(m.dose_targets) or "-", desc)
             console.print(table)
             return
         m = get_model(name)
@@ -74,8 +73,13 @@ def models_cmd(
     for col in ("name", "value", "unit", "log-SD", "source"):
         table.add_column(col)
     for row in m.parameter_table():
-        table.add_row(str(row["name"]), f"{row['value']:.6g}", str(row["unit"]),
-                      f"{row['log_sd']:g}", str(row["source"]))
+        table.add_row(
+            str(row["name"]),
+            f"{row['value']:.6g}",
+            str(row["unit"]),
+            f"{row['log_sd']:g}",
+            str(row["source"]),
+        )
     console.print(table)
 
 
@@ -97,10 +101,16 @@ def drugs_cmd(
         table.add_column(col)
     for r in rows:
         hl = r.get("half_life_days")
+        src = r["sources"]
+        sources = ", ".join(src) if isinstance(src, list | tuple) else str(src)
         table.add_row(
-            str(r["name"]), str(r["target"]), str(r["mechanism"]), str(r["modality"]),
-            str(r["dose_kind"]), f"{hl:.3g}" if isinstance(hl, float) else "-",
-            ", ".join(r["sources"]) if isinstance(r["sources"], list | tuple) else str(r["sources"]),
+            str(r["name"]),
+            str(r["target"]),
+            str(r["mechanism"]),
+            str(r["modality"]),
+            str(r["dose_kind"]),
+            f"{hl:.3g}" if isinstance(hl, float) else "-",
+            sources,
         )
     console.print(table)
 
@@ -122,22 +132,26 @@ def _parse_vary(items: list[str]) -> dict[str, float]:
 
 @app.command("simulate")
 def simulate_cmd(
-    model: Annotated[str, typer.Option(help="Model name (see `oncotwin models`).")]
-    = DEFAULT_MODEL,
-    regimen: Annotated[str | None, typer.Option(
-        help="Regimen, e.g. 'pembrolizumab 200 mg IV q3w x35'; 'none' for no treatment. "
-        "Default: pembrolizumab 200 mg IV q3w x35 for bench_anchor, none for other models.",
-    )] = None,
+    model: Annotated[str, typer.Option(help="Model name (see `oncotwin models`).")] = DEFAULT_MODEL,
+    regimen: Annotated[
+        str | None,
+        typer.Option(
+            help="Regimen, e.g. 'pembrolizumab 200 mg IV q3w x35'; 'none' for no treatment. "
+            "Default: pembrolizumab 200 mg IV q3w x35 for bench_anchor, none for other models.",
+        ),
+    ] = None,
     patients: Annotated[int, typer.Option(help="Number of virtual patients.", min=1)] = 1000,
     days: Annotated[float, typer.Option(help="Horizon [day].")] = 730.0,
     every: Annotated[float, typer.Option(help="Output interval [day].")] = 7.0,
     seed: Annotated[int, typer.Option(help="Random seed of the population.")] = 0,
-    vary: Annotated[list[str] | None, typer.Option(
-        help="PARAM=SD: between-patient SD of log(PARAM), repeatable.")] = None,
-    save: Annotated[list[str] | None, typer.Option(help="States to keep (default all).")]
-    = None,
-    out: Annotated[Path, typer.Option(help="Parquet file of trajectories.")]
-    = Path("oncotwin-results/simulation.parquet"),
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(help="PARAM=SD: between-patient SD of log(PARAM), repeatable."),
+    ] = None,
+    save: Annotated[list[str] | None, typer.Option(help="States to keep (default all).")] = None,
+    out: Annotated[Path, typer.Option(help="Parquet file of trajectories.")] = Path(
+        "oncotwin-results/simulation.parquet"
+    ),
     plot: Annotated[Path | None, typer.Option(help="PNG plot of the population.")] = None,
     method: Annotated[str, typer.Option(help="auto | dopri5 | rodas4")] = "auto",
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-6,
@@ -156,13 +170,28 @@ def simulate_cmd(
             regimen = DEFAULT_REGIMENS.get(m.name, "none")
         reg = None if regimen.strip().lower() in ("", "none") else regimen
         t0 = time.perf_counter()
-        with Progress(TextColumn("[bold]simulating"), BarColumn(), TextColumn("{task.completed}"
-                      "/{task.total} patients"), TimeElapsedColumn(), console=err_console,
-                      transient=True, disable=not sys.stderr.isatty()) as prog:
+        with Progress(
+            TextColumn("[bold]simulating"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} patients"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not sys.stderr.isatty(),
+        ) as prog:
             task = prog.add_task("simulate", total=patients)
-            res = simulate(m, reg, patients=patients, days=days, every=every, seed=seed,
-                           vary=_parse_vary(vary or []), save=save, options=opts,
-                           progress=lambda done, total: prog.update(task, completed=done))
+            res = simulate(
+                m,
+                reg,
+                patients=patients,
+                days=days,
+                every=every,
+                seed=seed,
+                vary=_parse_vary(vary or []),
+                save=save,
+                options=opts,
+                progress=lambda done, total: prog.update(task, completed=done),
+            )
         elapsed = time.perf_counter() - t0
         path = res.to_parquet(out)
         if plot is not None:
@@ -175,8 +204,10 @@ def simulate_cmd(
     except OncotwinError as exc:
         raise _fail(exc) from None
     sol = res.solution
-    console.print(f"[bold]{m.name}[/]: {sol.n_patients} patients x {sol.t.size} times "
-                  f"in {elapsed:.2f} s; status {sol.status_counts()}")
+    console.print(
+        f"[bold]{m.name}[/]: {sol.n_patients} patients x {sol.t.size} times "
+        f"in {elapsed:.2f} s; status {sol.status_counts()}"
+    )
     last = sol[sol.names[0]][:, -1]
     console.print(f"{sol.names[0]} at day {sol.t[-1]:g}: median {float(_nanmedian(last)):.4g}")
     console.print(f"wrote {path}" + (f" and {plot}" if plot is not None else ""))

@@ -20,7 +20,9 @@ __all__ = ["PK_LOG_SD", "pk_model"]
 
 #: Default between-patient SD of log(CL) and log(V1) in PK models.
 PK_LOG_SD = Parameter(
-    0.3, "1", assumption=True,
+    0.3,
+    "1",
+    assumption=True,
     reason="typical inter-individual variability of antibody and small-molecule clearance "
     "(30-40% CV in the population-PK papers of the catalog); a placeholder until each drug's "
     "own omega is entered",
@@ -47,15 +49,25 @@ def pk_model(drug_name: str) -> Model:
             f"drug {drug.name!r} has no PK parameters (CL, V1) in the catalog; a PK model needs "
             "them (cell therapies and viruses are model states, not PK)"
         )
-    b = ModelBuilder(f"pk_{drug.name.replace('-', '_').replace(' ', '_')}",
-                     description=f"pharmacokinetics of {drug.name}", citations=drug.citations)
+    b = ModelBuilder(
+        f"pk_{drug.name.replace('-', '_').replace(' ', '_')}",
+        description=f"pharmacokinetics of {drug.name}",
+        citations=drug.citations,
+    )
     sd = PK_LOG_SD.value
 
     def par(name: str, vary: bool = False) -> sp.Symbol:
         rec = pk[name]
         if vary:
-            rec = Parameter(rec.value, rec.unit, source=rec.source, assumption=rec.assumption,
-                            reason=rec.reason, description=rec.description, log_sd=sd)
+            rec = Parameter(
+                rec.value,
+                rec.unit,
+                source=rec.source,
+                assumption=rec.assumption,
+                reason=rec.reason,
+                description=rec.description,
+                log_sd=sd,
+            )
         return b.parameter(name, rec)
 
     oral = "ka" in pk
@@ -64,7 +76,8 @@ def pk_model(drug_name: str) -> Model:
     two = "Q" in pk and "V2" in pk
     peripheral = (
         b.state("peripheral", "mg", description="amount in the peripheral compartment")
-        if two else None
+        if two
+        else None
     )
     eliminated = b.state("eliminated", "mg", description="cumulative amount eliminated")
     V1 = par("V1", vary=True)

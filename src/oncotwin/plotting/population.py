@@ -49,10 +49,9 @@ def plot_population(
     ax.set_xlabel("time [day]")
     ax.set_ylabel(f"{name} [{unit}]")
     reg = f" under {result.regimen}" if result.regimen is not None else " (untreated)"
-    ax.set_title(
-        f"{sol.model.name}: {y.shape[0]} of {sol.n_patients} patients{reg}", fontsize=10
-    )
+    ax.set_title(f"{sol.model.name}: {y.shape[0]} of {sol.n_patients} patients{reg}", fontsize=10)
     ax.legend(loc="best", fontsize=8)
-    ax.figure.text(0.01, 0.005, "Research simulation (oncotwin): not medical advice.",
-                   fontsize=7, color="0.4")
+    ax.figure.text(
+        0.01, 0.005, "Research simulation (oncotwin): not medical advice.", fontsize=7, color="0.4"
+    )
     return ax

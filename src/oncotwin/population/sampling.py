@@ -30,17 +30,19 @@ BLOCK = 1024
 #: Adult body size of a default virtual patient. Log-normal weight and normal height.
 BODY_SIZE: dict[str, Parameter] = {
     "weight_median": Parameter(
-        75.0, "kg", assumption=True,
+        75.0,
+        "kg",
+        assumption=True,
         reason="typical adult oncology trial patient (pembrolizumab/nivolumab popPK cohorts "
         "report median weights of 73-77 kg); placeholder until covariates come from cohorts",
     ),
     "weight_log_sd": Parameter(
-        0.2, "1", assumption=True,
+        0.2,
+        "1",
+        assumption=True,
         reason="gives a 5-95% weight range of ~54-104 kg, as in adult oncology cohorts",
     ),
-    "height_mean": Parameter(
-        170.0, "cm", assumption=True, reason="adult mean height, mixed sexes"
-    ),
+    "height_mean": Parameter(170.0, "cm", assumption=True, reason="adult mean height, mixed sexes"),
     "height_sd": Parameter(9.0, "cm", assumption=True, reason="adult height SD, mixed sexes"),
 }
 
@@ -85,8 +87,13 @@ class Population:
     def take(self, rows: slice | np.ndarray) -> Population:
         """A sub-population (same seed and variability)."""
         return Population(
-            self.model, self.params[rows], self.weight_kg[rows], self.height_cm[rows],
-            self.bsa_m2[rows], self.seed, self.varied,
+            self.model,
+            self.params[rows],
+            self.weight_kg[rows],
+            self.height_cm[rows],
+            self.bsa_m2[rows],
+            self.seed,
+            self.varied,
         )
 
 
@@ -143,6 +150,11 @@ def sample_population(
     height = b["height_mean"] + b["height_sd"] * z[:, -1]
     params = model.check_parameters(params)
     return Population(
-        model, params, weight, height, bsa_mosteller(weight, height), int(seed),
+        model,
+        params,
+        weight,
+        height,
+        bsa_mosteller(weight, height),
+        int(seed),
         {k: v for k, v in sds.items() if v > 0},
     )

@@ -176,6 +176,28 @@ def _save_outputs(t, y, io, t_out, save_idx, out, pat):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _next_stop(io, ie, t_out, ev_t):
+    ts = t_out[io]
+    if ie < ev_t.shape[0] and ev_t[ie] < ts:
+        ts = ev_t[ie]
+    return ts
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _finish_lane(B, l, pat, io, t_out, save_idx, out, status, nsteps):
+    nsteps[pat] = np.int64(B[R_NST * W + l])
+    if status[pat] != ST_OK:
+        # unfinished outputs are NaN, so no value is silently wrong
+        for k in range(io, t_out.shape[0]):
+            for j in range(save_idx.shape[0]):
+                out[pat, k, j] = np.nan
+    # park the idle lane: zero step, no attention
+    B[R_H * W + l] = 0.0
+    B[R_T * W + l] = 0.0
+    B[R_TSTOP * W + l] = 0.0
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def _dp5_group(
     lo,
     hi,
@@ -200,26 +222,24 @@ def _dp5_group(
 ):
     """Patients ``lo..hi-1`` through ``W`` SIMD lanes of one flat buffer ``B``.
 
+    The common path of a step (stages, error, accept/reject, step size, time, counters) runs
+    in generated vectorised loops over lanes; this scalar loop only serves lanes whose
+    ``ATTN`` flag is up (events and outputs, failures, stiffness) and refills idle lanes.
     ``nl`` is the lane count as a run-time value (always ``W``): a compile-time trip count
     would make LLVM unroll the lane loops instead of vectorising them.
     """
     nl = min(nl, W)
     n_out = t_out.shape[0]
-    n_ev = ev_t.shape[0]
     hmax = t_out[n_out - 1] - t0
     B = np.zeros(R_ROWS * W)
-    H = np.zeros(W)
-    TSTOP = np.zeros(W)
     PAT = np.full(W, -1, dtype=np.int64)
     IO = np.zeros(W, dtype=np.int64)
     IE = np.zeros(W, dtype=np.int64)
-    NST = np.zeros(W, dtype=np.int64)
-    STIFFN = np.zeros(W, dtype=np.int64)
-    NONSTIFFN = np.zeros(W, dtype=np.int64)
-    HIT = np.zeros(W, dtype=np.bool_)
     ACTIVE = np.zeros(W, dtype=np.bool_)
     for l in range(W):
         B[R_RTOL * W + l] = rtol
+        B[R_HMAX * W + l] = hmax
+        B[R_MAXST * W + l] = max_steps
         for s in range(NS):
             B[(R_ATOL + s) * W + l] = atol[s]
     y = np.empty(NS)
@@ -258,7 +278,6 @@ def _dp5_group(
                         for j in range(save_idx.shape[0]):
                             out[pat, k, j] = np.nan
                     continue
-                H[l] = _hinit(t0, y, f, p, u, atol, rtol, hmax, w1, w2)
                 for k in range(NP):
                     B[(R_P + k) * W + l] = p[k]
                 for s in range(NS):
@@ -266,87 +285,61 @@ def _dp5_group(
                     B[(R_U + s) * W + l] = u[s]
                     B[(R_K1 + s) * W + l] = f[s]
                 B[R_T * W + l] = t0
+                B[R_H * W + l] = _hinit(t0, y, f, p, u, atol, rtol, hmax, w1, w2)
+                B[R_TSTOP * W + l] = _next_stop(io, ie, t_out, ev_t)
+                B[R_NST * W + l] = 0.0
+                B[R_STI * W + l] = 0.0
+                B[R_NONSTI * W + l] = 0.0
                 PAT[l] = pat
                 IO[l] = io
                 IE[l] = ie
-                NST[l] = 0
-                STIFFN[l] = 0
-                NONSTIFFN[l] = 0
                 ACTIVE[l] = True
                 n_active += 1
         if n_active == 0:
             break
-        # ---- step sizes, clipped to the next output or event time
-        for l in range(W):
-            if ACTIVE[l]:
-                ts = t_out[IO[l]]
-                if IE[l] < n_ev and ev_t[IE[l]] < ts:
-                    ts = ev_t[IE[l]]
-                TSTOP[l] = ts
-                h = H[l]
-                tl = B[R_T * W + l]
-                if tl + 1.01 * h >= ts:
-                    h = ts - tl
-                    HIT[l] = True
-                else:
-                    HIT[l] = False
-                B[R_HH * W + l] = h
-            else:
-                B[R_HH * W + l] = 0.0
-        # ---- the six new stages, error and stiffness estimates (vectorised over lanes)
+        # ---- one step of every lane (generated, vectorised)
+        dp5_prologue(B, nl)
         dp5_stages(B, nl)
         dp5_accept(B, nl)
-        # ---- bookkeeping, events and outputs (per lane, scalar)
+        # ---- lanes that need the scalar driver
         for l in range(W):
-            if not ACTIVE[l]:
+            if not ACTIVE[l] or B[R_ATTN * W + l] == 0.0:
                 continue
             pat = PAT[l]
-            h = B[R_HH * W + l]
             err = B[R_ERR * W + l]
-            NST[l] += 1
+            acc = B[R_ACC * W + l] > 0.5
+            tl = B[R_T * W + l]
             finished = False
-            if B[R_ACC * W + l] > 0.5:
-                if detect_stiff:
-                    stden = B[R_STDEN * W + l]
-                    if stden > 0.0 and h * math.sqrt(B[R_STNUM * W + l] / stden) > 3.25:
-                        NONSTIFFN[l] = 0
-                        STIFFN[l] += 1
-                        if STIFFN[l] >= 15:
-                            # stiff for 15 accepted steps: switch to RODAS4 only when the
-                            # explicit path would need more than stiff_steps steps in all
-                            tl = B[R_T * W + l]
-                            if NST[l] + (t_out[n_out - 1] - tl) / h > stiff_steps:
-                                status[pat] = ST_STIFF
-                                finished = True
-                            else:
-                                STIFFN[l] = 0
-                    else:
-                        NONSTIFFN[l] += 1
-                        if NONSTIFFN[l] >= 6:
-                            STIFFN[l] = 0
-                hnew = B[R_HNEW * W + l]
-                if HIT[l]:
-                    B[R_T * W + l] = TSTOP[l]
-                    if err < 0.5:
-                        # keep the step the controller wanted before clipping
-                        hnew = max(hnew, H[l])
+            if not (err < 1e300):
+                if B[R_H * W + l] < 1e-14 * max(1.0, abs(tl)):
+                    status[pat] = ST_NONFINITE
+                    finished = True
+            elif not acc and B[R_H * W + l] < 1e-14 * max(1.0, abs(tl)):
+                status[pat] = ST_HMIN
+                finished = True
+            if acc and not finished and B[R_STI * W + l] >= 15.0:
+                # stiff for 15 accepted steps: switch to RODAS4 only when the explicit path
+                # would need more than stiff_steps steps in all
+                if detect_stiff and (
+                    B[R_NST * W + l] + (t_out[n_out - 1] - tl) / B[R_HH * W + l] > stiff_steps
+                ):
+                    status[pat] = ST_STIFF
+                    finished = True
                 else:
-                    B[R_T * W + l] = B[R_T * W + l] + h
-                H[l] = min(hnew, hmax)
-                if HIT[l] and not finished:
-                    tl = B[R_T * W + l]
-                    for s in range(NS):
-                        y[s] = B[(R_Y + s) * W + l]
-                        u[s] = B[(R_U + s) * W + l]
-                    ie, jumped = _apply_events(
-                        tl, y, u, IE[l], ev_t, ev_state, ev_kind, ev_val, pat
-                    )
-                    IE[l] = ie
-                    IO[l] = _save_outputs(tl, y, IO[l], t_out, save_idx, out, pat)
-                    if IO[l] >= n_out:
-                        status[pat] = ST_OK
-                        finished = True
-                    elif jumped:
+                    B[R_STI * W + l] = 0.0
+            if acc and not finished and B[R_HIT * W + l] > 0.5:
+                for s in range(NS):
+                    y[s] = B[(R_Y + s) * W + l]
+                    u[s] = B[(R_U + s) * W + l]
+                ie, jumped = _apply_events(tl, y, u, IE[l], ev_t, ev_state, ev_kind, ev_val, pat)
+                IE[l] = ie
+                IO[l] = _save_outputs(tl, y, IO[l], t_out, save_idx, out, pat)
+                if IO[l] >= n_out:
+                    status[pat] = ST_OK
+                    finished = True
+                else:
+                    B[R_TSTOP * W + l] = _next_stop(IO[l], ie, t_out, ev_t)
+                    if jumped:
                         for k in range(NP):
                             p[k] = B[(R_P + k) * W + l]
                         rhs_one(tl, y, p, u, f)
@@ -354,32 +347,64 @@ def _dp5_group(
                             B[(R_Y + s) * W + l] = y[s]
                             B[(R_U + s) * W + l] = u[s]
                             B[(R_K1 + s) * W + l] = f[s]
-                        H[l] = min(H[l], _hinit(tl, y, f, p, u, atol, rtol, hmax, w1, w2))
-            else:
-                H[l] = B[R_HNEW * W + l] if math.isfinite(err) else 0.1 * h
-                if H[l] < 1e-14 * max(1.0, abs(B[R_T * W + l])):
-                    status[pat] = ST_HMIN if math.isfinite(err) else ST_NONFINITE
-                    finished = True
-            if not finished and NST[l] >= max_steps:
+                        B[R_H * W + l] = min(
+                            B[R_H * W + l], _hinit(tl, y, f, p, u, atol, rtol, hmax, w1, w2)
+                        )
+            if not finished and B[R_NST * W + l] >= max_steps:
                 status[pat] = ST_MAXSTEPS
                 finished = True
             if finished:
-                nsteps[pat] = NST[l]
-                if status[pat] != ST_OK:
-                    # unfinished outputs are NaN, so no value is silently wrong
-                    for k in range(IO[l], n_out):
-                        for j in range(save_idx.shape[0]):
-                            out[pat, k, j] = np.nan
+                _finish_lane(B, l, pat, IO[l], t_out, save_idx, out, status, nsteps)
                 ACTIVE[l] = False
                 n_active -= 1
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def dp5_range(lo, hi, params, t0, t_out, ev_t, ev_state, ev_kind, ev_val, save_idx, atol, rtol,
-              max_steps, nonneg, detect_stiff, stiff_steps, out, status, nsteps, lanes):
+def dp5_range(
+    lo,
+    hi,
+    params,
+    t0,
+    t_out,
+    ev_t,
+    ev_state,
+    ev_kind,
+    ev_val,
+    save_idx,
+    atol,
+    rtol,
+    max_steps,
+    nonneg,
+    detect_stiff,
+    stiff_steps,
+    out,
+    status,
+    nsteps,
+    lanes,
+):
     """Patients ``lo..hi-1`` (one task of the driver's thread pool; releases the GIL)."""
-    _dp5_group(lo, hi, params, t0, t_out, ev_t, ev_state, ev_kind, ev_val, save_idx, atol,
-               rtol, max_steps, nonneg, detect_stiff, stiff_steps, out, status, nsteps, lanes)
+    _dp5_group(
+        lo,
+        hi,
+        params,
+        t0,
+        t_out,
+        ev_t,
+        ev_state,
+        ev_kind,
+        ev_val,
+        save_idx,
+        atol,
+        rtol,
+        max_steps,
+        nonneg,
+        detect_stiff,
+        stiff_steps,
+        out,
+        status,
+        nsteps,
+        lanes,
+    )
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -587,9 +612,41 @@ def _rodas_one(
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def rodas_list(which, params, t0, t_out, ev_t, ev_state, ev_kind, ev_val, save_idx, atol, rtol,
-               max_steps, nonneg, out, status, nsteps):
+def rodas_list(
+    which,
+    params,
+    t0,
+    t_out,
+    ev_t,
+    ev_state,
+    ev_kind,
+    ev_val,
+    save_idx,
+    atol,
+    rtol,
+    max_steps,
+    nonneg,
+    out,
+    status,
+    nsteps,
+):
     """The patients listed in ``which``, one after the other (releases the GIL)."""
     for i in range(which.shape[0]):
-        _rodas_one(which[i], params, t0, t_out, ev_t, ev_state, ev_kind, ev_val, save_idx, atol,
-                   rtol, max_steps, nonneg, out, status, nsteps)
+        _rodas_one(
+            which[i],
+            params,
+            t0,
+            t_out,
+            ev_t,
+            ev_state,
+            ev_kind,
+            ev_val,
+            save_idx,
+            atol,
+            rtol,
+            max_steps,
+            nonneg,
+            out,
+            status,
+            nsteps,
+        )

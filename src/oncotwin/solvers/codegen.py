@@ -114,6 +114,15 @@ def _lane_layout(ns: int, npar: int) -> dict[str, int]:
         ("RTOL", 1),
         ("HNEW", 1),
         ("ACC", 1),
+        ("H", 1),
+        ("TSTOP", 1),
+        ("HIT", 1),
+        ("NST", 1),
+        ("STI", 1),
+        ("NONSTI", 1),
+        ("ATTN", 1),
+        ("HMAX", 1),
+        ("MAXST", 1),
         ("Y", ns),
         ("YS", ns),
         ("Y1", ns),
@@ -219,12 +228,19 @@ def _dp5_stage_source(ns: int, rows: dict[str, int]) -> list[str]:
     return out
 
 
-def _dp5_accept_source(model: Model, rows: dict[str, int]) -> list[str]:
-    """Generated, vectorised accept/reject: new step sizes and masked state updates.
+def _dp5_control_source(model: Model, rows: dict[str, int]) -> list[str]:
+    """Generated, vectorised step control: the common path of every step, for all lanes.
+
+    ``dp5_prologue`` clips each lane's step to its next output or event time.
+    ``dp5_accept`` accepts or rejects, updates states, time, step size, step count and the
+    stiffness counters with branch-free selects, and raises a lane's ``ATTN`` flag when the
+    scalar driver must act (an event or output time reached, a non-finite error, a possible
+    switch to the implicit method, the step budget spent, a step-size underflow).
 
     Step-size control is the classical I controller ``h_new = h / clip(err^q / 0.9)`` with
     ``q = 3/16`` (close to the textbook 1/5 for a 5(4) pair, Hairer, Norsett & Wanner I,
-    section II.4), computed with square roots only so that it vectorises.
+    section II.4), computed with square roots only so that it vectorises. Stiffness detection
+    is Hairer's DOPRI5 test ``h |k7 - k6| / |y1 - y6| > 3.25`` (section II.10).
     """
     L = LANES
 
@@ -233,21 +249,62 @@ def _dp5_accept_source(model: Model, rows: dict[str, int]) -> list[str]:
 
     out = [
         _VEC_JIT,
+        "def dp5_prologue(B, nl):",
+        "    for l in range(nl):",
+        f"        t = {at('T')}",
+        f"        h = {at('H')}",
+        f"        ts = {at('TSTOP')}",
+        "        hit = t + 1.01 * h >= ts",
+        f"        {at('HH')} = ts - t if hit else h",
+        f"        {at('HIT')} = 1.0 if hit else 0.0",
+        "",
+        "",
+        _VEC_JIT,
         "def dp5_accept(B, nl):",
         "    for l in range(nl):",
         f"        err = {at('ERR')}",
         f"        h = {at('HH')}",
+        f"        t = {at('T')}",
+        f"        hit = {at('HIT')} > 0.5",
+        "        finite = err < 1e300",
         "        e = err if err > 1e-10 else 1e-10",
         "        q = math.sqrt(math.sqrt(math.sqrt(math.sqrt(e * e * e))))",
         "        acc = err <= 1.0",
         "        fac = q * (1.0 / SAFE)",
         "        fac = min(fac, 1.0 / FAC1)",
         "        fac = fac if not acc else max(fac, 1.0 / FAC2)",
-        f"        {at('HNEW')} = h / fac",
+        "        hnew = h / fac",
+        f"        hold = {at('H')}",
+        "        hnew = max(hnew, hold) if (acc & hit & (err < 0.5)) else hnew",
+        "        hnew = hnew if finite else 0.1 * h",
+        f"        hmax = {at('HMAX')}",
+        f"        {at('H')} = hnew if hnew < hmax else hmax",
+        f"        tn = ({at('TSTOP')} if hit else t + h) if acc else t",
+        f"        {at('T')} = tn",
+        f"        nst = {at('NST')} + 1.0",
+        f"        {at('NST')} = nst",
+        f"        den = {at('STDEN')}",
+        f"        stiff = (h * h * {at('STNUM')} > 10.5625 * den) & (den > 0.0)",
+        f"        sti = {at('STI')}",
+        f"        nsi = {at('NONSTI')}",
+        "        nsi2 = 0.0 if stiff else nsi + 1.0",
+        "        sti2 = sti + 1.0 if stiff else (0.0 if nsi2 >= 6.0 else sti)",
+        f"        {at('STI')} = sti2 if acc else sti",
+        f"        {at('NONSTI')} = nsi2 if acc else nsi",
+        "        small = hnew < 1e-14 * max(1.0, abs(t))",
+        "        attn = (acc & hit) | (not finite) | (acc & (sti2 >= 15.0))",
+        f"        attn = attn | (nst >= {at('MAXST')}) | ((not acc) & small)",
+        f"        {at('ATTN')} = 1.0 if attn else 0.0",
         f"        {at('ACC')} = 1.0 if acc else 0.0",
     ]
+    # masked state updates, one loop per state: LLVM vectorises each (masked stores), but
+    # gives up on a single loop holding every state's conditional update
     for s, spec in enumerate(model.states):
-        out.append(f"        v = {at('Y1', s)}")
+        out += [
+            "    for l in range(nl):",
+            f"        acc = {at('ACC')} > 0.5",
+            f"        v = {at('Y1', s)}",
+        ]
         if spec.nonnegative:
             out.append("        v = v if v > 0.0 else 0.0")
         out += [
@@ -309,7 +366,7 @@ def generate_source(model: Model) -> str:
     lines += _dp5_stage_source(ns, rows)
     # step-size control: safety factor, largest decrease 1/FAC1 and increase FAC2
     lines += ["", "SAFE = 0.9", "FAC1 = 0.2", "FAC2 = 10.0", ""]
-    lines += _dp5_accept_source(model, rows)
+    lines += _dp5_control_source(model, rows)
     lines += [
         "",
         "@njit(cache=True, nogil=True, error_model='numpy')",

@@ -88,9 +88,7 @@ class SolverOptions:
         if not np.all(np.isfinite(at)) or np.any(at <= 0):
             raise SolverError(f"atol={self.atol} must be positive and finite, e.g. 1e-8")
         if self.max_steps < 1 or self.chunk_size < 1 or self.group_size < 0 or self.threads < 0:
-            raise SolverError(
-                "max_steps and chunk_size must be >= 1; group_size and threads >= 0"
-            )
+            raise SolverError("max_steps and chunk_size must be >= 1; group_size and threads >= 0")
 
 
 @dataclass(frozen=True, eq=False)
@@ -284,17 +282,39 @@ def solve(
             p_c = params[lo:hi]
             v_c = np.ascontiguousarray(ev.value[lo:hi])
             out_c, st_c, ns_c = y[lo:hi], status[lo:hi], nsteps[lo:hi]
-            common = (p_c, start, t, ev.time, ev.state, ev.kind, v_c, save_idx, atol, opts.rtol,
-                      opts.max_steps, nonneg)
+            common = (
+                p_c,
+                start,
+                t,
+                ev.time,
+                ev.state,
+                ev.kind,
+                v_c,
+                save_idx,
+                atol,
+                opts.rtol,
+                opts.max_steps,
+                nonneg,
+            )
             if opts.method == "rodas4":
-                _run_rodas(pool, km, np.arange(m, dtype=np.int64), common, out_c, st_c, ns_c,
-                           threads)
+                _run_rodas(
+                    pool, km, np.arange(m, dtype=np.int64), common, out_c, st_c, ns_c, threads
+                )
             else:
                 group = opts.group_size or max(LANES, min(512, -(-m // (8 * threads))))
                 tasks = [
-                    pool.submit(km.dp5_range, g, min(g + group, m), *common,
-                                opts.method == "auto", opts.stiff_steps, out_c, st_c, ns_c,
-                                LANES)
+                    pool.submit(
+                        km.dp5_range,
+                        g,
+                        min(g + group, m),
+                        *common,
+                        opts.method == "auto",
+                        opts.stiff_steps,
+                        out_c,
+                        st_c,
+                        ns_c,
+                        LANES,
+                    )
                     for g in range(0, m, group)
                 ]
                 for task in tasks:
