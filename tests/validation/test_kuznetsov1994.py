@@ -9,9 +9,6 @@ with a period of ~99 days) are those quoted for this parameter set.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import sympy as sp
@@ -21,15 +18,6 @@ from oncotwin.solvers import SolverOptions, solve
 from oncotwin.solvers.reference import reference_solve
 
 SBML = "data/external/biomodels-tumor-immune-sbml/sbml/BIOMD0000000762.xml"
-
-
-def _sbml_path() -> Path | None:
-    roots = [os.environ.get("ONCOTWIN_SHARED", ""), Path(__file__).parents[2] / "shared"]
-    roots.append("/work/shared")
-    for root in roots:
-        if root and (Path(root) / SBML).is_file():
-            return Path(root) / SBML
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -55,12 +43,10 @@ def equilibria(model):
     return out
 
 
-def test_parameters_match_sbml(model) -> None:
+def test_parameters_match_sbml(model, shared_file) -> None:
     """Every rate constant and initial value equals the BIOMD0000000762 file (exactly)."""
     libsbml = pytest.importorskip("libsbml")
-    path = _sbml_path()
-    if path is None:
-        pytest.skip("BioModels SBML files (shared/data/external) not available")
+    path = shared_file(SBML)
     m = libsbml.readSBMLFromFile(str(path)).getModel()
     for p in m.getListOfParameters():
         assert model.parameters[p.getId()].value == p.getValue()

@@ -10,9 +10,6 @@ stability from ``model.jacobian``.
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pytest
 import sympy as sp
@@ -23,15 +20,6 @@ from oncotwin.solvers.reference import reference_solve
 
 SBML = "data/external/biomodels-tumor-immune-sbml/sbml/MODEL1908270001.xml"
 ATOL = [1e-12, 1e-14, 1e-22]  # C, T ~ 1e-3..1 g/cm^3; A ~ 1e-10 g/cm^3
-
-
-def _sbml_path() -> Path | None:
-    roots = [os.environ.get("ONCOTWIN_SHARED", ""), Path(__file__).parents[2] / "shared"]
-    roots.append("/work/shared")
-    for root in roots:
-        if root and (Path(root) / SBML).is_file():
-            return Path(root) / SBML
-    return None
 
 
 @pytest.fixture(scope="module")
@@ -61,12 +49,10 @@ def steady(model):
     }
 
 
-def test_parameters_match_sbml(model) -> None:
+def test_parameters_match_sbml(model, shared_file) -> None:
     """Every constant of MODEL1908270001 (and its initial state) is used unchanged."""
     libsbml = pytest.importorskip("libsbml")
-    path = _sbml_path()
-    if path is None:
-        pytest.skip("BioModels SBML files (shared/data/external) not available")
+    path = shared_file(SBML)
     m = libsbml.readSBMLFromFile(str(path)).getModel()
     rename = {
         "K_I_12": "K_I12",

@@ -198,7 +198,7 @@ def _finish_lane(B, l, pat, io, t_out, save_idx, out, status, nsteps):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _dp5_group(
+def dp5_range(
     lo,
     hi,
     params,
@@ -220,7 +220,8 @@ def _dp5_group(
     nsteps,
     nl,
 ):
-    """Patients ``lo..hi-1`` through ``W`` SIMD lanes of one flat buffer ``B``.
+    """Patients ``lo..hi-1`` through ``W`` SIMD lanes of one flat buffer ``B`` (one task of
+    the driver's thread pool; releases the GIL).
 
     The common path of a step (stages, error, accept/reject, step size, time, counters) runs
     in generated vectorised loops over lanes; this scalar loop only serves lanes whose
@@ -357,54 +358,6 @@ def _dp5_group(
                 _finish_lane(B, l, pat, IO[l], t_out, save_idx, out, status, nsteps)
                 ACTIVE[l] = False
                 n_active -= 1
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def dp5_range(
-    lo,
-    hi,
-    params,
-    t0,
-    t_out,
-    ev_t,
-    ev_state,
-    ev_kind,
-    ev_val,
-    save_idx,
-    atol,
-    rtol,
-    max_steps,
-    nonneg,
-    detect_stiff,
-    stiff_steps,
-    out,
-    status,
-    nsteps,
-    lanes,
-):
-    """Patients ``lo..hi-1`` (one task of the driver's thread pool; releases the GIL)."""
-    _dp5_group(
-        lo,
-        hi,
-        params,
-        t0,
-        t_out,
-        ev_t,
-        ev_state,
-        ev_kind,
-        ev_val,
-        save_idx,
-        atol,
-        rtol,
-        max_steps,
-        nonneg,
-        detect_stiff,
-        stiff_steps,
-        out,
-        status,
-        nsteps,
-        lanes,
-    )
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
