@@ -18,7 +18,8 @@ analytic Jacobian generated from the model; one patient at a time per thread.
 Doses are jumps at known times: every step is clipped so that it ends exactly at the next
 event or output time; no root-finding. Event kinds: 0 adds ``value`` to a state (bolus),
 1 adds ``value`` to the state's input rate (infusion start/stop), 2 multiplies a state by
-``value`` (fractional kill). Outputs at an event time are taken after the event.
+``value`` (fractional kill), 3 sets the state to ``value`` (NaN: skipped). Outputs at an
+event time are taken after the event.
 
 Status codes: 0 success, 1 maximum number of steps, 2 step size underflow, 3 non-finite
 state, 4 stiffness detected (the driver re-solves with RODAS4), 5 not run.
@@ -157,10 +158,13 @@ def _apply_events(t, y, u, ie, ev_t, ev_state, ev_kind, ev_val, pat):
             if v != 0.0:
                 u[s] += v
                 jumped = True
-        else:
+        elif k == 2:
             if v != 1.0:
                 y[s] *= v
                 jumped = True
+        elif v == v:  # k == 3: set the state (NaN: a masked, skipped event)
+            y[s] = v
+            jumped = True
         ie += 1
     return ie, jumped
 

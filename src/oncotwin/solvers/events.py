@@ -8,7 +8,7 @@ import numpy as np
 
 from oncotwin.errors import RegimenError
 
-__all__ = ["BOLUS", "INFUSION_RATE", "MULTIPLY", "EventTable"]
+__all__ = ["BOLUS", "INFUSION_RATE", "MULTIPLY", "SET", "EventTable"]
 
 #: Add the value to a state (a bolus dose).
 BOLUS = 0
@@ -16,6 +16,8 @@ BOLUS = 0
 INFUSION_RATE = 1
 #: Multiply a state by the value (fractional kill, e.g. a radiotherapy fraction).
 MULTIPLY = 2
+#: Set a state to the value (an SBML event assignment, a reset); a masked one is NaN.
+SET = 3
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,10 +31,10 @@ class EventTable:
     state
         ``(n_events,)`` index of the state each event acts on.
     kind
-        ``(n_events,)`` :data:`BOLUS`, :data:`INFUSION_RATE` or :data:`MULTIPLY`.
+        ``(n_events,)`` :data:`BOLUS`, :data:`INFUSION_RATE`, :data:`MULTIPLY` or :data:`SET`.
     value
         ``(n_patients, n_events)`` per-patient value (amount in model units, rate, factor).
-        A per-patient dosing mask is a value of 0 (or 1 for :data:`MULTIPLY`).
+        A per-patient dosing mask is a value of 0 (1 for :data:`MULTIPLY`, NaN for :data:`SET`).
     """
 
     time: np.ndarray
@@ -67,8 +69,9 @@ class EventTable:
             )
         if not np.all(np.isfinite(time)):
             raise RegimenError("an event time is not finite; give times in days as numbers")
-        if not np.all(np.isfinite(value)):
-            i, j = map(int, np.argwhere(~np.isfinite(value))[0])
+        bad = ~np.isfinite(value) & ~(np.isnan(value) & (kind == SET)[None, :])
+        if bad.any():
+            i, j = map(int, np.argwhere(bad)[0])
             raise RegimenError(
                 f"event value for patient {i}, event {j} (day {time[j]}) is {value[i, j]}; "
                 "give a finite dose"
@@ -78,6 +81,11 @@ class EventTable:
             j = int(np.argmax(bolus_neg))
             raise RegimenError(
                 f"negative dose at day {time[j]}; a dose amount must be >= 0 (0 skips the dose)"
+            )
+        if np.any((kind < BOLUS) | (kind > SET)):
+            raise RegimenError(
+                f"event kinds must be BOLUS (0), INFUSION_RATE (1), MULTIPLY (2) or SET (3); "
+                f"got {sorted(set(kind.tolist()))}"
             )
         order = np.argsort(time, kind="stable")
         return cls(time[order], state[order], kind[order], np.ascontiguousarray(value[:, order]))
@@ -97,7 +105,7 @@ class EventTable:
     def masked(self, mask: np.ndarray) -> EventTable:
         """Skip events where ``mask`` (n_patients, n_events) is False."""
         mask = np.asarray(mask, dtype=bool)
-        neutral = np.where(self.kind == MULTIPLY, 1.0, 0.0)
+        neutral = np.select([self.kind == MULTIPLY, self.kind == SET], [1.0, np.nan], 0.0)
         return EventTable(
             self.time, self.state, self.kind, np.where(mask, self.value, neutral[None, :])
         )

@@ -31,7 +31,7 @@ import sympy as sp
 from scipy.integrate import solve_ivp
 
 from oncotwin.errors import SolverError
-from oncotwin.solvers.events import BOLUS, INFUSION_RATE, MULTIPLY, EventTable
+from oncotwin.solvers.events import BOLUS, INFUSION_RATE, MULTIPLY, SET, EventTable
 
 if TYPE_CHECKING:
     from oncotwin.models.base import Model
@@ -78,7 +78,8 @@ def reference_solve(
     events
         Optional :class:`EventTable`; row ``patient`` of its values is used. Kinds:
         :data:`BOLUS` adds the value to the state, :data:`INFUSION_RATE` adds it to the
-        state's zero-order input rate, :data:`MULTIPLY` multiplies the state by it.
+        state's zero-order input rate, :data:`MULTIPLY` multiplies the state by it, :data:`SET`
+        sets it (NaN: skipped).
     rtol, atol
         Tolerances of :func:`~scipy.integrate.solve_ivp`.
     patient
@@ -127,6 +128,9 @@ def reference_solve(
                 u[s] += v
             elif kind == MULTIPLY:
                 y[s] *= v
+            elif kind == SET:
+                if not np.isnan(v):  # NaN: a masked, skipped event
+                    y[s] = v
             else:
                 raise SolverError(f"unknown event kind {kind} at day {ev_t[k]}")
             k += 1
