@@ -110,7 +110,7 @@ def test_weekly_dosing_matches_continuous(model, steady) -> None:
     treatment): the tumour stays within 0.1 % of the continuous steady state, never cleared."""
     p = model.parameter_array(1)[0]
     days = np.arange(0.0, 735.0, 7.0)
-    a_idx = model.state_index(model.dose_target("anti-PD-1").state)
+    a_idx = model.state_index(model.dose_target(nk.DOSE_KEY).state)
     ev = EventTable.build(
         days,
         np.full(days.size, a_idx),

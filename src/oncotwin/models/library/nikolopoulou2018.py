@@ -21,10 +21,12 @@ available offline to confirm the drug equation). Its
 default is 0 (untreated); :data:`GAMMA_A_PAPER` is the continuous-treatment rate of the file.
 
 Doses: the drug state is the paper's effective anti-PD-1 density in the tumour [g/cm^3]. The
-paper defines no conversion from an administered amount in mg, so the dose target has scale
-1: **dose amounts for this model must be given in g/cm^3** (a bolus of ``x`` adds ``x`` to
-``A``). The model is meaningful only while ``gamma A < rho_P`` (``A < 5.84e-8`` g/cm^3 with
-the defaults); larger levels make ``P`` negative.
+paper defines no conversion from an administered amount in mg, so the dose target
+:data:`DOSE_KEY` has scale 1 and is not keyed by the mechanism class: regimens in mg are refused
+with a clear error, and **doses for this model are events in g/cm^3** (a bolus of ``x`` adds
+``x`` to ``A``), or the continuous input ``gamma_A``. The model is meaningful only while
+``gamma A < rho_P`` (``A < 5.84e-8`` g/cm^3 with the defaults); larger levels make ``P``
+negative.
 """
 
 from __future__ import annotations
@@ -36,7 +38,12 @@ from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic, mass_action_kill
 from oncotwin.parameters import Parameter, Source
 
-__all__ = ["CITATION", "GAMMA_A_PAPER", "LOG_SD_REASON", "VARYING", "build"]
+__all__ = ["CITATION", "DOSE_KEY", "GAMMA_A_PAPER", "LOG_SD_REASON", "VARYING", "build"]
+
+#: Dose target of the drug state. Deliberately not a mechanism class such as "anti-PD-1": a
+#: regimen in mg (``pembrolizumab 200 mg ...``) has no defined conversion to the paper's
+#: effective density, so it is refused; events in g/cm^3 use this key.
+DOSE_KEY = "anti-PD-1 effective level [g/cm3]"
 
 CITATION = register_citation(
     Citation(
@@ -170,7 +177,7 @@ def build() -> Model:
     b.add_rate(T, act * F - d_T * T)
     b.add_rate(A, gamma_A - mu_PA * P * A - d_A * A)
     b.dose(
-        "anti-PD-1",
+        DOSE_KEY,
         A,
         scale=1.0,
         description="bolus of anti-PD-1 in the paper's units: amount given in g/cm^3 of tumour "

@@ -1,0 +1,1 @@
+"""Input/output: SBML import and export, result stores."""
