@@ -153,6 +153,10 @@ def simulate_cmd(
         "oncotwin-results/simulation.parquet"
     ),
     plot: Annotated[Path | None, typer.Option(help="PNG plot of the population.")] = None,
+    plot_state: Annotated[
+        list[str] | None,
+        typer.Option(help="States to plot (repeatable; default: up to four, the tumor first)."),
+    ] = None,
     method: Annotated[str, typer.Option(help="auto | dopri5 | rodas4")] = "auto",
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-6,
 ) -> None:
@@ -197,10 +201,12 @@ def simulate_cmd(
         if plot is not None:
             import matplotlib.pyplot as plt
 
-            ax = res.plot()
+            from oncotwin.plotting import plot_states
+
+            axes = plot_states(res, plot_state or None)
             plot.parent.mkdir(parents=True, exist_ok=True)
-            ax.figure.savefig(plot, dpi=120)
-            plt.close(ax.figure)
+            axes.flat[0].figure.savefig(plot, dpi=110)
+            plt.close(axes.flat[0].figure)
     except OncotwinError as exc:
         raise _fail(exc) from None
     sol = res.solution
@@ -208,8 +214,13 @@ def simulate_cmd(
         f"[bold]{m.name}[/]: {sol.n_patients} patients x {sol.t.size} times "
         f"in {elapsed:.2f} s; status {sol.status_counts()}"
     )
-    last = sol[sol.names[0]][:, -1]
-    console.print(f"{sol.names[0]} at day {sol.t[-1]:g}: median {float(_nanmedian(last)):.4g}")
+    from oncotwin.plotting import default_states
+
+    shown = default_states(res, 1)[0]
+    unit = {s.name: s.unit for s in m.states}[shown]
+    last = sol[shown][:, -1]
+    console.print(f"{shown} at day {sol.t[-1]:g}: median {_nanmedian(last):.4g} [{unit}]",
+                  markup=False, highlight=False)
     console.print(f"wrote {path}" + (f" and {plot}" if plot is not None else ""))
     console.print(f"[dim]{DISCLAIMER}[/]")
 

@@ -56,7 +56,7 @@ from __future__ import annotations
 import html
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -278,6 +278,9 @@ class _AstBuilder:
                     (1, sp.Gt(x, 0, evaluate=False)), (-1, sp.Lt(x, 0, evaluate=False)), (0, True)
                 )
             )
+        if isinstance(e, sp.ITE):
+            a, b, c = e.args
+            return self.build(sp.Or(sp.And(a, b), sp.And(sp.Not(a), c), evaluate=False))
         if isinstance(e, sp.log) and len(e.args) == 2:  # pragma: no cover - sympy rewrites it
             return self.build(sp.log(e.args[0]) / sp.log(e.args[1]))
         for cls, kind in self.functions.items():
@@ -357,13 +360,15 @@ class _AstBuilder:
         if self.minmax:
             kind = self.L.AST_FUNCTION_MIN if isinstance(e, sp.Min) else self.L.AST_FUNCTION_MAX
             return self.node(kind, *[self.build(a) for a in e.args])
-        # before L3V2: nested piecewise, first argument winning ties
-        op: Callable[..., sp.Basic] = sp.Le if isinstance(e, sp.Min) else sp.Ge
-        args = list(e.args)
-        acc = args[0]
-        for a in args[1:]:
-            acc = sp.Piecewise((acc, op(acc, a, evaluate=False)), (a, True), evaluate=False)
-        return self.build(acc)
+        # before L3V2: nested piecewise(acc, acc <= a, a), the first argument winning ties
+        L = self.L
+        rel = L.AST_RELATIONAL_LEQ if isinstance(e, sp.Min) else L.AST_RELATIONAL_GEQ
+        acc = self.build(e.args[0])
+        for a in e.args[1:]:
+            nxt = self.build(a)
+            cond = self.node(rel, acc.deepCopy(), nxt.deepCopy())
+            acc = self.node(L.AST_FUNCTION_PIECEWISE, acc, cond, nxt)
+        return acc
 
 
 # ------------------------------------------------------------------------------ helpers
@@ -669,7 +674,7 @@ def to_sbml(
             if k == INFUSION_RATE:
                 var = u_id[s]
                 cur = targets.get(var, sp.Symbol(var, real=True))
-                targets[var] = cur + sp.Float(v)
+                targets[var] = sp.Add(cur, sp.Float(v), evaluate=False)
             else:
                 var = model.states[s].name
                 cur = targets.get(var, sp.Symbol(var, real=True))
@@ -705,10 +710,11 @@ def to_sbml(
 
 
 def _apply(kind: int, cur: sp.Expr, v: float) -> sp.Expr:
+    # unevaluated, so that sympy does not distribute a factor over a sum (table order kept)
     if kind == BOLUS:
-        return cur + sp.Float(v)
+        return sp.Add(cur, sp.Float(v), evaluate=False)
     if kind == MULTIPLY:
-        return cur * sp.Float(v)
+        return sp.Mul(cur, sp.Float(v), evaluate=False)
     if kind == SET:
         return sp.Float(v)
     raise RegimenError(f"unknown event kind {kind}")  # pragma: no cover - checked by build

@@ -1,5 +1,5 @@
 """Plots of simulation results (matplotlib, imported lazily; never calls ``show()``)."""
 
-from oncotwin.plotting.population import plot_population
+from oncotwin.plotting.population import default_states, plot_population, plot_states
 
-__all__ = ["plot_population"]
+__all__ = ["default_states", "plot_population", "plot_states"]

@@ -238,8 +238,7 @@ def solve(
     options
         :class:`SolverOptions`.
     t0
-        Start time [day]; default ``min(t_out[0], first event time, 0)``... precisely the
-        earliest of ``t_out[0]`` and the first event.
+        Start time [day]; default: the earlier of ``t_out[0]`` and the first event time.
     progress
         Called as ``progress(done, total)`` after each chunk.
 
