@@ -20,6 +20,18 @@ MODELS: dict[str, tuple[str, str]] = {
         "oncotwin.models.library.nikolopoulou2018",
         "Nikolopoulou et al. 2018: tumor-immune dynamics with an anti-PD-1 checkpoint inhibitor",
     ),
+    "kirschner_panetta1998": (
+        "oncotwin.models.library.kirschner_panetta1998",
+        "Kirschner & Panetta 1998: effector cells, tumor and IL-2 under ACI and IL-2 therapy",
+    ),
+    "depillis2005": (
+        "oncotwin.models.library.depillis2005",
+        "de Pillis et al. 2005: tumor, NK and CD8+ T cells with ratio-dependent lysis (mouse)",
+    ),
+    "depillis2009": (
+        "oncotwin.models.library.depillis2009",
+        "de Pillis et al. 2009: chemo-immunotherapy (chemotherapy, IL-2, TIL)",
+    ),
     "bench_anchor": (
         "oncotwin.models.library.bench_anchor",
         "oncotwin benchmark: tumor/CD8/exhausted T/Treg/IL-2/PD-L1 with 2-compartment anti-PD-1",

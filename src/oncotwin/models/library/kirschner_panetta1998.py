@@ -32,8 +32,9 @@ the tumour persists (the tumour-free state is unstable for every ``c``); IL-2 al
 tumour only at doses where the effector population grows without bound (toxicity).
 
 Doses: ``"adoptive cell transfer"`` adds effector cells to ``E`` (scale 1, cells);
-``"aldesleukin"`` (and ``"IL-2"``) add to ``I_L`` in the paper's IL-2 units (scale 1: the
-paper defines no conversion from IU, so **IL-2 doses must be given in the model's units**).
+:data:`IL2_DOSE_KEY` adds to ``I_L`` in the paper's IL-2 units (scale 1: the paper defines no
+conversion from IU, so **IL-2 doses are events in the model's units**; an aldesleukin regimen in
+IU is refused rather than misread).
 A constant input ``s1`` or ``s2`` is equivalent to an ``INFUSION_RATE`` event of that value.
 """
 
@@ -48,7 +49,17 @@ from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic
 from oncotwin.parameters import Parameter, Source
 
-__all__ = ["ACI_THRESHOLD", "CITATION", "LOG_SD_REASON", "VARIANTS", "VARYING", "build"]
+IL2_DOSE_KEY = "IL-2 [paper units]"
+
+__all__ = [
+    "ACI_THRESHOLD",
+    "CITATION",
+    "IL2_DOSE_KEY",
+    "LOG_SD_REASON",
+    "VARIANTS",
+    "VARYING",
+    "build",
+]
 
 CITATION = register_citation(
     Citation(
@@ -195,12 +206,13 @@ def build(variant: Literal["paper", "biomodels"] = "paper") -> Model:
         scale=1.0,
         description="bolus of effector cells (LAK/TIL) in cells",
     )
-    for key in ("aldesleukin", "IL-2"):
-        b.dose(
-            key,
-            IL,
-            scale=1.0,
-            description="bolus of IL-2 in the paper's IL-2 units (no IU conversion is defined "
-            "by the paper)",
-        )
+    # Keyed by its unit, not by the drug: the paper defines no conversion from IU of
+    # aldesleukin, so a regimen in IU is refused instead of silently misread.
+    b.dose(
+        IL2_DOSE_KEY,
+        IL,
+        scale=1.0,
+        description="bolus of IL-2 in the paper's IL-2 units (no IU conversion is defined "
+        "by the paper)",
+    )
     return b.build()
