@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
@@ -26,8 +26,16 @@ if TYPE_CHECKING:
 
     from oncotwin.models.base import Model
 
+
+class EventSource(Protocol):
+    """Something that gives a population's events (e.g. :class:`oncotwin.io.SbmlImport`)."""
+
+    def events(self, n_patients: int, t_end: float, params: np.ndarray) -> EventTable: ...
+
+
 __all__ = [
     "DISCLAIMER",
+    "EventSource",
     "SimulationResult",
     "output_times",
     "regimen_events",
@@ -154,6 +162,7 @@ def simulate(
     save: Sequence[str] | None = None,
     options: SolverOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
+    extra_events: EventSource | None = None,
 ) -> SimulationResult:
     """Simulate a virtual population of ``model`` under ``regimen`` in one batched solve.
 
@@ -171,6 +180,9 @@ def simulate(
         Horizon and output interval [day].
     save
         States to keep (default all).
+    extra_events
+        Events that belong to the model itself, e.g. an imported SBML file's own events
+        (anything with ``events(n_patients, t_end, params) -> EventTable``).
 
     Examples
     --------
@@ -191,6 +203,10 @@ def simulate(
     opts = options or SolverOptions()
     t = output_times(days, every)
     events = regimen_events(model, regimen, pop, days) if regimen is not None else None
+    if extra_events is not None:
+        own = extra_events.events(pop.n, float(t[-1]), pop.params)
+        if own.n_events:
+            events = own if events is None else events.concat(own)
     model.use_citations()
     if regimen is not None:
         for d in regimen.drugs:

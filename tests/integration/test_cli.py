@@ -65,3 +65,54 @@ def test_bad_input_is_one_clear_message() -> None:
     assert r.exit_code == 2 and "dose" in r.output
     r = runner.invoke(app, ["simulate", "--vary", "r0.3"])
     assert r.exit_code == 2 and "PARAM=SD" in r.output
+
+
+def test_sbml_export_then_simulate_round_trip(tmp_path) -> None:
+    """oncotwin sbml export MODEL, then oncotwin simulate --sbml FILE: same trajectories as
+    the shipped model (untreated Kuznetsov, same default parameters)."""
+    xml, out = tmp_path / "k.xml", tmp_path / "k.parquet"
+    r = runner.invoke(app, ["sbml", "export", "kuznetsov1994", "--out", str(xml)])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(
+        app, ["simulate", "--sbml", str(xml), "--patients", "3", "--days", "50", "--out", str(out)]
+    )
+    assert r.exit_code == 0, r.output
+    table = pq.read_table(out).to_pandas()
+    ref = runner.invoke(
+        app,
+        [
+            "simulate",
+            "--model",
+            "kuznetsov1994",
+            "--patients",
+            "3",
+            "--days",
+            "50",
+            "--vary",
+            "a=0",
+            "--vary",
+            "n=0",
+            "--vary",
+            "p=0",
+            "--vary",
+            "T_0=0",
+            "--out",
+            str(tmp_path / "ref.parquet"),
+        ],
+    )
+    assert ref.exit_code == 0, ref.output
+    want = pq.read_table(tmp_path / "ref.parquet").to_pandas()
+    t_col = next(c for c in table.columns if c.startswith("T "))
+    assert abs(table[t_col].iloc[-1] / want["T [cell]"].iloc[-1] - 1) < 1e-5
+
+
+def test_sbml_info_and_bad_input(shared_file, tmp_path) -> None:
+    path = shared_file("bench/anchor_model.xml")
+    r = runner.invoke(app, ["sbml", "info", str(path)])
+    assert r.exit_code == 0 and "events" in r.stdout
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<sbml>not really</sbml>")
+    r = runner.invoke(app, ["sbml", "info", str(bad)])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    r = runner.invoke(app, ["simulate", "--sbml", str(path), "--model", "kuznetsov1994"])
+    assert r.exit_code == 2 and "either --model or --sbml" in r.output

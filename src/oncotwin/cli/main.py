@@ -132,7 +132,13 @@ def _parse_vary(items: list[str]) -> dict[str, float]:
 
 @app.command("simulate")
 def simulate_cmd(
-    model: Annotated[str, typer.Option(help="Model name (see `oncotwin models`).")] = DEFAULT_MODEL,
+    model: Annotated[
+        str | None, typer.Option(help="Model name (see `oncotwin models`); default bench_anchor.")
+    ] = None,
+    sbml: Annotated[
+        Path | None,
+        typer.Option(help="An SBML file to simulate instead of a shipped model (with its events)."),
+    ] = None,
     regimen: Annotated[
         str | None,
         typer.Option(
@@ -168,7 +174,17 @@ def simulate_cmd(
     from oncotwin.solvers import SolverOptions
 
     try:
-        m = ot.get_model(model)
+        sbml_events = None
+        if sbml is not None:
+            if model is not None:
+                raise OncotwinError("give either --model or --sbml, not both")
+            from oncotwin.io import read_sbml
+
+            imported = read_sbml(sbml)
+            m = imported.model
+            sbml_events = imported
+        else:
+            m = ot.get_model(model or DEFAULT_MODEL)
         opts = SolverOptions(method=method, rtol=rtol)  # type: ignore[arg-type]
         if regimen is None:
             regimen = DEFAULT_REGIMENS.get(m.name, "none")
@@ -195,6 +211,7 @@ def simulate_cmd(
                 save=save,
                 options=opts,
                 progress=lambda done, total: prog.update(task, completed=done),
+                extra_events=sbml_events,
             )
         elapsed = time.perf_counter() - t0
         path = res.to_parquet(out)
@@ -219,8 +236,11 @@ def simulate_cmd(
     shown = default_states(res, 1)[0]
     unit = {s.name: s.unit for s in m.states}[shown]
     last = sol[shown][:, -1]
-    console.print(f"{shown} at day {sol.t[-1]:g}: median {_nanmedian(last):.4g} [{unit}]",
-                  markup=False, highlight=False)
+    console.print(
+        f"{shown} at day {sol.t[-1]:g}: median {_nanmedian(last):.4g} [{unit}]",
+        markup=False,
+        highlight=False,
+    )
     console.print(f"wrote {path}" + (f" and {plot}" if plot is not None else ""))
     console.print(f"[dim]{DISCLAIMER}[/]")
 
@@ -229,6 +249,38 @@ def _nanmedian(x: object) -> float:
     import numpy as np
 
     return float(np.nanmedian(np.asarray(x))) if np.size(x) else float("nan")
+
+
+sbml_app = typer.Typer(help="SBML model exchange: inspect, import, export.", no_args_is_help=True)
+app.add_typer(sbml_app, name="sbml")
+
+
+@sbml_app.command("info")
+def sbml_info_cmd(file: Annotated[Path, typer.Argument(help="SBML file.")]) -> None:
+    """What an SBML file holds and how oncotwin imports it (or why it refuses it)."""
+    from oncotwin.io import sbml_info
+
+    try:
+        text = sbml_info(file)
+    except (OncotwinError, OSError) as exc:
+        raise _fail(exc) from None
+    console.print(text, markup=False, highlight=False)
+
+
+@sbml_app.command("export")
+def sbml_export_cmd(
+    model: Annotated[str, typer.Argument(help="Model name (see `oncotwin models`).")],
+    out: Annotated[Path, typer.Option(help="SBML file to write.")] = Path("model.xml"),
+) -> None:
+    """Write a shipped model as SBML Level 3 (runs in libRoadRunner, COPASI, tellurium)."""
+    import oncotwin as ot
+    from oncotwin.io.sbml_export import write_sbml
+
+    try:
+        path = write_sbml(ot.get_model(model), out)
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    console.print(f"wrote {path}")
 
 
 @app.command("cite")

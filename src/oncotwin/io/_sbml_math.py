@@ -11,6 +11,8 @@ undefined; sympy would print ``None``).
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Mapping
 
 import sympy as sp
@@ -70,14 +72,19 @@ def to_number(e: sp.Basic) -> sp.Expr:
         return sp.S.One
     if e is sp.false:
         return sp.S.Zero
-    if isinstance(e, sp.logic.boolalg.Boolean):
+    if _is_bool(e):
         return sp.Piecewise((sp.S.One, e), (sp.S.Zero, True))
     return e
 
 
+def _is_bool(e: sp.Basic) -> bool:
+    # sympy's Symbol is both an Expr and a Boolean: only non-Expr booleans are conditions
+    return isinstance(e, sp.logic.boolalg.Boolean) and not isinstance(e, sp.Expr)
+
+
 def to_bool(e: sp.Basic) -> sp.Basic:
     """A number used as a condition is true when non-zero."""
-    if isinstance(e, sp.logic.boolalg.Boolean):
+    if _is_bool(e):
         return e
     if e.is_Number:
         return sp.true if e != 0 else sp.false
@@ -146,7 +153,11 @@ class MathContext:
             return sp.Rational(node.getNumerator(), node.getDenominator())
         if t in (L.AST_REAL, L.AST_REAL_E):
             v = node.getReal()
-            return sp.Float(v) if v == v else sp.nan
+            if v != v:
+                return sp.nan
+            if math.isfinite(v) and v.is_integer() and abs(v) < 2**53:
+                return sp.Integer(int(v))  # 2.0 -> 2: x**2 prints as x*x
+            return sp.Float(v)
         if t == L.AST_CONSTANT_PI:
             return sp.pi
         if t == L.AST_CONSTANT_E:
@@ -254,7 +265,7 @@ class MathContext:
             args = nums()
             if len(args) < 2:
                 raise UnsupportedMath("a relational operator with fewer than two arguments")
-            parts = [rel[t](a, b) for a, b in zip(args[:-1], args[1:], strict=True)]
+            parts = [rel[t](a, b) for a, b in itertools.pairwise(args)]
             return sp.And(*parts)
         if t == L.AST_LOGICAL_AND:
             return sp.And(*[boo(i) for i in range(len(kids))])

@@ -50,8 +50,9 @@ class SolverOptions:
     Parameters
     ----------
     method
-        ``"auto"`` (explicit Dormand-Prince 5(4); patients detected as stiff are re-solved
-        with RODAS4), ``"dopri5"`` (explicit only) or ``"rodas4"`` (implicit only).
+        ``"auto"`` (explicit Dormand-Prince 5(4); patients detected as stiff, or that run out
+        of steps or of step size on the explicit path, are re-solved with RODAS4),
+        ``"dopri5"`` (explicit only) or ``"rodas4"`` (implicit only).
     rtol, atol
         Relative and absolute tolerance (``atol`` scalar or one value per state).
     max_steps
@@ -319,7 +320,8 @@ def solve(
                 for task in tasks:
                     task.result()
                 if opts.method == "auto":
-                    stiff = np.flatnonzero(st_c == 4).astype(np.int64)
+                    # detected stiff, or out of steps / step size before the detector fired
+                    stiff = np.flatnonzero(np.isin(st_c, (1, 2, 4))).astype(np.int64)
                     if stiff.size:
                         _run_rodas(pool, km, stiff, common, out_c, st_c, ns_c, threads)
                         method[lo + stiff] = "rodas4"
