@@ -23,6 +23,9 @@ TYPICAL_DOSE: dict[str, float | dict[str, float]] = {
     "nikolopoulou2018": 7e-10,  # g/cm^3: one week of the paper's continuous input
     "kirschner_panetta1998": {"adoptive cell transfer": 1e8, "IL-2 [paper units]": 1e6},
     "depillis2009": {"chemotherapy": 500.0, "aldesleukin": 1e6, "adoptive cell transfer": 1e9},
+    "stein2019": 1e8,  # CAR-T cells
+    "hahnfeldt1999": 0.6,  # mg of TNP-470 (20-g mouse)
+    "claret2009": 2250.0,  # mg of capecitabine
     "pk:pembrolizumab": 200.0,
     "pk:durvalumab": 750.0,
     "pk:docetaxel": 140.0,

@@ -32,6 +32,22 @@ MODELS: dict[str, tuple[str, str]] = {
         "oncotwin.models.library.depillis2009",
         "de Pillis et al. 2009: chemo-immunotherapy (chemotherapy, IL-2, TIL)",
     ),
+    "stein2019": (
+        "oncotwin.models.library.stein2019",
+        "Stein et al. 2019: tisagenlecleucel CAR-T expansion, contraction and persistence",
+    ),
+    "iwata2000": (
+        "oncotwin.models.library.iwata2000",
+        "Iwata et al. 2000: Gompertz primary tumor seeding metastatic colonies",
+    ),
+    "hahnfeldt1999": (
+        "oncotwin.models.library.hahnfeldt1999",
+        "Hahnfeldt et al. 1999: tumor growth under angiogenic control, anti-angiogenic drug",
+    ),
+    "claret2009": (
+        "oncotwin.models.library.claret2009",
+        "Claret et al. 2009: tumor growth inhibition with resistance (colorectal, capecitabine)",
+    ),
     "bench_anchor": (
         "oncotwin.models.library.bench_anchor",
         "oncotwin benchmark: tumor/CD8/exhausted T/Treg/IL-2/PD-L1 with 2-compartment anti-PD-1",

@@ -1,0 +1,114 @@
+"""Validation of the Iwata, Kawasaki & Shigesada 2000 metastasis model.
+
+Source: Iwata K, Kawasaki K, Shigesada N (2000) J Theor Biol 203:177-186,
+doi:10.1006/jtbi.2000.1075, with the parameters estimated there for a hepatocellular
+carcinoma (a = 0.00286/day, b = 7.3e10 cells, m = 5.3e-8, alpha = 2/3): starting from one
+cell, the primary tumour reaches 1.55e9 cells after about 654 days, having seeded about 7
+metastases. Here: 1.548e9 cells at day 654 and N(654) = 7.365 (computed by quadrature of
+beta(x_p(s)) with the closed-form Gompertz curve, and by the ODE).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy.integrate import quad
+
+from oncotwin.models.library import iwata2000
+from oncotwin.solvers import SolverOptions, solve
+from oncotwin.solvers.reference import reference_solve
+
+A, B, M, ALPHA = 0.00286, 7.3e10, 5.3e-8, 2.0 / 3.0
+OPTS = SolverOptions(rtol=1e-10, atol=1e-12)
+
+
+def _primary(t):
+    """Closed-form Gompertz curve from one cell: x(t) = b^(1 - exp(-a t))."""
+    return B ** (1.0 - np.exp(-A * np.asarray(t, dtype=float)))
+
+
+@pytest.fixture(scope="module")
+def model():
+    return iwata2000.build()
+
+
+@pytest.fixture(scope="module")
+def run(model):
+    t = np.arange(0.0, 655.0, 1.0)
+    sol = solve(model, model.parameter_array(1), t, options=OPTS)
+    assert np.all(sol.status == 0)
+    return t, sol
+
+
+def test_primary_reaches_detection_size(run) -> None:
+    """x_p(654) = 1.55e9 cells (paper; rel. 1%) and equals the closed form (rel. 1e-8);
+    1.55e9 cells is reached at day 654.1 (rel. 1e-3)."""
+    t, sol = run
+    assert sol["x_p"][0, 654] == pytest.approx(1.55e9, rel=0.01)
+    np.testing.assert_allclose(sol["x_p"][0], _primary(t), rtol=1e-8)
+    assert iwata2000.time_to_size(1.55e9) == pytest.approx(654.0, rel=1e-3)
+
+
+def test_number_of_metastases(run) -> None:
+    """N(654) about 7 (paper; rel. 10%); the ODE gives 7.365, equal to the quadrature of
+    m x_p(s)^(2/3) over [0, 654] to rel. 1e-7."""
+    _, sol = run
+    n_quad = quad(lambda s: M * _primary(s) ** ALPHA, 0.0, 654.0, limit=200)[0]
+    assert sol["N"][0, 654] == pytest.approx(n_quad, rel=1e-7)
+    assert sol["N"][0, 654] == pytest.approx(7.0, rel=0.10)
+    assert sol["N"][0, 654] == pytest.approx(7.365, rel=1e-3)
+
+
+def test_size_distribution_by_characteristics(run) -> None:
+    """Colony sizes: the number larger than x at day 654 is N(654 - tau(x)); the largest
+    colony (the first one, N = 1 at day 484.9) has 1.46e4 cells, i.e. every metastasis is still
+    microscopic when the primary is detected (2.1 colonies above 1e3 cells, 0.16 above 1e6).
+    The log-moment U matches the characteristic integral of log(b/x) (rel. 1e-6)."""
+    t, sol = run
+    n = sol["N"][0]
+    t_first = float(np.interp(1.0, n, t))
+    largest = _primary(654.0 - t_first)
+    assert t_first == pytest.approx(484.9, abs=0.1)
+    assert largest == pytest.approx(1.465e4, rel=1e-2)
+    sizes = np.array([1e3, 1e5, 1e6])
+    taus = np.array([iwata2000.time_to_size(x) for x in sizes])
+    above = np.interp(654.0 - taus, t, n)
+    np.testing.assert_allclose(above, [2.123, 0.4932, 0.1575], rtol=1e-2)
+    # U(654) = integral of beta(x_p(s)) log(b / X(654 - s)) ds
+    u_quad = quad(
+        lambda s: M * _primary(s) ** ALPHA * np.log(B / _primary(654.0 - s)),
+        0.0,
+        654.0,
+        limit=200,
+    )[0]
+    assert sol["U"][0, 654] == pytest.approx(u_quad, rel=1e-6)
+
+
+def test_secondary_seeding_is_negligible() -> None:
+    """Colonies seeded by colonies (the term this ODE form leaves out) number under 1% of N
+    by day 654: integral over t of sum_i beta(x_i(t)), with x_i(t) = X(t - s_i)."""
+    inner = lambda t: quad(  # noqa: E731
+        lambda s: M * _primary(s) ** ALPHA * M * _primary(t - s) ** ALPHA, 0.0, t, limit=200
+    )[0]
+    secondary = quad(inner, 0.0, 654.0, limit=100)[0]
+    primary = quad(lambda s: M * _primary(s) ** ALPHA, 0.0, 654.0, limit=200)[0]
+    assert secondary / primary < 0.01
+
+
+def test_batched_matches_scipy_reference(model) -> None:
+    """Batched solver (rtol 1e-10) vs SciPy LSODA (rtol 1e-11) within rtol 1e-5 on four
+    patients (varied a, m, initial size); all states stay non-negative."""
+    n = 4
+    params = model.parameter_array(
+        n,
+        a=np.array([0.002, 0.00286, 0.004, 0.00286]),
+        m=np.array([5.3e-8, 1e-7, 2e-8, 5.3e-8]),
+        x_p_0=np.array([1.0, 1.0, 10.0, 1e6]),
+    )
+    t = np.linspace(0.0, 1000.0, 101)
+    sol = solve(model, params, t, options=OPTS)
+    assert np.all(sol.status == 0)
+    assert np.all(sol.y >= 0)
+    for i in range(n):
+        ref = reference_solve(model, params[i], t, rtol=1e-11, atol=1e-12)
+        np.testing.assert_allclose(sol.y[i], ref, rtol=1e-5, atol=1e-10)
