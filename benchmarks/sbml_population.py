@@ -37,14 +37,33 @@ def shared_dir() -> Path:
     raise SystemExit("the curated SBML files are not found: set ONCOTWIN_SHARED to ../shared")
 
 
-def variants(model, n: int, sd: float, seed: int) -> np.ndarray:
-    """Every parameter log-normal around its default (zeros stay zero)."""
+def variants(model, n: int, sd: float, seed: int, vary: np.ndarray) -> np.ndarray:
+    """The parameters in ``vary`` log-normal around their defaults (zeros stay zero)."""
     rng = np.random.default_rng(seed)
     base = model.default_parameters()
-    p = base[None, :] * np.exp(sd * rng.standard_normal((n, base.size)))
+    z = rng.standard_normal((n, base.size)) * vary[None, :]
+    p = base[None, :] * np.exp(sd * z)
     lo = np.array([r.lower for r in model.parameters.values()])
     hi = np.array([r.upper for r in model.parameters.values()])
     return np.clip(p, lo, hi)
+
+
+def _in_initial_assignments(path: Path) -> set[str]:
+    """Ids read by initial assignments: libRoadRunner's reset() does not re-evaluate those
+    assignments after a parameter is set, so such parameters are kept at their SBML values."""
+    import libsbml
+
+    doc = libsbml.readSBML(str(path))
+    out: set[str] = set()
+    def names(node) -> None:
+        if node.isName():
+            out.add(node.getName())
+        for i in range(node.getNumChildren()):
+            names(node.getChild(i))
+
+    for ia in doc.getModel().getListOfInitialAssignments():
+        names(ia.getMath())
+    return out
 
 
 def run_oncotwin(imp, params: np.ndarray, t: np.ndarray):
@@ -99,7 +118,16 @@ def main() -> int:
         path = root / SBML_DIR / f"{bid}.xml"
         imp = read_sbml(path)
         t = np.linspace(0.0, horizon, points)
-        p = variants(imp.model, args.variants, args.sd, args.seed)
+        # vary the SBML's global parameters (not the initial values, which libRoadRunner
+        # can only change through slow init() assignments, nor inputs of initial assignments)
+        import roadrunner
+
+        probe = roadrunner.RoadRunner(str(path))  # keep a reference while reading its model
+        globals_ = set(probe.model.getGlobalParameterIds()) - _in_initial_assignments(path)
+        del probe
+        sbml_of = {v: k for k, v in imp.renamed.items()}
+        vary = np.array([sbml_of.get(n, n) in globals_ for n in imp.model.parameter_names])
+        p = variants(imp.model, args.variants, args.sd, args.seed, vary)
         sol, wall = run_oncotwin(imp, p, t)
         k = min(args.rr_sample, args.variants)
         rr_last, rr_wall, _ = run_roadrunner(path, imp, p[:k], t)
