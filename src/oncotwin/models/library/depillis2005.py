@@ -31,7 +31,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import Citation, get_citation, register_citation
 from oncotwin.errors import ModelError
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic, mass_action_kill, ratio_dependent_kill
@@ -39,16 +39,8 @@ from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "LOG_SD_REASON", "PARAMETER_SETS", "VARYING", "build"]
 
-CITATION = register_citation(
-    Citation(
-        "dePillis2005",
-        "de Pillis LG, Radunskaya AE, Wiseman CL",
-        2005,
-        "A validated mathematical model of cell-mediated immune response to tumor growth",
-        "Cancer Res 65(17):7950-7958",
-        "10.1158/0008-5472.CAN-05-0564",
-    )
-)
+#: Registered with the law it introduced, in oncotwin.models.components.kill.
+CITATION = get_citation("dePillis2005")
 register_citation(
     Citation(
         "MODEL1907260001",

@@ -31,23 +31,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import hahnfeldt
 from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "DOSE_SCALE", "DRUGS", "MOUSE_WEIGHT", "build", "steady_state"]
 
-CITATION = register_citation(
-    Citation(
-        "Hahnfeldt1999",
-        "Hahnfeldt P, Panigrahy D, Folkman J, Hlatky L",
-        1999,
-        "Tumor development under angiogenic signaling: a dynamical theory of tumor growth, "
-        "treatment response, and postvascular dormancy",
-        "Cancer Res 59(19):4770-4775",
-    )
-)
+#: Registered with the law it introduced, in oncotwin.models.components.growth.
+CITATION = get_citation("Hahnfeldt1999")
 
 #: Drug potency ``e`` [kg/(mg day)] and clearance ``clr`` [1/day] (Table 1).
 DRUGS: dict[str, dict[str, float]] = {

@@ -43,7 +43,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import Citation, get_citation, register_citation
 from oncotwin.errors import ModelError
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic
@@ -61,16 +61,8 @@ __all__ = [
     "build",
 ]
 
-CITATION = register_citation(
-    Citation(
-        "KirschnerPanetta1998",
-        "Kirschner D, Panetta JC",
-        1998,
-        "Modeling immunotherapy of the tumor-immune interaction",
-        "J Math Biol 37(3):235-252",
-        "10.1007/s002850050127",
-    )
-)
+#: Registered with the law it introduced, in oncotwin.models.components.kill.
+CITATION = get_citation("KirschnerPanetta1998")
 register_citation(
     Citation(
         "BIOMD0000000732",

@@ -21,24 +21,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import Citation, get_citation, register_citation
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic, mass_action_kill
 from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "LOG_SD_REASON", "VARYING", "build"]
 
-CITATION = register_citation(
-    Citation(
-        "Kuznetsov1994",
-        "Kuznetsov VA, Makalkin IA, Taylor MA, Perelson AS",
-        1994,
-        "Nonlinear dynamics of immunogenic tumors: parameter estimation and global bifurcation "
-        "analysis",
-        "Bull Math Biol 56(2):295-321",
-        "10.1007/BF02460644",
-    )
-)
+#: Registered with the law it introduced, in oncotwin.models.components.kill.
+CITATION = get_citation("Kuznetsov1994")
 register_citation(
     Citation(
         "BIOMD0000000762",
