@@ -179,7 +179,8 @@ class Solution:
         }
         for j, name in enumerate(self.names):
             data[f"{name} [{units[name]}]"] = self.y[:, :, j].ravel()
-        data["status"] = np.repeat(np.array([STATUS[int(s)] for s in self.status]), m)
+        names = np.array([STATUS[k] for k in range(len(STATUS))])  # codes are 0..len-1
+        data["status"] = np.repeat(names[self.status], m)
         return pd.DataFrame(data)
 
 
