@@ -1,0 +1,1 @@
+"""Self-contained HTML report of a virtual trial (research simulation, not medical advice)."""
