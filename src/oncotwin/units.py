@@ -1,6 +1,6 @@
 """Units: one pint registry, dose parsing and body-size helpers.
 
-The canonical internal system is **day, cell, mg, L, IU, PFU**. Every quantity that enters
+The canonical internal system is **day, cell, mg, L, IU, PFU, Gy**. Every quantity that enters
 oncotwin from text goes through :func:`parse_quantity` (or :func:`parse_dose`, :func:`to_days`),
 which raise :class:`~oncotwin.errors.UnitError` naming the field, the unit given, the units
 accepted and the fix.
@@ -13,6 +13,12 @@ array([240.])
 '375 mg/m2'
 >>> round(to_days("2 h", field="infusion"), 6)
 0.083333
+>>> str(parse_dose("180 cGy"))
+'1.8 Gy'
+
+A radiation dose (kind ``"Gy"``) is the absorbed dose of one fraction, written in Gy (or cGy,
+mGy) and always flat: ``Gy/kg`` and ``Gy/m2`` are errors, because a gray is already energy per
+mass of tissue.
 """
 
 from __future__ import annotations
@@ -45,7 +51,7 @@ ureg.define("international_unit = [international_unit] = IU")
 ureg.define("plaque_forming_unit = [plaque_forming_unit] = PFU")
 ureg.define("m2 = meter ** 2")
 
-DoseKind = Literal["mass", "cells", "IU", "PFU"]
+DoseKind = Literal["mass", "cells", "IU", "PFU", "Gy"]
 DoseBasis = Literal["flat", "per_kg", "per_m2"]
 
 #: Units a dose may be written in (the message of every dose UnitError lists these).
@@ -62,11 +68,19 @@ DOSE_UNITS: tuple[str, ...] = (
     "PFU",
     "PFU/kg",
     "PFU/m2",
+    "Gy",
+    "cGy",
 )
 
 # canonical unit of each dose kind and the pint dimensionality that identifies it
-_KIND_UNIT: dict[str, str] = {"mass": "mg", "cells": "cell", "IU": "IU", "PFU": "PFU"}
-_KIND_TEXT: dict[str, str] = {"mass": "mg", "cells": "cells", "IU": "IU", "PFU": "PFU"}
+_KIND_UNIT: dict[str, str] = {
+    "mass": "mg",
+    "cells": "cell",
+    "IU": "IU",
+    "PFU": "PFU",
+    "Gy": "Gy",
+}
+_KIND_TEXT: dict[str, str] = {"mass": "mg", "cells": "cells", "IU": "IU", "PFU": "PFU", "Gy": "Gy"}
 _KIND_DIM = {kind: ureg.parse_units(unit).dimensionality for kind, unit in _KIND_UNIT.items()}
 _BASIS_TEXT: dict[str, str] = {"flat": "", "per_kg": "/kg", "per_m2": "/m2"}
 
@@ -153,7 +167,8 @@ def parse_quantity(
 
 @dataclass(frozen=True, slots=True)
 class DoseAmount:
-    """A dose in canonical units: ``value`` mg, cells, IU or PFU, flat or per kg / per m².
+    """A dose in canonical units: ``value`` mg, cells, IU or PFU, flat or per kg / per m², or
+    Gy per radiotherapy fraction (always flat).
 
     Examples
     --------
@@ -174,6 +189,11 @@ class DoseAmount:
             raise UnitError(f"dose basis {self.basis!r} unknown; use flat, per_kg or per_m2")
         if math.isnan(v) or math.isinf(v) or v <= 0:
             raise UnitError(f"dose: value {self.value!r} is not a positive finite number")
+        if self.kind == "Gy" and self.basis != "flat":
+            raise UnitError(
+                f"dose: a radiation dose in Gy has basis 'flat', not {self.basis!r}; a gray is "
+                "already energy per mass, so give the dose per fraction, e.g. DoseAmount(8, 'Gy')"
+            )
         object.__setattr__(self, "value", v)
 
     @property
@@ -185,7 +205,7 @@ class DoseAmount:
         return f"{format_number(self.value)} {self.unit}"
 
     def per_patient(self, weight_kg: np.ndarray, bsa_m2: np.ndarray) -> np.ndarray:
-        """The absolute dose (mg, cells, IU or PFU) for each patient, vectorised."""
+        """The absolute dose (mg, cells, IU, PFU or Gy) for each patient, vectorised."""
         w = np.asarray(weight_kg, dtype=np.float64)
         b = np.asarray(bsa_m2, dtype=np.float64)
         if self.basis == "per_kg":
@@ -196,10 +216,12 @@ class DoseAmount:
 
 
 def parse_dose(text: str, *, field: str = "dose") -> DoseAmount:
-    """Parse a dose such as ``"200 mg"``, ``"3 mg/kg"``, ``"2e6 cells/kg"``, ``"1e8 PFU"``.
+    """Parse a dose such as ``"200 mg"``, ``"3 mg/kg"``, ``"2e6 cells/kg"``, ``"1e8 PFU"``,
+    ``"8 Gy"`` or ``"180 cGy"`` (a radiotherapy fraction; converted to Gy).
 
-    Raises :class:`UnitError` for NaN, zero or negative doses, and for units that are not a
-    mass, cell, IU or PFU amount (optionally per kg or per m²).
+    Raises :class:`UnitError` for NaN, zero or negative doses, for units that are not a
+    mass, cell, IU or PFU amount (optionally per kg or per m²) or a flat absorbed dose in Gy,
+    and for ``Gy/kg`` or ``Gy/m2``.
     """
     value, unit_text = _split_number(text, field) if isinstance(text, str) else (None, "")
     if value is None:
@@ -227,6 +249,8 @@ def parse_dose(text: str, *, field: str = "dose") -> DoseAmount:
         ) from None
     for kind, dim in _KIND_DIM.items():
         if q.dimensionality == dim:
+            if kind == "Gy":
+                _check_radiation_unit(text, unit_text, num_text, basis, field)
             amount = float(q.to(_KIND_UNIT[kind]).magnitude)
             _check_value(amount, text, field, allow_zero=False)
             return DoseAmount(amount, kind, basis)  # type: ignore[arg-type]
@@ -234,6 +258,21 @@ def parse_dose(text: str, *, field: str = "dose") -> DoseAmount:
         f"{field}: unit {unit_text!r} in {text!r} is not a dose unit "
         f"(it is a {q.dimensionality} quantity); {accepted}"
     )
+
+
+def _check_radiation_unit(text: str, unit_text: str, num_text: str, basis: str, field: str) -> None:
+    """A radiation dose is written in (c/m)Gy and is flat: reject Sv, J/kg, Gy/kg and Gy/m2."""
+    if "gy" not in num_text.lower() and "gray" not in num_text.lower():
+        raise UnitError(
+            f"{field}: unit {unit_text!r} in {text!r} is not a radiotherapy dose unit; write the "
+            "absorbed dose per fraction in Gy or cGy, e.g. '8 Gy' or '180 cGy'"
+        )
+    if basis != "flat":
+        raise UnitError(
+            f"{field}: unit {unit_text!r} in {text!r}: a radiation dose is not scaled by body "
+            f"size (a gray is already energy per mass); drop the '{_BASIS_TEXT[basis]}' and "
+            "give the dose per fraction, e.g. '8 Gy'"
+        )
 
 
 def to_days(text_or_quantity: str | pint.Quantity, *, field: str) -> float:

@@ -20,6 +20,9 @@ from oncotwin.units import DoseAmount, bsa_mosteller, parse_dose, parse_quantity
         ("1e8 PFU", 1e8, "PFU", "flat"),
         ("1 g", 1000.0, "mass", "flat"),
         ("500 ug", 0.5, "mass", "flat"),
+        ("8 Gy", 8.0, "Gy", "flat"),
+        ("180 cGy", 1.8, "Gy", "flat"),
+        ("500 mGy", 0.5, "Gy", "flat"),
     ],
 )
 def test_parse_dose(text, value, kind, basis):
@@ -33,6 +36,14 @@ def test_dose_text_is_canonical():
     assert str(parse_dose("3 mg/kg")) == "3 mg/kg"
     assert str(parse_dose("1 g")) == "1000 mg"
     assert str(parse_dose("2e6 cells/kg")) == "2e6 cells/kg"
+    assert str(parse_dose("180 cGy")) == "1.8 Gy"
+
+
+def test_radiation_dose_is_flat():
+    w, b = np.array([80.0, 60.0]), np.array([2.0, 1.5])
+    np.testing.assert_allclose(parse_dose("8 Gy").per_patient(w, b), [8.0, 8.0])
+    with pytest.raises(UnitError, match="a radiation dose in Gy has basis 'flat', not 'per_m2'"):
+        DoseAmount(2.0, "Gy", "per_m2")
 
 
 def test_per_patient_scaling():
@@ -64,6 +75,11 @@ def test_bsa_mosteller():
         ("0 mg", r"is zero; a dose must be > 0"),
         ("-3 mg", r"is negative; a dose must be > 0"),
         ("abc", r"cannot read 'abc' as a quantity"),
+        ("8 Gy/kg", r"unit 'Gy/kg' in '8 Gy/kg': a radiation dose is not scaled by body size"),
+        ("2 Gy/m2", r"drop the '/m2' and give the dose per fraction"),
+        ("8 Sv", r"unit 'Sv' in '8 Sv' is not a radiotherapy dose unit; .* Gy or cGy"),
+        ("-2 Gy", r"'-2 Gy' is negative; a dose must be > 0"),
+        ("0 cGy", r"'0 cGy' is zero"),
     ],
 )
 def test_dose_errors(text, pattern):

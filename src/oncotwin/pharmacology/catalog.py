@@ -9,6 +9,10 @@ Antibodies use a two-compartment model (``CL``, ``V1``, ``Q``, ``V2``; plus Mich
 ``CL``, ``V1`` (and ``Q``, ``V2``, ``ka``, ``F`` where known); oral clearances and volumes are
 apparent (CL/F, V/F) unless ``F`` is given. Cell therapies (CAR-T, sipuleucel-T) and the
 oncolytic virus carry no PK: their kinetics are model states; they list dose ranges instead.
+Radiotherapy is a catalog entry too (mechanism and modality ``radiotherapy``/``radiation``,
+dosed in Gy per fraction by external beam to a named site, no PK): the cell kill it causes
+(e.g. the linear-quadratic model) and that model's citation belong to the model that takes
+the dose, not to the catalog.
 
 Examples
 --------
@@ -56,6 +60,7 @@ MECHANISMS: tuple[str, ...] = (
     "cellular vaccine",
     "oncolytic virus",
     "peptide vaccine",
+    "radiotherapy",
 )
 MODALITIES: tuple[str, ...] = (
     "antibody",
@@ -64,9 +69,10 @@ MODALITIES: tuple[str, ...] = (
     "cell therapy",
     "vaccine",
     "virus",
+    "radiation",
 )
-DOSE_KINDS: tuple[str, ...] = ("mass", "cells", "IU", "PFU")
-ROUTES: tuple[str, ...] = ("IV", "SC", "IM", "PO", "intralesional")
+DOSE_KINDS: tuple[str, ...] = ("mass", "cells", "IU", "PFU", "Gy")
+ROUTES: tuple[str, ...] = ("IV", "SC", "IM", "PO", "intralesional", "external beam")
 
 # --------------------------------------------------------------------------------------------
 # Citations (only records whose bibliographic data was checked; DOI left empty when unsure)
@@ -1000,6 +1006,28 @@ _DRUGS: list[Drug] = [
         ("gp100 peptide 1 mg SC q3w x4",),
         citations=("Rosenberg1998", "Schwartzentruber2011"),
         notes="Given with Montanide ISA-51 adjuvant, 1 mg per dose (Schwartzentruber2011).",
+    ),
+    # ---------------------------------------------------------------- radiation
+    Drug(
+        "radiotherapy",
+        ("rt", "radiation", "sbrt", "xrt"),
+        "tumor cells at the irradiated site (DNA double-strand breaks)",
+        "radiotherapy",
+        "radiation",
+        "Gy",
+        ("external beam",),
+        approved_doses=("radiotherapy 8 Gy x3 to lung", "radiotherapy 2 Gy x30 to primary"),
+        dose_range=(
+            "conventional: 1.8-2 Gy per fraction, 5 fractions a week",
+            "SBRT/SABR: 6-20 Gy per fraction, 1-5 fractions",
+        ),
+        notes=(
+            "Not a drug: an external-beam dose in Gy per fraction to one named site, no PK. "
+            "The examples are typical schedules, not sourced parameters (assumption: textbook "
+            "fractionation, listed only to show the regimen syntax); 8 Gy x3 is the SBRT "
+            "schedule of PEMBRO-RT (Theelen et al. 2019, JAMA Oncol 5(9):1276-1282). The cell "
+            "kill (linear-quadratic model) is cited by the model that takes the dose."
+        ),
     ),
 ]
 
