@@ -5,13 +5,17 @@ import pytest
 from oncotwin.citations import get_citation
 from oncotwin.errors import UnknownNameError
 from oncotwin.pharmacology import (
+    DOSE_KINDS,
     MECHANISMS,
+    MODALITIES,
+    ROUTES,
     all_drugs,
     drug_table,
     drugs_by_mechanism,
     get_drug,
     half_life_days,
 )
+from oncotwin.regimens import parse_regimen
 
 REQUIRED = [
     "pembrolizumab",
@@ -43,6 +47,7 @@ REQUIRED = [
     "sipuleucel-t",
     "talimogene laherparepvec",
     "gp100 peptide",
+    "radiotherapy",
 ]
 
 
@@ -76,6 +81,10 @@ def test_complete_and_sourced(name):
         ("ide-cel", "idecabtagene vicleucel"),
         ("cilta-cel", "ciltacabtagene autoleucel"),
         ("sip-T", "sipuleucel-t"),
+        ("RT", "radiotherapy"),
+        ("radiation", "radiotherapy"),
+        ("SBRT", "radiotherapy"),
+        ("xrt", "radiotherapy"),
     ],
 )
 def test_aliases(alias, name):
@@ -106,6 +115,26 @@ def test_dose_kinds_and_routes():
 )
 def test_antibody_half_lives(name, lo, hi):
     assert lo <= half_life_days(get_drug(name)) <= hi
+
+
+def test_radiotherapy_entry():
+    """Radiotherapy: Gy per fraction by external beam, no PK and no citation of its own (the
+    linear-quadratic cell kill is cited by the model that takes the dose)."""
+    rt = get_drug("radiotherapy")
+    assert (rt.mechanism, rt.modality, rt.dose_kind, rt.routes) == (
+        "radiotherapy",
+        "radiation",
+        "Gy",
+        ("external beam",),
+    )
+    assert "radiotherapy" in MECHANISMS and "radiation" in MODALITIES
+    assert "Gy" in DOSE_KINDS and "external beam" in ROUTES
+    assert rt.pk == {} and half_life_days(rt) is None and rt.citations == ()
+    assert [d.name for d in drugs_by_mechanism("radiotherapy")] == ["radiotherapy"]
+    row = {r["name"]: r for r in drug_table()}["radiotherapy"]
+    assert row["routes"] == "external beam" and row["half_life_days"] is None
+    for text in rt.approved_doses:  # the examples parse
+        assert parse_regimen(text).drugs == ("radiotherapy",)
 
 
 def test_unknown_drug_did_you_mean():

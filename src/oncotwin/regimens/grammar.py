@@ -2,23 +2,44 @@
 
 Grammar (case-insensitive; drug names and aliases from :mod:`oncotwin.pharmacology`)::
 
-    regimen     := phase (", then " phase)*
-    phase       := admin (" + " admin)* schedule* [", " N " cycles " G " days apart"]
-    admin       := DRUG DOSE [ROUTE] [infusion]
-    DOSE        := NUMBER UNIT           e.g. 200 mg, 3 mg/kg, 75 mg/m2, 2e6 cells/kg, 1e8 PFU
-    ROUTE       := IV | SC | IM | PO | intralesional
+    regimen     := track (" with " track)*               (";" may stand for " with ")
+    track       := phase (", then " phase)*
+    phase       := admin (" + " admin)* schedule* [SITE] [", " N " cycles " G " days apart"]
+    admin       := DRUG DOSE [ROUTE] [infusion] [SITE]
+                 | RT_DOSE [SITE]                         e.g. "8 Gy x3 to lung" (radiotherapy)
+    DOSE        := NUMBER UNIT           e.g. 200 mg, 3 mg/kg, 75 mg/m2, 2e6 cells/kg, 1e8 PFU,
+                                         8 Gy, 180 cGy (radiotherapy: Gy per fraction)
+    ROUTE       := IV | SC | IM | PO | intralesional | external beam
     infusion    := "over" DURATION | "as a" DURATION "infusion"      e.g. over 30 min
-    schedule    := once | qNw | qNd | qNh | qd | daily | bid | tid | weekly | q1w
+    SITE        := "to" (primary | lung | liver | bone | brain | lymph node | adrenal
+                        | peritoneum | skin | soft tissue)           radiotherapy only
+    schedule    := once | qNw | qNd | qNh | qd | daily | bid | tid | weekly | q1w | weekdays
                  | dN | dA to dB | xN | until progression | starting dN | after N weeks|days
 
-A route (and infusion) written after the last drug of an ``A + B`` group applies to every drug
-of the group that has none of its own. A route the drug does not allow is an error (not a
-warning), as is a dose kind that does not fit the drug (CAR-T must be dosed in cells).
+``with`` binds loosest: ``A q3w x6 with B once, then B q1w`` is two *tracks*, ``[A]`` and
+``[B once, then B q1w]``, that run side by side from the same day 0, each by the day rules
+below; their dose events merge into one schedule sorted by time (ties: track order, then
+phase, then drug). A route (and infusion) written after the last drug of an ``A + B`` group
+applies to every drug of the group that has none of its own. A route the drug does not allow
+is an error (not a warning), as is a dose kind that does not fit the drug (CAR-T must be dosed
+in cells, radiotherapy in Gy).
+
+Radiotherapy (``radiotherapy``, ``rt``, ``radiation``, ``sbrt``, ``xrt``, or a bare dose in
+Gy such as ``8 Gy x3 to lung``) is a regimen item like a drug: the dose is the absorbed dose
+of one fraction in Gy (cGy is converted; ``Gy/kg`` is an error), the route is external beam
+(implied; no other route is allowed), ``xN`` is the number of fractions and ``to SITE`` (after
+the dose or after the schedule) names the one site irradiated. A radiotherapy phase needs a
+number of fractions (``x3``, ``once`` or days); with no interval written the fractions are
+**daily, on consecutive days including weekends**; write ``weekdays`` (or ``5 fractions/week``)
+to give them Monday to Friday, taking the phase's first day as a Monday. ``to all sites`` is
+an error (write one item per site), and so is ``to SITE`` on a drug.
 
 Day rules (see :mod:`oncotwin.regimens.schedule` for the full list):
 
 * day 0 is the first dose of the regimen; ``dN`` (N >= 1) is clinical day N = time N - 1,
   ``dN`` (N <= 0) is time N (pre-conditioning days before a cell infusion on day 0);
+* every track starts on day 0 (unless its first phase says ``starting dN`` or ``after N
+  weeks``);
 * the next phase starts one interval after the previous phase's last dose; after a ``once``
   dose it starts one interval *of the next phase* later (loading dose, then maintenance);
   after a day-labelled phase whose days are all negative it starts on day 0 (CAR-T);
@@ -28,17 +49,25 @@ So ``pembrolizumab 200 mg IV q3w x35`` doses on days 0, 21, ..., 714;
 ``nivolumab 1 mg/kg + ipilimumab 3 mg/kg IV q3w x4, then nivolumab 3 mg/kg IV q2w until
 progression`` on days 0, 21, 42, 63 then 84, 98, ...; flu/cy ``d-5 to d-3`` on days -5, -4, -3
 and the CAR-T ``once`` on day 0; aldesleukin ``q8h x14, 2 cycles 9 days apart`` at
-0, 1/3, ..., 13/3 and again from 13/3 + 9 days.
+0, 1/3, ..., 13/3 and again from 13/3 + 9 days; ``radiotherapy 8 Gy x3 to lung with
+pembrolizumab 200 mg IV q3w x35`` irradiates the lung on days 0, 1, 2 and gives pembrolizumab
+on days 0, 21, ...; ``radiotherapy 2 Gy weekdays x10 to primary`` on days 0-4 and 7-11.
+
+:class:`Regimen` keeps its tracks in ``regimen.tracks``; ``regimen.phases`` is every phase of
+every track in order (for a one-track regimen: its phases, as before), and the ``phase``
+column of a :class:`~oncotwin.regimens.schedule.DoseSchedule` indexes that tuple.
+``regimen.drugs`` lists radiotherapy like any drug.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
-from oncotwin.errors import RegimenError, UnitError, UnknownNameError
+from oncotwin.errors import RegimenError, UnitError, UnknownNameError, did_you_mean
 from oncotwin.pharmacology import get_drug
 from oncotwin.pharmacology.catalog import drug_names_and_aliases, unknown_drug_message
 from oncotwin.units import DoseAmount, format_number, parse_dose, to_days
@@ -48,11 +77,15 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "EXAMPLES",
+    "SITES",
     "Administration",
     "Phase",
     "Regimen",
     "RegimenUnitError",
+    "Track",
     "UnknownDrugError",
+    "UnknownSiteError",
+    "canonical_site",
     "parse_regimen",
 ]
 
@@ -62,7 +95,39 @@ EXAMPLES: tuple[str, ...] = (
     "until progression",
     "fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2 IV d-5 to d-3, then "
     "axicabtagene ciloleucel 2e6 cells/kg IV once",
+    "radiotherapy 9 Gy q2d x3 to liver",
+    # Slamon et al. 2001, NEJM 344:783-792 (paclitaxel arm): trastuzumab 4 mg/kg loading,
+    # then 2 mg/kg weekly, alongside paclitaxel 175 mg/m2 every 3 weeks
+    "paclitaxel 175 mg/m2 IV q3w x6 with trastuzumab 4 mg/kg IV once, then trastuzumab "
+    "2 mg/kg IV q1w",
 )
+
+#: Canonical radiotherapy sites (``to SITE``); see :func:`canonical_site` for the spellings.
+SITES: tuple[str, ...] = (
+    "primary",
+    "lung",
+    "liver",
+    "bone",
+    "brain",
+    "lymph_node",
+    "adrenal",
+    "peritoneum",
+    "skin",
+)
+_SITE_ALIASES: dict[str, str] = {
+    **{s: s for s in SITES},
+    "primary tumor": "primary",
+    "lungs": "lung",
+    "bones": "bone",
+    "lymph node": "lymph_node",
+    "lymph nodes": "lymph_node",
+    "lymph_nodes": "lymph_node",
+    "node": "lymph_node",
+    "nodes": "lymph_node",
+    "adrenals": "adrenal",
+    "soft tissue": "skin",
+    "soft_tissue": "skin",
+}
 
 
 class RegimenUnitError(RegimenError, UnitError):
@@ -72,6 +137,56 @@ class RegimenUnitError(RegimenError, UnitError):
 
 class UnknownDrugError(RegimenError, UnknownNameError):
     """A regimen names a drug that is not in the catalog."""
+
+
+class UnknownSiteError(RegimenError, UnknownNameError):
+    """A radiotherapy item names a site that is not one of :data:`SITES`."""
+
+
+def canonical_site(name: str) -> str:
+    """The canonical radiotherapy site for ``name`` (case and spacing ignored).
+
+    Accepts primary, lung, liver, bone, brain, lymph node | lymph_node | node, adrenal,
+    peritoneum and skin | soft tissue (and plurals such as ``lungs``).
+
+    Raises
+    ------
+    UnknownSiteError
+        For an unknown site, with "did you mean ...?".
+    RegimenError
+        For ``all sites``: radiotherapy is given to one named site per item.
+
+    Examples
+    --------
+    >>> canonical_site("Lymph Node"), canonical_site("soft tissue")
+    ('lymph_node', 'skin')
+    """
+    if not isinstance(name, str):
+        raise RegimenError(f"site: {name!r} is not a site name; use one of {', '.join(SITES)}")
+    key = re.sub(r"\s+", " ", name.strip().lower())
+    if key in ("all", "all site", "all sites", "every site", "everywhere"):
+        raise RegimenError(
+            f"site: {name!r} is not allowed; radiotherapy is given to one named site per item, so "
+            "write one item per site, e.g. 'radiotherapy 8 Gy to lung + radiotherapy 8 Gy to "
+            "liver x3'"
+        )
+    if key in _SITE_ALIASES:
+        return _SITE_ALIASES[key]
+    msg = did_you_mean(name, [k for k in _SITE_ALIASES if "_" not in k], what="site", n=1)
+    if "did you mean" not in msg:
+        msg = f"unknown site {name!r}; known sites: {', '.join(SITES)}"
+    raise UnknownSiteError(msg)
+
+
+def _site_text(site: str) -> str:
+    return site.replace("_", " ")
+
+
+def _drug_site_message(drug: str, site: str) -> str:
+    return (
+        f"site: {drug} is a drug, not radiotherapy; a site ('to {site}') is only for "
+        "radiotherapy (a drug reaches every site); remove it"
+    )
 
 
 _ROUTES = {
@@ -85,7 +200,10 @@ _ROUTES = {
     "oral": "PO",
     "intralesional": "intralesional",
     "il": "intralesional",
+    "external beam": "external beam",
+    "ebrt": "external beam",
 }
+_DOSE_UNIT_HINT = {"mass": "mg", "cells": "cells", "IU": "IU", "PFU": "PFU"}
 
 
 def _canon(x: float) -> float:
@@ -93,17 +211,33 @@ def _canon(x: float) -> float:
     return float(f"{x:.12g}")
 
 
+def _is_radiation(drug: str) -> bool:
+    return get_drug(drug).modality == "radiation"
+
+
 # ------------------------------------------------------------------------------------------
 # objects
 # ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Administration:
-    """One drug given at one dose by one route; ``duration_days`` 0 is a bolus."""
+    """One drug given at one dose by one route; ``duration_days`` 0 is a bolus.
+
+    Radiotherapy is an administration too: ``dose`` in Gy per fraction, ``route`` external
+    beam (filled in when None) and ``site`` one of :data:`SITES` (required; any spelling that
+    :func:`canonical_site` accepts). A drug must have no site.
+
+    Examples
+    --------
+    >>> Administration("rt", DoseAmount(8, "Gy"), site="lungs")  # doctest: +NORMALIZE_WHITESPACE
+    Administration(drug='radiotherapy', dose=DoseAmount(value=8.0, kind='Gy', basis='flat'),
+                   route='external beam', duration_days=0.0, site='lung')
+    """
 
     drug: str
     dose: DoseAmount
-    route: str
+    route: str | None = None
     duration_days: float = 0.0
+    site: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -111,16 +245,30 @@ class Administration:
         except UnknownNameError as exc:
             raise UnknownDrugError(str(exc)) from None
         object.__setattr__(self, "drug", d.name)
+        radiation = d.modality == "radiation"
         if self.dose.kind != d.dose_kind:
-            unit = {"mass": "mg", "cells": "cells", "IU": "IU", "PFU": "PFU"}[d.dose_kind]
+            example = d.approved_doses[0] if d.approved_doses else ""
+            if radiation:
+                raise RegimenUnitError(
+                    f"dose: {d.name} is dosed in Gy per fraction (Gy or cGy), not "
+                    f"{self.dose.unit}; e.g. {example}"
+                )
+            unit = _DOSE_UNIT_HINT.get(d.dose_kind, d.dose_kind)
             raise RegimenUnitError(
                 f"dose: {d.name} is dosed in {d.dose_kind} ({unit}, {unit}/kg or {unit}/m2), "
-                f"not {self.dose.unit}; e.g. {d.approved_doses[0] if d.approved_doses else ''}"
+                f"not {self.dose.unit}; e.g. {example}"
             )
-        route = _ROUTES.get(str(self.route).lower())
+        if self.route is None:
+            if not radiation:
+                raise RegimenError(
+                    f"route: missing for {d.name}; give one of {', '.join(d.routes)}"
+                )
+            object.__setattr__(self, "route", d.routes[0])
+        route = _ROUTES.get(re.sub(r"\s+", " ", str(self.route).lower().strip()))
         if route is None:
             raise RegimenError(
-                f"route: {self.route!r} is not a route; use one of IV, SC, IM, PO, intralesional"
+                f"route: {self.route!r} is not a route; use one of IV, SC, IM, PO, "
+                "intralesional, external beam"
             )
         if route not in d.routes:
             raise RegimenError(
@@ -132,10 +280,33 @@ class Administration:
             raise RegimenUnitError(
                 f"infusion duration: {self.duration_days!r} days; give a finite duration >= 0"
             )
+        if radiation and dur > 0:
+            raise RegimenUnitError(
+                f"infusion duration: {_duration_text(dur)} for {d.name}; a radiotherapy "
+                "fraction is an instantaneous dose, so remove the infusion ('over ...')"
+            )
         object.__setattr__(self, "duration_days", _canon(dur))
+        if radiation:
+            if self.site is None:
+                raise RegimenError(
+                    f"site: {d.name} needs the site it is given to; add 'to SITE' with SITE one "
+                    f"of {', '.join(_site_text(s) for s in SITES)}, e.g. 'radiotherapy 8 Gy x3 "
+                    "to lung'"
+                )
+            object.__setattr__(self, "site", canonical_site(self.site))
+        elif self.site is not None:
+            raise RegimenError(_drug_site_message(d.name, str(self.site)))
 
-    def text(self, *, with_route: bool = True) -> str:
+    @property
+    def is_radiotherapy(self) -> bool:
+        """True for a radiotherapy item (dose in Gy to a site)."""
+        return self.site is not None
+
+    def text(self, *, with_route: bool = True, with_site: bool = True) -> str:
+        """Canonical text: ``drug dose [route [infusion]]`` or ``radiotherapy dose [to site]``."""
         out = f"{self.drug} {self.dose}"
+        if self.site is not None:
+            return out + (f" to {_site_text(self.site)}" if with_site else "")
         if with_route:
             out += f" {self.route}" + _infusion_text(self.duration_days)
         return out
@@ -180,7 +351,11 @@ class Phase:
     ``until_progression`` flags that repetition for a trial layer. ``cycles`` repeats the
     whole block, cycle k+1 starting ``cycle_gap_days`` after cycle k's last dose.
     ``start_day`` (a day label) or ``delay_days`` (after the previous phase's last dose)
-    override the default start.
+    override the default start. ``weekdays`` gives a daily interval Monday to Friday only
+    (the phase's first day is taken as a Monday; sets ``interval_days`` to 1 when None).
+
+    A phase with a radiotherapy item needs a number of fractions (a count, ``once`` or
+    ``days``); a count with no interval means daily fractions (``interval_days`` 1).
     """
 
     administrations: tuple[Administration, ...]
@@ -193,14 +368,43 @@ class Phase:
     cycle_gap_days: float = 0.0
     start_day: int | None = None
     delay_days: float | None = None
+    weekdays: bool = False
 
     def __post_init__(self) -> None:
         adms = tuple(self.administrations)
         if not adms:
             raise RegimenError("a phase needs at least one drug, e.g. 'pembrolizumab 200 mg IV'")
         object.__setattr__(self, "administrations", adms)
+        radiation = any(a.is_radiotherapy for a in adms)
+        object.__setattr__(self, "weekdays", bool(self.weekdays))
+        if self.weekdays:
+            if self.once or self.days is not None:
+                raise RegimenError(
+                    "weekdays: Monday-to-Friday dosing needs a daily interval, not 'once' or "
+                    "days; write e.g. 'weekdays x30'"
+                )
+            if self.interval_days is None:
+                object.__setattr__(self, "interval_days", 1.0)
+            elif float(self.interval_days) != 1.0:
+                raise RegimenError(
+                    f"weekdays: interval {self.interval_days!r} days; Monday-to-Friday dosing "
+                    "is daily, so drop the interval or write qd"
+                )
+        if (
+            radiation
+            and self.count is not None
+            and self.interval_days is None
+            and not self.once
+            and self.days is None
+        ):
+            object.__setattr__(self, "interval_days", 1.0)  # daily fractions
         kinds = (self.interval_days is not None) + bool(self.once) + (self.days is not None)
         if kinds == 0:
+            if radiation:
+                raise RegimenError(
+                    "schedule: missing fractions for radiotherapy; add a number of daily "
+                    "fractions (x3), 'once', or an interval and a count (q2d x3)"
+                )
             raise RegimenError(
                 "schedule: missing dosing interval; add one of q3w, q2w, qd, bid, q8h, once, "
                 "d1 or d-5 to d-3"
@@ -221,6 +425,12 @@ class Phase:
             if self.interval_days is None:
                 raise RegimenError("count: a count (x4) needs an interval such as q3w")
             object.__setattr__(self, "count", int(self.count))
+        if radiation and self.interval_days is not None and self.count is None:
+            raise RegimenError(
+                "count: radiotherapy needs a number of fractions; add one such as x5 (it cannot "
+                "repeat to the horizon or until progression), e.g. 'radiotherapy 2 Gy x30 to "
+                "primary'"
+            )
         if self.days is not None:
             lo, hi = (int(self.days[0]), int(self.days[1]))
             if hi < lo:
@@ -252,22 +462,32 @@ class Phase:
         """True if the phase repeats to the horizon (no count)."""
         return self.interval_days is not None and self.count is None
 
+    @property
+    def is_radiotherapy(self) -> bool:
+        """True if the phase has a radiotherapy item."""
+        return any(a.is_radiotherapy for a in self.administrations)
+
     def __str__(self) -> str:
         adms = self.administrations
-        shared = len({(a.route, a.duration_days) for a in adms}) == 1
+        radiation = self.is_radiotherapy
+        shared = not radiation and len({(a.route, a.duration_days) for a in adms}) == 1
+        # a lone radiotherapy item writes its site after the schedule: "... x3 to lung"
+        site_last = len(adms) == 1 and radiation
         if shared:
             text = " + ".join(a.text(with_route=False) for a in adms)
             text += f" {adms[0].route}" + _infusion_text(adms[0].duration_days)
         else:
-            text = " + ".join(a.text() for a in adms)
+            text = " + ".join(a.text(with_site=not site_last) for a in adms)
         if self.once:
             text += " once"
         elif self.days is not None:
             lo, hi = self.days
             text += f" d{lo}" if lo == hi else f" d{lo} to d{hi}"
-        else:
-            assert self.interval_days is not None
-            text += f" {_interval_text(self.interval_days)}"
+        elif self.interval_days is not None:
+            if self.weekdays:
+                text += " weekdays"
+            elif not (radiation and self.interval_days == 1.0 and self.count is not None):
+                text += f" {_interval_text(self.interval_days)}"
             if self.count is not None:
                 text += f" x{self.count}"
             if self.until_progression:
@@ -281,15 +501,19 @@ class Phase:
                 if abs(w - round(w)) < 1e-9 and w >= 1
                 else f" after {format_number(self.delay_days)} days"
             )
+        if site_last and adms[0].site is not None:
+            text += f" to {_site_text(adms[0].site)}"
         if self.cycles > 1:
             text += f", {self.cycles} cycles {format_number(self.cycle_gap_days)} days apart"
         return text
 
 
 @dataclass(frozen=True)
-class Regimen:
-    """Ordered phases joined by ", then". ``str()`` is the canonical text; ``repr()`` is
-    ``Regimen.parse('...')`` so that ``eval(repr(r)) == r``."""
+class Track:
+    """Phases given one after another (joined by ", then"), from day 0 of the regimen.
+
+    A regimen with several tracks (joined by " with ") runs them side by side.
+    """
 
     phases: tuple[Phase, ...]
 
@@ -297,6 +521,12 @@ class Regimen:
         phases = tuple(self.phases)
         if not phases:
             raise RegimenError("a regimen needs at least one phase, e.g. " + EXAMPLES[0])
+        for i, ph in enumerate(phases):
+            if not isinstance(ph, Phase):
+                raise RegimenError(
+                    f"phase {i + 1}: {ph!r} is not a Phase; build it with Phase(...) or parse a "
+                    "string with Regimen.parse"
+                )
         for i, ph in enumerate(phases[:-1]):
             nxt = phases[i + 1]
             if ph.open_ended and nxt.start_day is None:
@@ -307,24 +537,77 @@ class Regimen:
                 )
         object.__setattr__(self, "phases", phases)
 
+    def __str__(self) -> str:
+        return ", then ".join(str(p) for p in self.phases)
+
+
+@dataclass(frozen=True, init=False)
+class Regimen:
+    """Tracks run side by side from day 0 (joined by " with "), each a sequence of phases
+    joined by ", then". ``str()`` is the canonical text; ``repr()`` is
+    ``Regimen.parse('...')`` so that ``eval(repr(r)) == r``.
+
+    Build it from one track's phases, ``Regimen((phase1, phase2))``, or from several tracks,
+    ``Regimen(tracks=(Track(...), Track(...)))``. ``phases`` is every phase of every track in
+    track order (for one track: its phases).
+    """
+
+    tracks: tuple[Track, ...]
+
+    def __init__(
+        self,
+        phases: Sequence[Phase] | None = None,
+        *,
+        tracks: Sequence[Track | Sequence[Phase]] | None = None,
+    ) -> None:
+        if (phases is None) == (tracks is None):
+            raise RegimenError(
+                "Regimen: give either phases (one track) or tracks=(Track(...), ...), not "
+                f"{'both' if phases is not None else 'neither'}"
+            )
+        if phases is not None:
+            tracks = (Track(tuple(phases)),)
+        items = tuple(tracks or ())
+        if not items:
+            raise RegimenError("a regimen needs at least one track, e.g. " + EXAMPLES[0])
+        object.__setattr__(
+            self, "tracks", tuple(t if isinstance(t, Track) else Track(tuple(t)) for t in items)
+        )
+
     @classmethod
     def parse(cls, text: str) -> Regimen:
         """Parse a regimen string (see the module docstring for the grammar)."""
         return parse_regimen(text)
 
     def __str__(self) -> str:
-        return ", then ".join(str(p) for p in self.phases)
+        return " with ".join(str(t) for t in self.tracks)
 
     def __repr__(self) -> str:
         return f"Regimen.parse({str(self)!r})"
 
     @property
+    def phases(self) -> tuple[Phase, ...]:
+        """Every phase of every track, in track order (the ``phase`` column of a schedule
+        indexes this tuple)."""
+        return tuple(ph for t in self.tracks for ph in t.phases)
+
+    @property
     def drugs(self) -> tuple[str, ...]:
-        """Names of the drugs used, in order of first appearance."""
+        """Names of the drugs used (radiotherapy included), in order of first appearance."""
         seen: dict[str, None] = {}
         for ph in self.phases:
             for a in ph.administrations:
                 seen[a.drug] = None
+        return tuple(seen)
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """Radiotherapy sites, in order of first appearance (empty without radiotherapy)."""
+        seen: dict[str, None] = {}
+        for ph in self.phases:
+            for a in ph.administrations:
+                if a.site is not None:
+                    seen[a.site] = None
         return tuple(seen)
 
     def citations(self) -> tuple[str, ...]:
@@ -353,18 +636,28 @@ _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)\b"
 _RE = {
     "ws": re.compile(r"\s*"),
     "dose": re.compile(rf"(?P<num>{_NUM})\s*(?P<unit>[A-Za-zµμ][A-Za-z0-9µμ^*/]*)?", re.I),
+    "bare_rt": re.compile(rf"(?:{_NUM})\s*[cm]?Gy\b", re.I),
     "route": re.compile(
-        r"(IV|SC|IM|PO|intralesional|intravenous|subcutaneous|intramuscular|oral)\b", re.I
+        r"(IV|SC|IM|PO|intralesional|intravenous|subcutaneous|intramuscular|oral"
+        r"|external\s+beam|EBRT)\b",
+        re.I,
     ),
     "over": re.compile(r"over\s+(?P<dur>\d+(?:\.\d+)?\s*[A-Za-z]+)\b", re.I),
     "as_a": re.compile(r"as\s+an?\s+(?P<dur>\d+(?:\.\d+)?\s*[A-Za-z]+)\s+infusion\b", re.I),
     "plus": re.compile(r"\+"),
     "then": re.compile(r",\s*then\b\s*", re.I),
+    "with": re.compile(r"(?:with\b|;)\s*", re.I),
+    "site": re.compile(
+        r"to\b\s*(?P<site>all(?:\s+sites?)?\b|lymph[\s_]+nodes?\b|soft[\s_]+tissues?\b"
+        r"|primary\s+tumou?r\b|(?!d-?\d)[A-Za-z_]+\b)?",
+        re.I,
+    ),
     "cycles": re.compile(
         r",\s*(?P<n>-?\d+)\s+cycles?\s+(?P<gap>\d+(?:\.\d+)?)\s+days?\s+apart\b", re.I
     ),
     "once": re.compile(r"once\b", re.I),
     "qn": re.compile(r"q(?P<n>\d+(?:\.\d+)?)\s*(?P<u>w|wk|weeks?|d|days?|h|hr|hours?)\b", re.I),
+    "weekdays": re.compile(r"(?:weekdays|5\s+fractions?\s*(?:/|per|a)\s*week)\b", re.I),
     "named": re.compile(r"(?P<w>qd|daily|bid|tid|weekly|twice\s+daily)\b", re.I),
     "days": re.compile(r"d(?P<a>-?\d+)(?:\s+to\s+d(?P<b>-?\d+))?\b", re.I),
     "count": re.compile(r"x\s*(?P<n>[-+]?\d+)\b", re.I),
@@ -372,8 +665,18 @@ _RE = {
     "starting": re.compile(r"starting\s+(?:d|day\s*)(?P<d>-?\d+)\b", re.I),
     "after": re.compile(r"after\s+(?P<n>\d+(?:\.\d+)?)\s+(?P<u>weeks?|days?)\b", re.I),
 }
+# words that may follow a dose but are never its unit ("radiotherapy 8 x3" has no unit)
+_NOT_A_UNIT = re.compile(
+    r"(?:x\d+|once|to|with|then|over|as|weekdays|until|starting|after|qd|daily|bid|tid|weekly"
+    r"|q\d+\w*|d-?\d+)$",
+    re.I,
+)
 _NAMED_INTERVAL = {"qd": 1.0, "daily": 1.0, "bid": 0.5, "tid": 1.0 / 3.0, "weekly": 7.0}
 _UNIT_DAYS = {"w": 7.0, "d": 1.0, "h": 1.0 / 24.0}
+_SITE_HINT = "'to SITE' with SITE one of " + ", ".join(_site_text(s) for s in SITES)
+
+# one parsed item: drug, dose, route, infusion duration, position, site
+_Raw = tuple[str, DoseAmount, str | None, float | None, int, str | None]
 
 
 class _Parser:
@@ -385,7 +688,9 @@ class _Parser:
         self.names = drug_names_and_aliases()
 
     # -- helpers -------------------------------------------------------------------------
-    def fail(self, msg: str, expected: str, pos: int | None = None, cls=RegimenError):
+    def fail(
+        self, msg: str, expected: str, pos: int | None = None, cls: type = RegimenError
+    ) -> NoReturn:
         pos = self.pos if pos is None else pos
         examples = "\n".join(f"  {e}" for e in EXAMPLES)
         raise cls(
@@ -415,16 +720,23 @@ class _Parser:
     def regimen(self) -> Regimen:
         if self.at_end():
             self.fail("the regimen is empty", "a drug name")
+        tracks = [self.track()]
+        while self.match("with") is not None:
+            tracks.append(self.track())
+        if not self.at_end():
+            self.fail(f"unexpected {self.token()!r}", "', then', ' with' or the end of the regimen")
+        return Regimen(tracks=tuple(tracks))
+
+    def track(self) -> Track:
         phases = [self.phase()]
         while self.match("then") is not None:
             phases.append(self.phase())
-        if not self.at_end():
-            self.fail(f"unexpected {self.token()!r}", "', then' or the end of the regimen")
+        self.skip()
         try:
-            return Regimen(tuple(phases))
+            return Track(tuple(phases))
         except RegimenError as exc:
-            self.fail(str(exc), "a count (x4) on the open-ended phase", pos=len(self.text))
-            raise  # pragma: no cover
+            self.fail(str(exc), "a count (x4) on the open-ended phase")
+        raise AssertionError  # pragma: no cover
 
     def drug(self) -> str:
         self.skip()
@@ -449,38 +761,72 @@ class _Parser:
         )
         raise AssertionError  # pragma: no cover
 
-    def admin(self) -> tuple[str, DoseAmount, str | None, float | None, int]:
-        drug = self.drug()
+    def site(self) -> tuple[str, int] | None:
+        """``to SITE`` at the current position: (canonical site, position of 'to') or None."""
+        self.skip()
+        pos = self.pos
+        m = self.match("site")
+        if m is None:
+            return None
+        if m.group("site") is None:
+            self.fail("missing site after 'to'", _SITE_HINT)
+        try:
+            return canonical_site(m.group("site")), pos
+        except RegimenError as exc:
+            self.fail(str(exc), _SITE_HINT, pos=m.start("site"), cls=type(exc))
+        raise AssertionError  # pragma: no cover
+
+    def admin(self) -> _Raw:
+        self.skip()
+        if _RE["bare_rt"].match(self.text, self.pos):  # "8 Gy x3 to lung"
+            drug = "radiotherapy"
+        else:
+            drug = self.drug()
+        radiation = _is_radiation(drug)
         self.skip()
         dose_pos = self.pos
         m = self.match("dose")
         if m is None:
             self.fail(
                 f"missing dose for {drug}",
-                "a dose such as '200 mg', '3 mg/kg', '75 mg/m2' or '2e6 cells/kg'",
+                "a dose per fraction such as '8 Gy' or '180 cGy'"
+                if radiation
+                else "a dose such as '200 mg', '3 mg/kg', '75 mg/m2' or '2e6 cells/kg'",
             )
-        assert m is not None
-        if m.group("unit") is not None and m.group("unit").lower() in _ROUTES:
+        unit = m.group("unit")
+        if unit is not None and (unit.lower() in _ROUTES or _NOT_A_UNIT.match(unit)):
             self.pos = m.start("unit")
-            m = None
-        if m is None or m.group("unit") is None:
+            unit = None
+        if unit is None:
             num = self.text[dose_pos : self.pos].strip()
             self.fail(
                 f"the dose {num!r} has no unit",
-                "a unit such as mg, mg/kg, mg/m2, cells, cells/kg, IU/kg or PFU",
+                "a unit: Gy or cGy (per fraction)"
+                if radiation
+                else "a unit such as mg, mg/kg, mg/m2, cells, cells/kg, IU/kg or PFU",
                 pos=self.pos,
                 cls=RegimenUnitError,
             )
         try:
-            dose = parse_dose(f"{m.group('num')} {m.group('unit')}", field=f"dose of {drug}")
+            dose = parse_dose(f"{m.group('num')} {unit}", field=f"dose of {drug}")
         except UnitError as exc:
             self.fail(str(exc), "a dose > 0 in a dose unit", pos=dose_pos, cls=RegimenUnitError)
         route = None
         rm = self.match("route")
         if rm is not None:
-            route = _ROUTES[rm.group(1).lower()]
+            route = _ROUTES[re.sub(r"\s+", " ", rm.group(1).lower())]
         duration = self.infusion()
-        return drug, dose, route, duration, dose_pos
+        site = None
+        found = self.site()
+        if found is not None:
+            site, site_pos = found
+            if not radiation:
+                self.fail(
+                    _drug_site_message(drug, _site_text(site)),
+                    "a schedule (q3w); 'to SITE' only after radiotherapy",
+                    pos=site_pos,
+                )
+        return drug, dose, route, duration, dose_pos, site
 
     def infusion(self) -> float | None:
         self.skip()
@@ -499,38 +845,40 @@ class _Parser:
         raise AssertionError  # pragma: no cover
 
     def phase(self) -> Phase:
-        start = self.pos
         raw = [self.admin()]
         while self.match("plus") is not None:
             raw.append(self.admin())
+        adm_end = self.pos
         # a route/infusion written last applies to earlier drugs that have none
-        # a drug with neither route nor infusion of its own takes both from the next drug
+        # a drug with neither route nor infusion of its own takes both from the next drug;
+        # radiotherapy items neither give nor take a route
         route, duration = None, None
         for i in range(len(raw) - 1, -1, -1):
-            d, dose, r, dur, pos = raw[i]
+            d, dose, r, dur, pos, site = raw[i]
+            if _is_radiation(d):
+                continue
             if r is not None or dur is not None:
                 route, duration = r, dur
-            raw[i] = (d, dose, route, duration, pos)
-        adms = []
-        for d, dose, r, dur, pos in raw:
-            if r is None:
-                self.fail(f"missing route for {d}", "a route: IV, SC, IM, PO or intralesional")
-            try:
-                adms.append(Administration(d, dose, r, dur or 0.0))
-            except RegimenError as exc:
-                self.fail(str(exc), "a dose and route that fit the drug", pos=pos, cls=type(exc))
+            raw[i] = (d, dose, route, duration, pos, site)
         fields: dict = {}
         sched_pos = None
+        phase_site: tuple[str, int] | None = None
         while True:
             self.skip()
             pos = self.pos
-            if self.at_end() or _RE["then"].match(self.text, self.pos):
+            if (
+                self.at_end()
+                or _RE["then"].match(self.text, self.pos)
+                or _RE["with"].match(self.text, self.pos)
+            ):
                 break
             if (m := self.match("cycles")) is not None:
                 fields["cycles"] = int(m.group("n"))
                 fields["cycle_gap_days"] = float(m.group("gap"))
                 if fields["cycles"] < 1:
                     self.fail(f"{m.group('n')} cycles", "a number of cycles >= 1", pos=pos + 1)
+                if phase_site is None:  # "x5, 6 cycles 2 days apart to primary"
+                    phase_site = self.site()
                 break
             if (m := self.match("once")) is not None:
                 self._set(fields, "once", True, pos)
@@ -539,6 +887,8 @@ class _Parser:
                 if n <= 0:
                     self.fail(f"interval {m.group(0)!r} is zero", "an interval > 0 (q3w)", pos)
                 self._set(fields, "interval_days", n * _UNIT_DAYS[m.group("u")[0].lower()], pos)
+            elif self.match("weekdays") is not None:
+                self._set(fields, "weekdays", True, pos)
             elif (m := self.match("named")) is not None:
                 w = re.sub(r"\s+", " ", m.group("w").lower())
                 self._set(
@@ -566,21 +916,67 @@ class _Parser:
             elif (m := self.match("after")) is not None:
                 f = 7.0 if m.group("u").lower().startswith("w") else 1.0
                 self._set(fields, "delay_days", float(m.group("n")) * f, pos)
+            elif (found := self.site()) is not None:
+                if phase_site is not None:
+                    self.fail("site given twice", "each schedule item once", pos)
+                phase_site = found
+                continue
             else:
                 self.fail(
                     f"unexpected {self.token()!r}",
                     "a schedule (q3w, q2w, qd, bid, q8h, once, d1, d-5 to d-3), a count (x4), "
-                    "'until progression', ', N cycles G days apart', ', then' or the end",
+                    "'until progression', 'to SITE' (radiotherapy), ', N cycles G days apart', "
+                    "', then', ' with' or the end",
                 )
             sched_pos = sched_pos if sched_pos is not None else pos
+        if phase_site is not None:
+            raw = self._apply_site(raw, *phase_site)
+        adms = []
+        for d, dose, r, dur, pos, site in raw:
+            if r is None and not _is_radiation(d):
+                self.fail(
+                    f"missing route for {d}", "a route: IV, SC, IM, PO or intralesional", adm_end
+                )
+            if site is None and _is_radiation(d):
+                self.fail(f"missing site for {d} (the site irradiated)", _SITE_HINT)
+            try:
+                adms.append(Administration(d, dose, r, dur or 0.0, site))
+            except RegimenError as exc:
+                self.fail(str(exc), "a dose and route that fit the drug", pos=pos, cls=type(exc))
         try:
             return Phase(tuple(adms), **fields)
         except RegimenError as exc:
             at = sched_pos if sched_pos is not None else self.pos
             if not fields or not (set(fields) & {"once", "interval_days", "days"}):
                 at = self.pos
-            self.fail(str(exc), "a valid schedule such as 'q3w x4'", pos=at)
-        raise AssertionError(start)  # pragma: no cover
+            radiation = any(a.is_radiotherapy for a in adms)
+            hint = "a number of fractions such as 'x3' or 'q2d x3'" if radiation else "'q3w x4'"
+            self.fail(str(exc), f"a valid schedule such as {hint}", pos=at)
+        raise AssertionError  # pragma: no cover
+
+    def _apply_site(self, raw: list[_Raw], site: str, pos: int) -> list[_Raw]:
+        """Give the phase's ``to SITE`` (written after the schedule) to its radiotherapy."""
+        rt = [i for i, r in enumerate(raw) if _is_radiation(r[0])]
+        if not rt:
+            self.fail(
+                _drug_site_message(raw[0][0], _site_text(site)),
+                "a schedule item or the end; 'to SITE' only after radiotherapy",
+                pos,
+            )
+        missing = [i for i in rt if raw[i][5] is None]
+        if not missing:
+            self.fail("site given twice", "one 'to SITE' per radiotherapy item", pos)
+        if len(missing) > 1:
+            self.fail(
+                f"'to {_site_text(site)}' after the schedule is ambiguous: the phase has "
+                f"{len(missing)} radiotherapy items without a site",
+                "'to SITE' right after each radiotherapy dose ('8 Gy to lung + 8 Gy to liver')",
+                pos,
+            )
+        i = missing[0]
+        out = list(raw)
+        out[i] = (*raw[i][:5], site)
+        return out
 
     def _set(self, fields: dict, key: str, value, pos: int) -> None:
         if key in fields:
@@ -601,5 +997,18 @@ def parse_regimen(text: str) -> Regimen:
     'pembrolizumab 200 mg IV q3w x35'
     >>> r.schedule(100).time.tolist()
     [0.0, 21.0, 42.0, 63.0, 84.0]
+
+    Radiotherapy (fractions daily unless an interval is given) alongside a drug:
+
+    >>> r = parse_regimen("SBRT 8 Gy daily x3 to lungs with pembrolizumab 200 mg IV q3w x35")
+    >>> r
+    Regimen.parse('radiotherapy 8 Gy x3 to lung with pembrolizumab 200 mg IV q3w x35')
+    >>> s = r.schedule(30)
+    >>> s.time.tolist()
+    [0.0, 0.0, 1.0, 2.0, 21.0]
+    >>> s.drug.tolist()
+    ['radiotherapy', 'pembrolizumab', 'radiotherapy', 'radiotherapy', 'pembrolizumab']
+    >>> s.site.tolist()
+    ['lung', '', 'lung', 'lung', '']
     """
     return _Parser(text).regimen()

@@ -4,11 +4,16 @@ Day rules (the same as documented in :mod:`oncotwin.regimens.grammar`):
 
 * Time is in days; day 0 is the first phase's anchor (its first dose, or its day 0 for a
   day-labelled phase such as ``d-5 to d-3``).
+* Tracks (joined by ``with``) are expanded independently, each from day 0 by the rules below,
+  and merged into one schedule sorted by time (ties: track, then phase, then drug order).
 * Day labels: ``dN`` with N >= 1 is clinical day N = time N - 1 (day 1 is the first day);
   ``dN`` with N <= 0 is time N (pre-conditioning before a cell infusion on day 0).
 * Within a phase with an interval: doses at anchor + k * interval, k = 0 .. count - 1 (to the
   horizon when there is no count). With ``N cycles G days apart`` cycle c + 1 starts G days
-  after cycle c's last dose.
+  after cycle c's last dose. ``weekdays``: dose k (0-based) is on day 7 * (k // 5) + k % 5 of
+  the phase (the anchor is taken as a Monday; Saturdays and Sundays are skipped).
+* Radiotherapy written with a count and no interval (``8 Gy x3``) gives daily fractions on
+  consecutive days, weekends included.
 * The next phase's anchor (unless it says ``starting dN`` or ``after N weeks``):
   after an interval phase: its last dose + its interval; after a ``once`` phase: its dose +
   the next phase's interval (1 day if the next phase has none); after a day-labelled phase whose
@@ -43,14 +48,19 @@ def day_label_to_time(label: int) -> float:
 
 @dataclass(frozen=True, eq=False)
 class DoseSchedule:
-    """Dose events of a regimen, one row per event, sorted by time (then phase, drug order).
+    """Dose events of a regimen, one row per event, sorted by time (then track, phase, drug
+    order).
 
     Attributes are read-only numpy arrays of equal length: ``time`` [day], ``drug``,
-    ``amount`` (canonical unit per ``basis``: mg, cells, IU or PFU; per kg or per m² for
-    weight/BSA-based doses), ``basis`` ('flat' | 'per_kg' | 'per_m2'), ``kind``, ``duration``
-    [day] (0 for a bolus), ``route``, ``phase`` (0-based), ``cycle`` (0-based),
-    ``dose_number`` (1-based, per drug) and ``until_progression`` (the event belongs to a phase
-    that repeats until progression; a trial layer may stop such events at progression).
+    ``amount`` (canonical unit per ``basis``: mg, cells, IU, PFU, or Gy per radiotherapy
+    fraction; per kg or per m² for weight/BSA-based doses), ``basis`` ('flat' | 'per_kg' |
+    'per_m2'), ``kind`` ('mass' | 'cells' | 'IU' | 'PFU' | 'Gy'), ``duration`` [day] (0 for a
+    bolus), ``route``, ``phase`` (0-based index into ``regimen.phases``, i.e. counted over all
+    tracks), ``cycle`` (0-based), ``dose_number`` (1-based, per drug and site: radiotherapy
+    fractions are numbered per site), ``until_progression`` (the event belongs to a phase
+    that repeats until progression; a trial layer may stop such events at progression),
+    ``site`` (the radiotherapy site, '' for drugs) and ``track`` (0-based track of the
+    regimen).
     """
 
     time: np.ndarray
@@ -64,6 +74,8 @@ class DoseSchedule:
     cycle: np.ndarray
     dose_number: np.ndarray
     until_progression: np.ndarray
+    site: np.ndarray
+    track: np.ndarray
 
     def __post_init__(self) -> None:
         n = len(self.time)
@@ -95,7 +107,24 @@ class DoseSchedule:
         from oncotwin.pharmacology import get_drug
 
         mask = self.drug == get_drug(name).name
+        return self._subset(mask)
+
+    def for_site(self, site: str) -> DoseSchedule:
+        """The radiotherapy fractions given to one site (any spelling ``canonical_site`` takes)."""
+        from oncotwin.regimens.grammar import canonical_site
+
+        return self._subset(self.site == canonical_site(site))
+
+    def _subset(self, mask: np.ndarray) -> DoseSchedule:
         return DoseSchedule(**{k: getattr(self, k)[mask].copy() for k in self.__dataclass_fields__})
+
+
+def _offsets(ph: Phase, n: int) -> list[float]:
+    """Time of doses 0 .. n - 1 of an interval phase relative to its anchor [day]."""
+    iv = float(ph.interval_days or 0.0)
+    if ph.weekdays:
+        return [7.0 * (k // 5) + (k % 5) * iv for k in range(n)]
+    return [k * iv for k in range(n)]
 
 
 def _local_times(ph: Phase, anchor: float, horizon: float) -> list[tuple[float, int]]:
@@ -105,15 +134,21 @@ def _local_times(ph: Phase, anchor: float, horizon: float) -> list[tuple[float, 
     if ph.days is not None:
         lo, hi = ph.days
         return [(day_label_to_time(d), 0) for d in range(lo, hi + 1)]
-    assert ph.interval_days is not None
+    if ph.interval_days is None:  # pragma: no cover - Phase guarantees one schedule form
+        raise RegimenError(f"phase {ph}: no interval, 'once' or days to expand")
     if ph.count is None:
-        n = max(0, math.floor((horizon - anchor) / ph.interval_days + _EPS) + 1)
-        return [(k * ph.interval_days, 0) for k in range(n)]
-    span = (ph.count - 1) * ph.interval_days
+        if ph.weekdays:
+            d = math.floor(horizon - anchor + _EPS)
+            n = 0 if d < 0 else 5 * (d // 7) + min(d % 7 + 1, 5)
+        else:
+            n = max(0, math.floor((horizon - anchor) / ph.interval_days + _EPS) + 1)
+        return [(t, 0) for t in _offsets(ph, n)]
+    offsets = _offsets(ph, ph.count)
+    span = offsets[-1]
     out = []
     for c in range(ph.cycles):
         base = c * (span + ph.cycle_gap_days)
-        out.extend((base + k * ph.interval_days, c) for k in range(ph.count))
+        out.extend((base + t, c) for t in offsets)
     return out
 
 
@@ -123,10 +158,43 @@ def expand_regimen(regimen: Regimen, horizon_days: float) -> DoseSchedule:
     if math.isnan(horizon) or math.isinf(horizon) or horizon < 0:
         raise RegimenError(f"horizon_days={horizon_days!r}; give a finite number of days >= 0")
     rows: list[tuple] = []
+    first = 0  # index of the track's first phase in regimen.phases
+    for k, track in enumerate(regimen.tracks):
+        rows += _track_rows(track.phases, k, first, horizon)
+        first += len(track.phases)
+    rows = [r for r in rows if r[0] <= horizon + _EPS]
+    rows.sort(key=lambda r: (r[0], r[6], r[1], r[2]))
+    counter: dict[tuple[str, str], int] = {}
+    numbers = []
+    for r in rows:
+        key = (r[4].drug, r[4].site or "")
+        counter[key] = counter.get(key, 0) + 1
+        numbers.append(counter[key])
+    adms = [r[4] for r in rows]
+    return DoseSchedule(
+        time=np.array([r[0] for r in rows], dtype=np.float64),
+        drug=np.array([a.drug for a in adms], dtype=str),
+        amount=np.array([a.dose.value for a in adms], dtype=np.float64),
+        basis=np.array([a.dose.basis for a in adms], dtype=str),
+        kind=np.array([a.dose.kind for a in adms], dtype=str),
+        duration=np.array([a.duration_days for a in adms], dtype=np.float64),
+        route=np.array([a.route for a in adms], dtype=str),
+        phase=np.array([r[1] for r in rows], dtype=np.int64),
+        cycle=np.array([r[3] for r in rows], dtype=np.int64),
+        dose_number=np.array(numbers, dtype=np.int64),
+        until_progression=np.array([r[5] for r in rows], dtype=bool),
+        site=np.array([a.site or "" for a in adms], dtype=str),
+        track=np.array([r[6] for r in rows], dtype=np.int64),
+    )
+
+
+def _track_rows(phases: tuple[Phase, ...], track: int, first: int, horizon: float) -> list[tuple]:
+    """(time, phase, item, cycle, administration, until_progression, track) of one track."""
+    rows: list[tuple] = []
     prev: Phase | None = None
     prev_anchor = 0.0
     prev_last = 0.0
-    for i, ph in enumerate(regimen.phases):
+    for i, ph in enumerate(phases):
         if ph.start_day is not None:
             anchor = day_label_to_time(ph.start_day)
         elif ph.delay_days is not None:
@@ -143,27 +211,7 @@ def expand_regimen(regimen: Regimen, horizon_days: float) -> DoseSchedule:
         for t_local, cycle in local:
             t = anchor + t_local
             for j, adm in enumerate(ph.administrations):
-                rows.append((t, i, j, cycle, adm, ph.until_progression))
+                rows.append((t, first + i, j, cycle, adm, ph.until_progression, track))
         prev, prev_anchor = ph, anchor
         prev_last = anchor + max(t for t, _ in local) if local else anchor
-    rows = [r for r in rows if r[0] <= horizon + _EPS]
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
-    counter: dict[str, int] = {}
-    numbers = []
-    for r in rows:
-        counter[r[4].drug] = counter.get(r[4].drug, 0) + 1
-        numbers.append(counter[r[4].drug])
-    adms = [r[4] for r in rows]
-    return DoseSchedule(
-        time=np.array([r[0] for r in rows], dtype=np.float64),
-        drug=np.array([a.drug for a in adms], dtype=str),
-        amount=np.array([a.dose.value for a in adms], dtype=np.float64),
-        basis=np.array([a.dose.basis for a in adms], dtype=str),
-        kind=np.array([a.dose.kind for a in adms], dtype=str),
-        duration=np.array([a.duration_days for a in adms], dtype=np.float64),
-        route=np.array([a.route for a in adms], dtype=str),
-        phase=np.array([r[1] for r in rows], dtype=np.int64),
-        cycle=np.array([r[3] for r in rows], dtype=np.int64),
-        dose_number=np.array(numbers, dtype=np.int64),
-        until_progression=np.array([r[5] for r in rows], dtype=bool),
-    )
+    return rows
