@@ -61,6 +61,7 @@ RESPONSE_COLORS: dict[str, str] = {
 _RESPONSE_ORDER = ("CR", "PR", "SD", "PD", "NE")
 _ENDPOINTS = ("pfs", "os")
 _DEFAULT_SUBGROUPS = ("pdl1_group", "tmb_group", "immune_phenotype")
+_SUBGROUP_NAMES = {"pdl1_group": "PD-L1", "tmb_group": "TMB", "immune_phenotype": "Phenotype"}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -98,7 +99,8 @@ def _new_axes(figsize: tuple[float, float]) -> Axes:
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=figsize, layout="constrained")
-    fig.text(0.005, 0.003, DISCLAIMER, fontsize=6.5, color="0.45")
+    # a supxlabel (not fig.text) so that the constrained layout keeps room for it
+    fig.supxlabel(DISCLAIMER, x=0.005, ha="left", fontsize=6.5, color="0.45")
     return fig.add_subplot()
 
 
@@ -542,7 +544,7 @@ def plot_forest(subgroups_df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     else:
         level = df["level"].astype(str) if "level" in df.columns else pd.Series("", index=df.index)
         labels = [
-            f"{s}: {lv}" if lv else s
+            f"{_SUBGROUP_NAMES.get(s, s)}: {lv}" if lv else s
             for s, lv in zip(df["subgroup"].astype(str), level, strict=True)
         ]
     if "n" in df.columns:

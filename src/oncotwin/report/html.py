@@ -156,6 +156,10 @@ def _ax() -> Axes:
     return _new_axes((6.6, 4.3))
 
 
+def _tall_ax() -> Axes:
+    return _new_axes((6.6, 6.4))
+
+
 def render_figures(
     *,
     outcomes: pd.DataFrame,
@@ -199,7 +203,7 @@ def render_figures(
         (
             "swimmer",
             "Time on study, responders first",
-            lambda a: plot_swimmer(o, ev, arm=a, max_patients=max_swimmer),
+            lambda a: plot_swimmer(o, ev, arm=a, max_patients=max_swimmer, ax=_tall_ax()),
         ),
     )
     for section, caption, draw in steps:
