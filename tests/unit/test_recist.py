@@ -401,7 +401,9 @@ def test_citations_are_marked_used():
     one([50, 50], irecist=True)
     _lugano([[40], [40]], (5,))
     _series(assess_imwg, [1.0, 1.0], np.array([0.0, 28]))
-    assert {"Eisenhauer2009", "Seymour2017", "Cheson2014", "Kumar2016"} <= set(used_citations())
+    _series(assess_marrow, [0.5, 0.5], np.array([0.0, 28]))
+    used = set(used_citations())
+    assert {"Eisenhauer2009", "Seymour2017", "Cheson2014", "Kumar2016", "Maude2018"} <= used
 
 
 # --- output tables ---------------------------------------------------------------------------

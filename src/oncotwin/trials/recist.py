@@ -134,6 +134,16 @@ register_citation(
 )
 register_citation(
     Citation(
+        "Maude2018",
+        "Maude SL, Laetsch TW, Buechner J, et al.",
+        2018,
+        "Tisagenlecleucel in children and young adults with B-cell lymphoblastic leukemia",
+        "N Engl J Med 378:439-448",
+        "10.1056/NEJMoa1709866",
+    )
+)
+register_citation(
+    Citation(
         "Kumar2016",
         "Kumar S, Paiva B, Anderson KC, et al.",
         2016,
@@ -700,6 +710,8 @@ def assess_recist(
         Require confirmation of CR/PR by a scan >= ``confirm_min_days`` later.
     irecist
         Apply iRECIST: PD must be confirmed; pseudoprogression lets assessment go on.
+    confirm_min_days
+        Days between a response (or an iUPD) and the scan that can confirm it (28: 4 weeks).
     detection_limit_mm
         True sizes below this read as 0 mm (assumption: 5 mm).
     min_sd_days
@@ -1110,6 +1122,7 @@ def assess_marrow(
         )
     _check_options(noise_cv)
     common = _common(days, x.shape[0], new_lesion_day, death_day, end_day, seed, patient_ids)
+    cite("Maude2018")
 
     def classify(*, m, baseline, nadir, ever_cr, new):
         is_cr = m < cr_blasts
