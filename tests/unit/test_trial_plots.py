@@ -296,3 +296,14 @@ def test_toxicity_table_uses_g3plus_ae_when_given(tables):
     tox = toxicity_table(tables.outcomes)
     expected = tables.outcomes.groupby("arm")["g3plus_ae"].mean().to_numpy() * 100
     np.testing.assert_allclose(tox["g3plus_AE_pct"], expected)
+
+
+def test_forest_takes_trials_subgroup_analysis_rows(tables):
+    endpoints = pytest.importorskip("oncotwin.trials.endpoints")
+    table = endpoints.subgroup_analysis(tables.outcomes, "tmb_group", "A", min_events=5)
+    rows = table[table["arm"] == "B"]
+    ax = plot_forest(rows)
+    assert ax.get_xscale() == "log"
+    (bars,) = [c for c in ax.collections if isinstance(c, LineCollection)]
+    lows = sorted(seg[0][0] for seg in bars.get_segments())
+    assert lows == pytest.approx(sorted(rows["hr_ci_low"].dropna()))

@@ -519,15 +519,31 @@ def plot_forest(subgroups_df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     optional ``level``) and the estimate in ``hr`` (hazard ratios: log axis, reference line at
     1), ``estimate`` (with an optional ``measure`` column, ``"HR"`` or else linear) or
     ``orr_diff`` (ORR differences in percentage points: linear axis, reference line at 0), e.g.
-    the output of :func:`subgroup_hazard_ratios`. Rows with a NaN estimate are listed as not
-    estimable. Optional ``n`` is printed beside the label.
+    the output of :func:`subgroup_hazard_ratios`. The CI may also be ``hr_ci_low``/``hr_ci_high``
+    as in :func:`oncotwin.trials.endpoints.subgroup_analysis` (pass its rows of the comparison
+    arm). Rows with a NaN estimate are listed as not estimable. Optional ``n`` is printed beside
+    the label.
     """
-    _require(subgroups_df, ("ci_low", "ci_high"), table="subgroups")
+    _require(subgroups_df, (), table="subgroups")
     col = next((c for c in _ESTIMATE_COLUMNS if c in subgroups_df.columns), None)
     if col is None:
         raise OncotwinError(
             f"subgroups table lacks an estimate column; give one of {list(_ESTIMATE_COLUMNS)} "
             "(e.g. from subgroup_hazard_ratios)"
+        )
+    # CIs as ``ci_low``/``ci_high`` or ``hr_ci_low``/``hr_ci_high`` (trials.subgroup_analysis)
+    ci_cols = next(
+        (
+            (f"{p}ci_low", f"{p}ci_high")
+            for p in (f"{col}_", "")
+            if {f"{p}ci_low", f"{p}ci_high"} <= set(subgroups_df.columns)
+        ),
+        None,
+    )
+    if ci_cols is None:
+        raise OncotwinError(
+            f"subgroups table lacks CI columns; give 'ci_low' and 'ci_high' (or '{col}_ci_low' "
+            f"and '{col}_ci_high')"
         )
     if "label" not in subgroups_df.columns and "subgroup" not in subgroups_df.columns:
         raise OncotwinError("subgroups table lacks a 'label' or 'subgroup' column; add one")
@@ -550,8 +566,8 @@ def plot_forest(subgroups_df: pd.DataFrame, *, ax: Axes | None = None) -> Axes:
     if "n" in df.columns:
         labels = [f"{lab} (n={int(n)})" for lab, n in zip(labels, df["n"], strict=True)]
     est = df[col].to_numpy(dtype=float)
-    lo = df["ci_low"].to_numpy(dtype=float)
-    hi = df["ci_high"].to_numpy(dtype=float)
+    lo = df[ci_cols[0]].to_numpy(dtype=float)
+    hi = df[ci_cols[1]].to_numpy(dtype=float)
     y = np.arange(len(df))[::-1]
     if ax is None:
         ax = _new_axes((8.5, 1.4 + 0.34 * len(df)))
