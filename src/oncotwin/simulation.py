@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -38,6 +38,7 @@ __all__ = [
     "EventSource",
     "SimulationResult",
     "output_times",
+    "prepare_regimen",
     "regimen_events",
     "simulate",
 ]
@@ -65,13 +66,24 @@ def regimen_events(
     patient's own body size. An infusion (duration > 0) becomes a zero-order input: a rate
     step up at its start and down at its end.
     """
+    return _regimen_events(model, regimen, population, horizon)[0]
+
+
+def _regimen_events(
+    model: Model, regimen: Regimen, population: Population, horizon: float
+) -> tuple[EventTable, np.ndarray]:
+    """:func:`regimen_events` plus each event's dose start time (for per-patient stops)."""
     sched = regimen.schedule(horizon)
+    adapter = model.regimen_adapter
+    handled = adapter.handles if adapter is not None else frozenset()
     if len(sched) == 0:
-        return EventTable.empty(population.n)
+        return EventTable.empty(population.n), np.zeros(0)
     amounts = sched.amounts(population.weight_kg, population.bsa_m2)
-    times, states, kinds, cols = [], [], [], []
+    times, states, kinds, cols, origin = [], [], [], [], []
     for j in range(len(sched)):
         drug = get_drug(str(sched.drug[j]))
+        if drug.name in handled or drug.mechanism in handled:
+            continue
         try:
             target = model.dose_target(drug.name, drug.mechanism)
         except OncotwinError as exc:
@@ -88,14 +100,40 @@ def regimen_events(
             states += [s, s]
             kinds += [INFUSION_RATE, INFUSION_RATE]
             cols += [amt / dur, -amt / dur]
+            origin += [t, t]
         else:
             times.append(t)
             states.append(s)
             kinds.append(BOLUS)
             cols.append(amt)
-    return EventTable.build(
-        np.array(times), np.array(states), np.array(kinds), np.column_stack(cols)
-    )
+            origin.append(t)
+    if not times:
+        return EventTable.empty(population.n), np.zeros(0)
+    t_arr = np.array(times)
+    order = np.argsort(t_arr, kind="stable")
+    table = EventTable.build(t_arr, np.array(states), np.array(kinds), np.column_stack(cols))
+    return table, np.array(origin)[order]
+
+
+def prepare_regimen(
+    model: Model, regimen: Regimen, population: Population, horizon: float
+) -> tuple[Population, EventTable]:
+    """The population's parameters adjusted for ``regimen`` and all its events.
+
+    Plain models take doses at their dose targets; a model with a regimen adapter (e.g.
+    ``metastatic_io``) also sets regimen-dependent parameters (the PK constants of the
+    antibody dosed, whether the tumour expresses the drug's target) and makes the events
+    dose targets cannot express (radiotherapy fractions on a named site).
+    """
+    events = regimen_events(model, regimen, population, horizon)
+    adapter = model.regimen_adapter
+    if adapter is None:
+        return population, events
+    params, extra = adapter.prepare(model, regimen, population.params, horizon)
+    pop = replace(population, params=model.check_parameters(params))
+    if extra is not None and extra.n_events:
+        events = extra if events.n_events == 0 else events.concat(extra)
+    return pop, events
 
 
 @dataclass(frozen=True, eq=False)
@@ -202,7 +240,9 @@ def simulate(
         raise OncotwinError("the population was sampled for another model; resample it")
     opts = options or SolverOptions()
     t = output_times(days, every)
-    events = regimen_events(model, regimen, pop, days) if regimen is not None else None
+    events = None
+    if regimen is not None:
+        pop, events = prepare_regimen(model, regimen, pop, days)
     if extra_events is not None:
         own = extra_events.events(pop.n, float(t[-1]), pop.params)
         if own.n_events:

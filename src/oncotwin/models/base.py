@@ -25,6 +25,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import sympy as sp
@@ -63,6 +64,23 @@ class DoseTarget:
     description: str = ""
 
 
+@runtime_checkable
+class RegimenAdapter(Protocol):
+    """Model-specific regimen logic that plain dose targets cannot express.
+
+    ``handles`` names the drugs (or mechanism classes) the adapter turns into events itself
+    (e.g. radiotherapy fractions on a named site); ``prepare`` returns the population's
+    parameters adjusted for the regimen (e.g. the PK constants of the antibody actually
+    dosed) and the extra events.
+    """
+
+    handles: frozenset[str]
+
+    def prepare(
+        self, model: Model, regimen: Any, params: np.ndarray, horizon: float
+    ) -> tuple[np.ndarray, Any]: ...
+
+
 @dataclass(frozen=True, eq=False)
 class Model:
     """A compiled-once, declarative ODE model ``dy/dt = f(t, y, p)``.
@@ -80,6 +98,8 @@ class Model:
     citations: tuple[str, ...]
     time_unit: str = "day"
     expression_units: Mapping[str, str] = field(default_factory=dict)
+    #: Optional model-specific regimen logic (see :class:`RegimenAdapter`).
+    regimen_adapter: RegimenAdapter | None = None
 
     # ----------------------------------------------------------------- names and symbols
     @property
@@ -276,6 +296,8 @@ class ModelBuilder:
         self._expr_units: dict[str, str] = {}
         self._doses: dict[str, DoseTarget] = {}
         self._symbols: dict[str, sp.Symbol] = {}
+        #: Model-specific regimen logic handed to the built model (optional).
+        self.regimen_adapter: RegimenAdapter | None = None
 
     def _new_symbol(self, name: str) -> sp.Symbol:
         if not name.isidentifier() or name == "t":
@@ -385,4 +407,5 @@ class ModelBuilder:
             dose_targets=dict(self._doses),
             citations=self.citations,
             expression_units=dict(self._expr_units),
+            regimen_adapter=self.regimen_adapter,
         )

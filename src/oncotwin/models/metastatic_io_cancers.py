@@ -1,0 +1,334 @@
+"""Default parameter sets of ``metastatic_io`` per cancer type, and covariates -> parameters.
+
+One compiled model serves every cancer: a cancer type changes parameter values, never the
+equations. :data:`CANCER_SETS` holds the cancer-level values (growth, chemosensitivity,
+radiosensitivity, the target antigens the disease expresses, where its primary sits);
+:func:`io_parameters` maps each virtual patient's measurable covariates (from
+:mod:`oncotwin.population.covariates`: TMB, PD-L1, immune phenotype, NLR, LDH, albumin,
+metastases per organ and their sizes, body size) to that patient's mechanistic parameters.
+:func:`io_population` does both and returns a :class:`~oncotwin.population.Population`
+plus the covariate table.
+
+Every value here is a flagged assumption with its reason (cancer-level kinetics are
+literature ranges, not fitted); the calibration issue replaces them with fitted priors.
+Patient ``i``'s random numbers derive from (seed, i) alone, so chunks agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from oncotwin.errors import ParameterError
+from oncotwin.parameters import Parameter
+from oncotwin.population.sampling import Population, patient_normals
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from oncotwin.models.base import Model
+
+__all__ = [
+    "CANCER_SETS",
+    "LESION_CELLS_PER_MM3",
+    "MARROW_CELLS",
+    "CancerSet",
+    "cancer_set",
+    "io_parameters",
+    "io_population",
+    "lesion_table",
+]
+
+#: Tumour cells per mm^3 of lesion (1e9 cells ~ 1 cm^3; Del Monte 2009), in model units
+#: (1e9 cells) per mm^3.
+LESION_CELLS_PER_MM3 = 1e-3
+
+_VDT_REASON = (
+    "volume doubling times of untreated metastases of this cancer are of the order "
+    "{vdt} days in imaging series; growth_rate = 0.23/VDT for a lesion at a twentieth of "
+    "its carrying capacity (Gompertz rate lambda ln 20 = 3 lambda)"
+)
+
+
+def _growth(vdt: float) -> Parameter:
+    return Parameter(
+        0.23 / vdt,
+        "1/day",
+        assumption=True,
+        reason=_VDT_REASON.format(vdt=int(vdt)),
+        description="Gompertz growth constant (cancer default)",
+        log_sd=0.3,
+    )
+
+
+@dataclass(frozen=True)
+class CancerSet:
+    """Cancer-level defaults of ``metastatic_io``.
+
+    ``parameters`` override model defaults; ``antigens`` are the target antigens every
+    patient's tumour expresses unless a covariate says otherwise; ``primary_mm`` is the
+    diameter of a primary tumour still in place (0: resected or not applicable);
+    ``haematologic`` marks blood/marrow/node disease (assessed by Lugano/IMWG/marrow rules).
+    """
+
+    name: str
+    parameters: MappingProxyType
+    antigens: tuple[str, ...] = ()
+    primary_mm: float = 0.0
+    haematologic: bool = False
+    assessment: str = "recist"
+
+
+def _set(
+    name: str,
+    vdt: float,
+    *,
+    chemo: float = 0.3,
+    rt_alpha: float = 0.3,
+    antigens: tuple[str, ...] = (),
+    primary_mm: float = 0.0,
+    haematologic: bool = False,
+    assessment: str = "recist",
+) -> CancerSet:
+    params = {
+        "growth_rate": _growth(vdt),
+        "chemo_kill": Parameter(
+            chemo,
+            "1/day",
+            assumption=True,
+            reason="relative chemosensitivity of the cancer (haematologic > solid); order "
+            "of magnitude giving single-agent response rates of published comparator arms",
+            description="maximal chemotherapy kill rate (cancer default)",
+            log_sd=0.3,
+        ),
+        "rt_alpha": Parameter(
+            rt_alpha,
+            "1/Gy",
+            assumption=True,
+            reason="lymphomas are radiosensitive (alpha ~0.5/Gy), most carcinomas and "
+            "melanoma ~0.2-0.35/Gy (Fowler 1989 ranges)",
+            description="linear-quadratic alpha (cancer default)",
+        ),
+    }
+    return CancerSet(name, MappingProxyType(params), antigens, primary_mm, haematologic, assessment)
+
+
+#: Cancer-level defaults (keys: canonical names of :mod:`oncotwin.population.covariates`).
+CANCER_SETS: dict[str, CancerSet] = {
+    s.name: s
+    for s in (
+        _set("melanoma", 60.0, chemo=0.15),
+        _set("nsclc", 150.0, chemo=0.3, primary_mm=35.0),
+        _set("renal_cell", 200.0, chemo=0.05),
+        _set("urothelial", 100.0, chemo=0.3, primary_mm=30.0),
+        _set("colorectal_msi_high", 120.0, chemo=0.3, antigens=("EGFR",)),
+        _set("breast_her2", 120.0, chemo=0.4, antigens=("HER2",), primary_mm=25.0),
+        _set("prostate", 300.0, chemo=0.2, primary_mm=30.0),
+        _set(
+            "large_b_cell_lymphoma",
+            30.0,
+            chemo=0.6,
+            rt_alpha=0.5,
+            antigens=("CD19", "CD20"),
+            haematologic=True,
+            assessment="lugano",
+        ),
+        _set(
+            "b_all",
+            10.0,
+            chemo=0.8,
+            rt_alpha=0.5,
+            antigens=("CD19",),
+            haematologic=True,
+            assessment="marrow",
+        ),
+        _set(
+            "multiple_myeloma",
+            200.0,
+            chemo=0.3,
+            rt_alpha=0.4,
+            antigens=("BCMA",),
+            haematologic=True,
+            assessment="imwg",
+        ),
+    )
+}
+
+#: Nucleated marrow cells of an adult [1e9 cells] (~1.5e12; a flagged assumption from
+#: textbook marrow cellularity): a leukaemic marrow's blast burden is this times the blast
+#: fraction. Screening blast fractions are drawn around a median of ~57% (ELIANA required
+#: >= 5%; assumption pending a cohort).
+MARROW_CELLS = 1500.0
+
+#: Relative T-cell infiltration per immune phenotype (inflamed / excluded / desert).
+PHENOTYPE_INFILTRATION = {"inflamed": 1.0, "excluded": 0.3, "desert": 0.05}
+
+
+def cancer_set(cancer: str) -> CancerSet:
+    """The defaults of ``cancer`` (aliases accepted: "NSCLC", "RCC", "DLBCL", ...)."""
+    from oncotwin.population.covariates import resolve_cancer
+
+    return CANCER_SETS[resolve_cancer(cancer)]
+
+
+def _sphere_mm3(d_mm: np.ndarray) -> np.ndarray:
+    return np.pi / 6.0 * d_mm**3
+
+
+def lesion_table(covariates: pd.DataFrame, cancer: str) -> tuple[np.ndarray, np.ndarray]:
+    """Index-lesion diameter [mm] and total burden [1e9 cells] per site, ``(n, n_sites)``.
+
+    Each organ's index lesion is its largest (diameter from the covariates). The organ's
+    other lesions are assumed 0.7 times as wide, so the organ burden is
+    ``V(largest) (1 + (count - 1) 0.7^3)``. The primary (if the cancer set keeps one in place)
+    is a single lesion of ``primary_mm``. Haematologic marrow disease sits in ``bone``.
+    """
+    from oncotwin.models.metastatic_io import SITES
+
+    cs = cancer_set(cancer)
+    n = len(covariates)
+    diam = np.zeros((n, len(SITES)))
+    burden = np.zeros((n, len(SITES)))
+    for k, site in enumerate(SITES):
+        if site == "primary":
+            if cs.primary_mm > 0:
+                diam[:, k] = cs.primary_mm
+                burden[:, k] = _sphere_mm3(diam[:, k]) * LESION_CELLS_PER_MM3
+            continue
+        count = covariates[f"site_{site}"].to_numpy(dtype=float)
+        largest = covariates[f"largest_{site}_mm"].to_numpy(dtype=float)
+        largest = np.where(count > 0, np.maximum(largest, 5.0), 0.0)
+        diam[:, k] = largest
+        vol = _sphere_mm3(largest) * (1.0 + np.maximum(count - 1.0, 0.0) * 0.7**3)
+        burden[:, k] = vol * LESION_CELLS_PER_MM3
+    return diam, burden
+
+
+def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: int) -> np.ndarray:
+    """Mechanistic parameters ``(n, n_parameters)`` of each covariate row.
+
+    Mapping (each an assumption, documented here and in ``docs/metastatic_io.md``):
+
+    * ``burden_<site>``: lesion volumes (:func:`lesion_table`) at 1e6 cells/mm^3;
+    * ``immunogenicity = (TMB/10)^0.5``: neoantigen load rises with TMB, with diminishing
+      returns (response rates rise roughly log-linearly with TMB in Samstein 2019);
+    * ``pdl1_baseline = TPS/100``; ``infiltration`` from the immune phenotype
+      (:data:`PHENOTYPE_INFILTRATION`);
+    * ``mdsc_suppression = 0.5 NLR/3.5``: a high neutrophil-lymphocyte ratio marks myeloid
+      suppression (NLR is prognostic under ICI);
+    * ``growth_rate`` times ``LDH/ULN^0.5``: high LDH marks fast-growing, hypoxic disease;
+    * ``antibody_cl_factor = (albumin/4 g/dL)^-1 (weight/75 kg)^0.6``: antibody clearance
+      falls with albumin and rises with body size (directions as in the pembrolizumab and
+      nivolumab population-PK models of the catalog; exponents rounded, flagged);
+    * ``expresses_<antigen>`` from the cancer set and the HER2/CD19/BCMA covariates.
+
+    Parameters with a between-patient SD (``log_sd``) also get log-normal variability
+    drawn from (seed, patient_id) in a stream separate from the covariates'.
+    """
+    from oncotwin.models.metastatic_io import SITES, TARGET_ANTIGENS
+
+    cs = cancer_set(cancer)
+    n = len(covariates)
+    names = list(model.parameter_names)
+    col = {k: i for i, k in enumerate(names)}
+    base = model.default_parameters().copy()
+    log_sd = np.array([model.parameters[k].log_sd for k in names])
+    for k, p in cs.parameters.items():
+        base[col[k]] = p.value
+        log_sd[col[k]] = p.log_sd
+    ids = covariates["patient_id"].to_numpy(dtype=np.int64)
+    if n == 0:
+        return np.zeros((0, len(names)))
+    # one stream per run, separate from the covariates' stream (seed + 2**32)
+    lo, hi = int(ids.min()), int(ids.max()) + 1
+    z_all = patient_normals(int(seed) + 2**32, lo, hi, len(names) + len(SITES))
+    z = z_all[ids - lo]
+    params = base[None, :] * np.exp(log_sd[None, :] * z[:, : len(names)])
+
+    def setp(name: str, values: Any) -> None:
+        params[:, col[name]] = values
+
+    def mult(name: str, values: Any) -> None:
+        params[:, col[name]] *= values
+
+    def cov(name: str, default: float) -> np.ndarray:
+        """A covariate column with missing values at ``default`` (e.g. no TPS in lymphoma)."""
+        if name not in covariates:
+            return np.full(n, default)
+        return np.nan_to_num(covariates[name].to_numpy(dtype=float), nan=default)
+
+    _, burden = lesion_table(covariates, cancer)
+    for k, site in enumerate(SITES):
+        setp(f"burden_{site}", burden[:, k])
+        if site != "primary" and f"site_{site}" in covariates:
+            setp(f"lesions_{site}", np.maximum(cov(f"site_{site}", 1.0), 1.0))
+    zsite = z[:, len(names) :]
+    if cs.assessment == "marrow":
+        # leukaemia: marrow blasts (no covariate in the cohorts) -> burden in ``bone``
+        blasts = np.clip(1.0 / (1.0 + np.exp(-(0.3 + 1.2 * zsite[:, 0]))), 0.05, 0.98)
+        setp("burden_bone", blasts * MARROW_CELLS)
+    for k, site in enumerate(SITES[1:], start=1):
+        setp(f"micromet0_{site}", np.clip(4.0 + 2.0 * zsite[:, k], 0.0, 12.0))
+
+    tmb = cov("tmb_mut_per_mb", 10.0)
+    mult("immunogenicity", np.sqrt(np.maximum(tmb, 0.1) / 10.0))
+    tps = cov("pdl1_tps_pct", 100.0 * model.parameters["pdl1_baseline"].value)
+    setp("pdl1_baseline", np.clip(tps, 0, 100) / 100)
+    phen = covariates["immune_phenotype"].map(PHENOTYPE_INFILTRATION).to_numpy(dtype=float)
+    mult("infiltration", np.nan_to_num(phen, nan=0.3))
+    mult("mdsc_suppression", cov("nlr", 3.5) / 3.5)
+    mult("growth_rate", np.sqrt(np.clip(cov("ldh_ratio_uln", 1.0), 0.2, 10.0)))
+    alb = cov("albumin_g_dl", 4.0)
+    wt = cov("weight_kg", 75.0)
+    mult("antibody_cl_factor", (np.clip(alb, 1.5, 6.0) / 4.0) ** -1.0 * (wt / 75.0) ** 0.6)
+    flags = {
+        "HER2": "her2_positive",
+        "CD19": "cd19_positive",
+        "BCMA": "bcma_positive",
+    }
+    for antigen in TARGET_ANTIGENS:
+        value = np.full(n, 1.0 if antigen in cs.antigens else 0.0)
+        flag = flags.get(antigen)
+        if flag is not None and flag in covariates and antigen in cs.antigens:
+            value = cov(flag, 1.0)
+        setp(f"expresses_{antigen}", value)
+    return model.check_parameters(params)
+
+
+def io_population(
+    cancer: str,
+    n: int,
+    *,
+    seed: int = 0,
+    eligibility: Any = None,
+    covariates: pd.DataFrame | None = None,
+    model: Model | None = None,
+) -> tuple[Population, pd.DataFrame]:
+    """``n`` virtual patients of ``cancer`` for ``metastatic_io`` and their covariates.
+
+    Patients are the first ``n`` eligible ones of the run's covariate stream (or the rows of
+    ``covariates`` if given).
+
+    Examples
+    --------
+    >>> pop, cov = io_population("melanoma", 4, seed=1)
+    >>> pop.params.shape[0], len(cov)
+    (4, 4)
+    """
+    from oncotwin.models.registry import get_model
+    from oncotwin.population.covariates import sample_eligible
+
+    if not isinstance(n, int | np.integer) or n < 1:
+        raise ParameterError(f"patients={n!r}; give a whole number of patients >= 1")
+    model = model or get_model("metastatic_io")
+    if covariates is None:
+        covariates = sample_eligible(cancer, int(n), eligibility, seed=seed)
+    params = io_parameters(model, covariates, cancer, seed=seed)
+    wt = covariates["weight_kg"].to_numpy(dtype=float)
+    ht = covariates["height_cm"].to_numpy(dtype=float)
+    bsa = covariates["bsa_m2"].to_numpy(dtype=float)
+    pop = Population(model, params, wt, ht, bsa, int(seed), {})
+    return pop, covariates.reset_index(drop=True)
