@@ -382,7 +382,14 @@ def build() -> Model:
     )
     prime = P(
         "priming_rate",
-        _a(0.01, "1e9 cell/day", "maximal priming of tumour-specific effectors", log_sd=0.3),
+        _a(
+            0.2,
+            "1e9 cell/day",
+            "maximal priming of tumour-specific effectors",
+            reason="tumour-specific CD8+ T cells are ~0.1-1% of the ~1e11 CD8+ T cells of an "
+            "adult; 0.2e9/day gives a circulating pool of ~1e8 under the CTLA-4 brake",
+            log_sd=0.3,
+        ),
     )
     ag_half = P("antigen_half", _a(0.05, "1", "antigen load of half-maximal priming"))
     ag_release = P(
@@ -693,11 +700,11 @@ def build() -> Model:
     h_death = P(
         "death_hazard",
         _a(
-            0.003,
+            0.001,
             "1/day",
             "tumour-death hazard per 1e10 weighted cells",
-            reason="untreated metastatic burden of ~1e10 cells gives a median survival of "
-            "~8 months; organ weights in _LETHALITY; assumption pending calibration",
+            reason="an untreated metastatic burden of ~2e10 cells growing as in the model gives "
+            "a median survival of ~8-9 months (untreated/dacarbazine-era metastatic melanoma); organ weights in _LETHALITY; assumption pending calibration",
         ),
     )
 
@@ -707,7 +714,7 @@ def build() -> Model:
         "effector_blood",
         "1e9 cell",
         initial=_a(
-            0.002,
+            0.1,
             "1e9 cell",
             "circulating tumour-specific effectors at baseline (near the untreated quasi-"
             "steady state of the typical patient)",
@@ -868,7 +875,7 @@ def build() -> Model:
             - tki_max * tk_e * K[s],
         )
         recruit = traffic * Pe * infil * _INFILTRATION[s] * V / (V + k_rec)
-        expand = r_exp * inhibit * E[s] * V / (V + 10 * E[s])
+        expand = r_exp * inhibit * E[s] * V / (V + 10 * E[s] + sp.Rational(1, 10**12))
         b.add_rate(E[s], recruit + expand - d_E * E[s] - ch_max * ch_e * E[s] * sp.Rational(1, 2))
         kill_total += kill_T + kill_U
 

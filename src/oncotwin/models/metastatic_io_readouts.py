@@ -15,6 +15,7 @@ Thresholds are flagged assumptions (see :data:`GRADE_THRESHOLDS`) pending calibr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -239,6 +240,8 @@ def simulate_io(
     patient_ids: np.ndarray | None = None,
     stop_on_toxicity: bool = True,
     stop_day: np.ndarray | None = None,
+    stop_rule: Callable[[Solution], np.ndarray] | None = None,
+    t_out: np.ndarray | None = None,
     options: SolverOptions | None = None,
     model: Model | None = None,
 ) -> IOSimulation:
@@ -246,7 +249,10 @@ def simulate_io(
 
     A patient whose first grade >= 3 irAE happens on day ``d`` gets no dose that starts
     after ``d`` and a high-dose steroid course on ``d`` (which damps priming and killing).
-    ``stop_day`` (per patient, e.g. progression from scans) stops doses without steroids.
+    ``stop_day`` (per patient, e.g. a maximal treatment duration) and ``stop_rule`` (a
+    function of the first solve giving a stop day per patient, e.g. progression read from
+    its scans) stop doses without steroids. ``t_out`` overrides the output grid
+    ``0, every, ..., days``.
     """
     from oncotwin.regimens import parse_regimen
     from oncotwin.simulation import _regimen_events, output_times, prepare_regimen
@@ -260,7 +266,7 @@ def simulate_io(
     if ids.shape != (n,):
         raise OncotwinError(f"patient_ids has shape {ids.shape}; give one id per patient ({n})")
     opts = options or SolverOptions(rtol=1e-5, atol=1e-9)
-    t = output_times(days, every)
+    t = output_times(days, every) if t_out is None else np.asarray(t_out, dtype=float)
     pop, _ = prepare_regimen(model, regimen, population, days)
     events, origin = _regimen_events(model, regimen, population, days)
     if model.regimen_adapter is not None:
@@ -274,6 +280,8 @@ def simulate_io(
     sol = solve(model, pop.params, t, events=events, options=opts)
     tox = toxicity(sol, seed, ids)
     given = np.full(n, np.inf) if stop_day is None else np.asarray(stop_day, dtype=float)
+    if stop_rule is not None:
+        given = np.minimum(given, np.asarray(stop_rule(sol), dtype=float))
     tox_stop = tox.irae_day if stop_on_toxicity else np.full(n, np.inf)
     stop = np.minimum(given, tox_stop)
     reason = np.where(
