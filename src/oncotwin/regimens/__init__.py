@@ -1,4 +1,4 @@
-"""Regimens: a small grammar for dosing regimens and their expansion into dose events.
+"""Regimens: a small grammar for dosing regimens (drugs, radiotherapy, concurrent tracks).
 
 >>> from oncotwin.regimens import parse_regimen
 >>> parse_regimen("pembrolizumab 200 mg IV q3w x3").schedule(365).time.tolist()
@@ -7,23 +7,31 @@
 
 from oncotwin.regimens.grammar import (
     EXAMPLES,
+    SITES,
     Administration,
     Phase,
     Regimen,
     RegimenUnitError,
+    Track,
     UnknownDrugError,
+    UnknownSiteError,
+    canonical_site,
     parse_regimen,
 )
 from oncotwin.regimens.schedule import DoseSchedule, day_label_to_time
 
 __all__ = [
     "EXAMPLES",
+    "SITES",
     "Administration",
     "DoseSchedule",
     "Phase",
     "Regimen",
     "RegimenUnitError",
+    "Track",
     "UnknownDrugError",
+    "UnknownSiteError",
+    "canonical_site",
     "day_label_to_time",
     "parse_regimen",
 ]
