@@ -1,0 +1,401 @@
+"""``oncotwin trial``: run a virtual trial from a spec file, report it, compare it to the paper.
+
+Commands::
+
+    oncotwin trial run SPEC.toml --patients N --out DIR [--seed S] [--resume]
+    oncotwin trial run --example NAME --patients N --out DIR
+    oncotwin trial report DIR
+    oncotwin trial compare DIR
+    oncotwin trial examples
+
+Bad input (spec errors, unknown examples, an existing ``--out`` without ``--resume``) prints
+one red line and exits 2; Ctrl-C during ``run`` keeps the finished chunks and exits 130.
+Research simulations only: not medical advice.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from oncotwin.errors import OncotwinError, UnknownNameError, did_you_mean
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = ["KEY_ENDPOINTS", "app", "format_value", "source_notes", "summary_table"]
+
+app = typer.Typer(
+    help="Virtual clinical trials: run a spec, rewrite its report, compare with the paper.",
+    no_args_is_help=True,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+#: Summary endpoints shown after ``run`` and by ``compare`` (plus any with a published value).
+KEY_ENDPOINTS: tuple[str, ...] = (
+    "ORR",
+    "CR",
+    "median_PFS_mo",
+    "median_OS_mo",
+    "HR_PFS",
+    "HR_OS",
+    "g3plus_AE",
+)
+
+#: Printed under every comparison with published values.
+NOT_FITTED = (
+    "Parameters are literature-based defaults and flagged assumptions, not fitted to this "
+    "trial: the differences to the published values are reported as they are."
+)
+
+INTERRUPTED = "interrupted: finished chunks are saved; rerun with --resume to continue"
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    """Print one red ``error:`` line (as ``oncotwin.cli.main`` does) and exit with code 2."""
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def format_value(value: float, unit: str = "", *, digits: int = 3) -> str:
+    """A summary value for a table: ``"NR"`` for not reached (inf), ``"-"`` for NaN.
+
+    Examples
+    --------
+    >>> format_value(44.8123, "%"), format_value(float("inf"), "months"), format_value(0.6, "")
+    ('44.8', 'NR', '0.6')
+    """
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    v = float(value)
+    if math.isnan(v):
+        return "-"
+    if math.isinf(v):
+        return "NR" if v > 0 else "-inf"
+    return f"{v:.{digits}g}" if abs(v) < 10**digits else f"{v:.0f}"
+
+
+def _with_ci(row: Any) -> str:
+    unit = str(row.get("unit", "") or "")
+    text = format_value(row["value"], unit)
+    lo, hi = row.get("ci_low", math.nan), row.get("ci_high", math.nan)
+    if text != "-" and not (_isnan(lo) and _isnan(hi)):
+        text += f" [{format_value(lo, unit)}, {format_value(hi, unit)}]"
+    return text
+
+
+def _isnan(x: Any) -> bool:
+    try:
+        return math.isnan(float(x))
+    except (TypeError, ValueError):
+        return True
+
+
+def _endpoint_label(endpoint: str, unit: str) -> str:
+    suffix = {"%": " [%]", "months": ""}.get(unit, "")
+    return f"{endpoint}{suffix}"
+
+
+def _arm_id(source: str) -> str:
+    """The published arm id of a summary ``source`` (``"KN024_PEMBRO: Reck NEJM ..."``)."""
+    return str(source).partition(":")[0].strip()
+
+
+def _rows(summary: pd.DataFrame, *, every: bool, arms: Sequence[str] = ()) -> pd.DataFrame:
+    """Key endpoints and every endpoint with a published value (or all rows), arm by arm."""
+    import numpy as np
+    import pandas as pd
+
+    s = summary.copy()
+    if "published" not in s:
+        s["published"] = np.nan
+    if "difference" not in s:
+        s["difference"] = s["value"] - s["published"]
+    if not every:
+        s = s[s["endpoint"].isin(KEY_ENDPOINTS) | s["published"].notna()]
+    order = {e: i for i, e in enumerate(KEY_ENDPOINTS)}
+    arm_order = {a: i for i, a in enumerate(dict.fromkeys([*arms, *pd.unique(summary["arm"])]))}
+    s = s.assign(
+        _a=s["arm"].map(arm_order),
+        _e=s["endpoint"].map(lambda e: order.get(e, len(order))),
+    )
+    return s.sort_values(["_a", "_e"], kind="stable").drop(columns=["_a", "_e"])
+
+
+def summary_table(
+    summary: pd.DataFrame,
+    *,
+    title: str,
+    difference: bool = False,
+    every: bool = False,
+    arms: Sequence[str] = (),
+) -> Table:
+    """A rich table of a trial summary: arm, endpoint, simulated [95% CI], published.
+
+    ``difference=True`` adds the simulated minus published value and the published arm's id
+    (:func:`source_notes` gives the full sources); ``every=True`` shows every endpoint, not
+    only :data:`KEY_ENDPOINTS` and those with a published value; ``arms`` orders the arms.
+    """
+    from rich import box
+
+    table = Table(title=escape(title), box=box.SIMPLE_HEAD, show_edge=False, collapse_padding=True)
+    table.add_column("arm", style="bold", min_width=8, overflow="fold")
+    table.add_column("endpoint", no_wrap=True)
+    table.add_column("simulated [95% CI]", no_wrap=True)
+    table.add_column("published", justify="right", no_wrap=True)
+    if difference:
+        table.add_column("difference", justify="right", no_wrap=True)
+        table.add_column("source", overflow="fold")
+    previous = None
+    for _, row in _rows(summary, every=every, arms=arms).iterrows():
+        arm = str(row["arm"])
+        unit = str(row.get("unit", "") or "")
+        first = arm != previous
+        cells = [
+            escape(arm) if first else "",
+            _endpoint_label(str(row["endpoint"]), unit),
+            _with_ci(row),
+            format_value(row["published"], unit),
+        ]
+        if difference:
+            diff = float(row["difference"])
+            cells.append(f"{diff:+.3g}" if math.isfinite(diff) else "-")
+            cells.append(escape(_arm_id(row.get("source", "") or "")) if first else "")
+        table.add_row(*cells)
+        previous = arm
+    return table
+
+
+def source_notes(summary: pd.DataFrame, *, arms: Sequence[str] = ()) -> list[str]:
+    """The distinct ``ARM_ID: source`` strings of the published arms, in ``arms`` order."""
+    if "source" not in summary:
+        return []
+    ordered = _rows(summary, every=True, arms=arms)["source"].dropna()
+    return list(dict.fromkeys(str(x) for x in ordered if str(x).strip()))
+
+
+def _load(spec: Path | None, example: str | None):
+    from oncotwin.trials.spec import example_path, list_examples, load_spec
+
+    if spec is not None and example is not None:
+        raise OncotwinError(
+            f"give either a SPEC file ({str(spec)!r}) or --example ({example!r}), not both"
+        )
+    if spec is None and example is None:
+        raise OncotwinError(
+            "no trial given: pass a SPEC.toml file or --example NAME "
+            "(list the shipped examples with `oncotwin trial examples`)"
+        )
+    if example is None:
+        return load_spec(spec)
+    try:
+        path = example_path(example)
+    except UnknownNameError:
+        names = [name for name, _ in list_examples()]
+        raise UnknownNameError(
+            f"--example: {did_you_mean(example, names, what='example trial')} (list them with "
+            "`oncotwin trial examples`)"
+        ) from None
+    return load_spec(path)
+
+
+def _resume_defaults(out: Path, patients, seed, chunk_size) -> tuple[Any, Any, Any]:
+    """With --resume, options not given again default to those the store was made with."""
+    from oncotwin.trials.store import TrialStore
+
+    store = TrialStore(out)
+    if not store.exists:
+        return patients, seed, chunk_size
+    info = store.manifest
+    return (
+        info.get("patients") if patients is None else patients,
+        info.get("seed") if seed is None else seed,
+        info.get("chunk_size") if chunk_size is None else chunk_size,
+    )
+
+
+@app.command("run")
+def run_cmd(
+    out: Annotated[Path, typer.Option(help="Output folder (trial.duckdb, report.html).")],
+    spec: Annotated[
+        Path | None, typer.Argument(help="Trial spec file (TOML); or use --example.")
+    ] = None,
+    example: Annotated[
+        str | None,
+        typer.Option(help="A shipped example trial (see `oncotwin trial examples`)."),
+    ] = None,
+    patients: Annotated[
+        int | None, typer.Option(help="Number of virtual patients (default: the spec's).", min=1)
+    ] = None,
+    seed: Annotated[int | None, typer.Option(help="Run seed (default: the spec's).")] = None,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue an interrupted run in --out (same options)."),
+    ] = False,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="dask.distributed scheduler, tcp://HOST:PORT (default: in-process)."),
+    ] = None,
+    chunk_size: Annotated[
+        int | None,
+        typer.Option(help="Patients per chunk (default 500; the store's with --resume).", min=1),
+    ] = None,
+    report: Annotated[bool, typer.Option(help="Write report.html at the end.")] = True,
+) -> None:
+    """Run a virtual trial: simulate, assess, store, summarise and report."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from oncotwin.simulation import DISCLAIMER
+
+    try:
+        trial_spec = _load(spec, example)
+        from oncotwin.population.covariates import resolve_cancer
+
+        resolve_cancer(trial_spec.trial.cancer)  # fail before anything is written
+        if resume:
+            patients, seed, chunk_size = _resume_defaults(out, patients, seed, chunk_size)
+        from oncotwin.trials.run import DEFAULT_CHUNK, run_trial
+
+        t0 = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("chunks"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        ) as prog:
+            task = prog.add_task(escape(trial_spec.trial.name), total=None)
+            result = run_trial(
+                trial_spec,
+                out=out,
+                patients=patients,
+                seed=seed,
+                resume=resume,
+                scheduler=scheduler,
+                chunk_size=DEFAULT_CHUNK if chunk_size is None else int(chunk_size),
+                progress=lambda done, total: prog.update(task, completed=done, total=total),
+                report=report,
+            )
+        elapsed = time.perf_counter() - t0
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err_console.print(f"[bold yellow]{INTERRUPTED}[/]", highlight=False)
+        raise typer.Exit(code=130) from None
+    n = patients if patients is not None else trial_spec.trial.patients
+    console.print(
+        f"[bold]{escape(trial_spec.trial.name)}[/]: {n} patients, "
+        f"{len(trial_spec.arm_names)} arms; {len(result.chunks_run)} chunks run in "
+        f"{elapsed:.1f} s",
+        highlight=False,
+    )
+    console.print(
+        summary_table(
+            result.summary, title="summary (simulated vs published)", arms=trial_spec.arm_names
+        )
+    )
+    console.print(f"[dim]{escape(NOT_FITTED)}[/]")
+    console.print(f"store: {result.out}", highlight=False, soft_wrap=True)
+    if result.report is not None:
+        console.print(f"report: {result.report}", highlight=False, soft_wrap=True)
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def _store_summary(out: Path) -> tuple[pd.DataFrame, dict]:
+    """The stored summary (published values filled in when missing) and the manifest."""
+    from oncotwin.trials.run import compare_published
+    from oncotwin.trials.spec import parse_spec
+    from oncotwin.trials.store import StoreError, TrialStore
+
+    store = TrialStore.open(out)
+    manifest = store.manifest
+    if "summary" not in store.tables():
+        raise StoreError(
+            f"out: the run in {str(out)!r} has no summary yet (status "
+            f"{manifest.get('status', '?')!r}); finish it with `oncotwin trial run ... --out "
+            f"{out} --resume`"
+        )
+    summary = store.read("summary")
+    if "published" not in summary or summary["published"].isna().all():
+        spec = parse_spec(manifest.get("spec_text", ""), source=str(store.manifest_path))
+        summary = compare_published(summary, spec)
+    return summary, manifest
+
+
+@app.command("report")
+def report_cmd(out: Annotated[Path, typer.Argument(help="The --out folder of a run.")]) -> None:
+    """Rewrite DIR/report.html from the trial store and print its path."""
+    from oncotwin.trials.run import write_trial_report
+
+    try:
+        path = write_trial_report(out)
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    console.print(str(path), highlight=False, soft_wrap=True)
+
+
+@app.command("compare")
+def compare_cmd(
+    out: Annotated[Path, typer.Argument(help="The --out folder of a run.")],
+    all_endpoints: Annotated[
+        bool, typer.Option("--all", help="Every endpoint, not only the key and published ones.")
+    ] = False,
+) -> None:
+    """Simulated endpoints beside the published ones, with the difference and the source."""
+    from oncotwin.simulation import DISCLAIMER
+
+    try:
+        summary, manifest = _store_summary(out)
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    name = str(manifest.get("trial", out))
+    table = summary_table(
+        summary,
+        title=f"{name}: simulated vs published",
+        difference=True,
+        every=all_endpoints,
+        arms=manifest.get("arms", ()),
+    )
+    console.print(table)
+    for note in source_notes(summary, arms=manifest.get("arms", ())):
+        console.print(f"source {escape(note)}", highlight=False)
+    console.print(f"[dim]{escape(NOT_FITTED)}[/]")
+    console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+@app.command("examples")
+def examples_cmd() -> None:
+    """List the example trial specs shipped with oncotwin."""
+    from oncotwin.trials.spec import example_path, list_examples, load_spec
+
+    table = Table(title="oncotwin example trials (oncotwin trial run --example NAME)")
+    table.add_column("name", style="bold", no_wrap=True)
+    table.add_column("trial")
+    table.add_column("cancer")
+    table.add_column("patients", justify="right")
+    table.add_column("arms")
+    try:
+        for name, title in list_examples():
+            spec = load_spec(example_path(name))
+            table.add_row(
+                name,
+                escape(title),
+                escape(spec.trial.cancer),
+                str(spec.trial.patients),
+                escape("; ".join(spec.arm_names)),
+            )
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    console.print(table)
