@@ -48,6 +48,11 @@ MODELS: dict[str, tuple[str, str]] = {
         "oncotwin.models.library.claret2009",
         "Claret et al. 2009: tumor growth inhibition with resistance (colorectal, capecitabine)",
     ),
+    "metastatic_io": (
+        "oncotwin.models.metastatic_io",
+        "oncotwin: multi-site metastatic cancer, cancer-immunity cycle, every immunotherapy, "
+        "metastatic seeding and toxicity",
+    ),
     "bench_anchor": (
         "oncotwin.models.library.bench_anchor",
         "oncotwin benchmark: tumor/CD8/exhausted T/Treg/IL-2/PD-L1 with 2-compartment anti-PD-1",

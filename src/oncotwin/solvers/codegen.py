@@ -94,6 +94,9 @@ def _code_block(
     return lines
 
 
+#: Models with more states than this evaluate the six DP5 stages in a loop (one RHS copy).
+LOOPED_STAGES_ABOVE = 24
+
 #: Decorator of the vectorised lane loops: no Python error model (so LLVM can vectorise
 #: divisions) and fused multiply-add contraction. Every patient runs through the same
 #: vector code whatever lane or chunk it lands in, so results stay bit-reproducible.
@@ -175,34 +178,74 @@ def _dp5_stage_source(ns: int, rows: dict[str, int]) -> list[str]:
     def at(row: str, s: int = 0) -> str:
         return f"B[{(rows[row] + s) * L} + l]"
 
+    # Small models: every stage unrolled, the right-hand side inlined six times (fastest).
+    # Large models: one loop over the six evaluations with a single call site, so LLVM
+    # compiles (and inlines) the right-hand side once; compile time then grows with the
+    # model, not with six copies of it.
+    looped = ns > LOOPED_STAGES_ABOVE
     out = [_VEC_JIT, "def dp5_stages(B, nl):"]
+    ind = "    "
+    if looped:
+        out.append("    for stage in range(6):")
+        ind = "        "
     for j, (c, coeffs) in enumerate(_DP_STAGES, start=2):
+        if looped:
+            out.append(f"        {'if' if j == 2 else 'elif'} stage == {j - 2}:")
+            pre = ind + "    "
+        else:
+            pre = ind
         out += [
-            "    for l in range(nl):",
-            f"        h = {at('HH')}",
-            f"        {at('TT')} = {at('T')} + ({c}) * h",
+            f"{pre}for l in range(nl):",
+            f"{pre}    h = {at('HH')}",
+            f"{pre}    {at('TT')} = {at('T')} + ({c}) * h",
         ]
         for s in range(ns):
             terms = " + ".join(f"({a}) * {at(f'K{i + 1}', s)}" for i, a in enumerate(coeffs))
-            out.append(f"        {at('YS', s)} = {at('Y', s)} + h * ({terms})")
-        out += ["    rhs_lanes(B, nl)", "    for l in range(nl):"]
-        out += [f"        {at(f'K{j}', s)} = {at('D', s)}" for s in range(ns)]
+            out.append(f"{pre}    {at('YS', s)} = {at('Y', s)} + h * ({terms})")
+        if not looped:
+            out += ["    rhs_lanes(B, nl)", "    for l in range(nl):"]
+            out += [f"        {at(f'K{j}', s)} = {at('D', s)}" for s in range(ns)]
+    if looped:
+        out += _dp5_final_prep(ns, at, "            ", "        else:")
+        out += ["        rhs_lanes(B, nl)"]
+        for j in range(2, 7):
+            out += [
+                f"        {'if' if j == 2 else 'elif'} stage == {j - 2}:",
+                "            for l in range(nl):",
+            ]
+            out += [f"                {at(f'K{j}', s)} = {at('D', s)}" for s in range(ns)]
+        out += _dp5_error_source(ns, at)
+        return out
     # 5th-order solution, stiffness denominators, then K7 = f(t + h, Y1)
-    out += ["    for l in range(nl):", f"        h = {at('HH')}", "        den = 0.0"]
+    out += _dp5_final_prep(ns, at, "    ", None)
+    out += ["    rhs_lanes(B, nl)"]
+    out += _dp5_error_source(ns, at)
+    return out
+
+
+def _dp5_final_prep(ns: int, at, indent: str, head: str | None) -> list[str]:
+    """5th-order solution and stiffness denominators before ``K7 = f(t + h, Y1)``."""
+    out = [head] if head else []
+    i2 = indent + "    "
+    out += [f"{indent}for l in range(nl):", f"{i2}h = {at('HH')}", f"{i2}den = 0.0"]
     for s in range(ns):
         terms = " + ".join(
             f"({b}) * {at(f'K{i + 1}', s)}" for i, b in enumerate(_DP_B) if b != "0.0"
         )
         out += [
-            f"        v = {at('Y', s)} + h * ({terms})",
-            f"        {at('Y1', s)} = v",
-            f"        w = v - {at('YS', s)}",
-            "        den += w * w",
-            f"        {at('YS', s)} = v",
+            f"{i2}v = {at('Y', s)} + h * ({terms})",
+            f"{i2}{at('Y1', s)} = v",
+            f"{i2}w = v - {at('YS', s)}",
+            f"{i2}den += w * w",
+            f"{i2}{at('YS', s)} = v",
         ]
-    out += [f"        {at('STDEN')} = den"]
-    out += [
-        "    rhs_lanes(B, nl)",
+    out += [f"{i2}{at('STDEN')} = den"]
+    return out
+
+
+def _dp5_error_source(ns: int, at) -> list[str]:
+    """Error estimate and stiffness numerator after ``K7`` (one vectorised loop)."""
+    out = [
         "    for l in range(nl):",
         f"        h = {at('HH')}",
         f"        rt = {at('RTOL')}",
