@@ -111,6 +111,15 @@ for _c in (
         "10.1056/NEJMoa1504030",
     ),
     Citation(
+        "Deng2014",
+        "Deng L, Liang H, Xu M, et al.",
+        2014,
+        "STING-dependent cytosolic DNA sensing promotes radiation-induced type I interferon-"
+        "dependent antitumor immunity in immunogenic tumors",
+        "Immunity 41(5):843-852",
+        "10.1016/j.immuni.2014.10.019",
+    ),
+    Citation(
         "Fowler1989",
         "Fowler JF",
         1989,
@@ -245,6 +254,7 @@ def build() -> Model:
             "DelMonte2009",
             "Larkin2015",
             "Fowler1989",
+            "Deng2014",
         ),
     )
     P = b.parameter
@@ -599,6 +609,26 @@ def build() -> Model:
     b.dose("cellular vaccine", Vac, scale=1.0 / 5e7, description="APC cells / 5e7")
     vac_dec = P("vaccine_decay", _a(0.2, "1/day", "release/decay of vaccine antigen"))
     vac_pot = P("vaccine_potency", _a(0.02, "1", "antigen units per vaccine unit released"))
+    Zr = b.state("rt_danger", "1", description="radiation-induced innate danger signal")
+    rt_dec = P(
+        "rt_danger_decay",
+        _a(
+            0.2,
+            "1/day",
+            "decay of the radiation-induced type I IFN / DC activation signal",
+            reason="type I IFN induction after ablative radiation lasts days (Deng et al. 2014)",
+        ),
+    )
+    rt_adj = P(
+        "rt_priming",
+        _a(
+            2.0,
+            "1",
+            "maximal relative priming boost by radiation-induced DC activation (cGAS-STING, "
+            "type I IFN; Deng et al. 2014): the adjuvant behind abscopal responses",
+        ),
+    )
+    b.add_rate(Zr, -rt_dec * Zr)
     Vir = b.state("virus", "1e8 PFU", description="oncolytic virus in injected lesions")
     b.dose("oncolytic virus", Vir, scale=1e-8, description="PFU -> 1e8 PFU")
     vir_clear = P("virus_clearance", _a(0.3, "1/day", "virus clearance"))
@@ -655,7 +685,17 @@ def build() -> Model:
         "rt_beta",
         _a(0.03, "1/Gy**2", "linear-quadratic beta of tumour cells", reason="alpha/beta = 10 Gy"),
     )
-    P("rt_antigen", _a(1.0, "1", "antigen released per 1e9 cells killed by radiation"))
+    P(
+        "rt_antigen",
+        _a(
+            5.0,
+            "1",
+            "antigen released per 1e9 cells killed by radiation, relative to other deaths",
+            reason="radiation kills by immunogenic cell death (calreticulin, HMGB1, ATP, "
+            "cGAS-STING type I IFN; Golden et al. 2014), more immunogenic per cell than "
+            "steady-state death; 5x is an order-of-magnitude assumption",
+        ),
+    )
 
     # toxicity parameters (irAE hazards derived from CheckMate 067, Larkin 2015)
     h_pd = P(
@@ -704,7 +744,8 @@ def build() -> Model:
             "1/day",
             "tumour-death hazard per 1e10 weighted cells",
             reason="an untreated metastatic burden of ~2e10 cells growing as in the model gives "
-            "a median survival of ~8-9 months (untreated/dacarbazine-era metastatic melanoma); organ weights in _LETHALITY; assumption pending calibration",
+            "a median survival of ~8-9 months (untreated/dacarbazine-era metastatic melanoma); "
+            "organ weights in _LETHALITY; assumption pending calibration",
         ),
     )
 
@@ -739,6 +780,20 @@ def build() -> Model:
     Leak = b.state("capillary_leak", "1", description="IL-2 capillary leak (0-1)")
     ANC = b.state("neutrophils", "1", initial=sp.Integer(1), description="neutrophils (relative)")
     Hi = b.state("irae_hazard", "1", description="cumulative grade>=3 irAE hazard")
+    Ypk = b.state("cytokine_peak", "1", description="running maximum of the cytokine (CRS)")
+    Lpk = b.state("capillary_leak_peak", "1", description="running maximum of capillary leak")
+    Nnd = b.state(
+        "neutrophil_nadir", "1", initial=sp.Integer(1), description="running minimum of neutrophils"
+    )
+    track = P(
+        "marker_tracking",
+        _a(
+            20.0,
+            "1/day",
+            "rate at which running maxima/minima follow their marker (numerical device)",
+            reason="fast enough (lag ~1 h) to catch peaks between output times",
+        ),
+    )
     Hd = b.state("death_hazard_cum", "1", description="cumulative tumour-death hazard")
 
     # ---------------- drug effects (systemic) -----------------------------------------
@@ -808,7 +863,7 @@ def build() -> Model:
         E[s] = b.state(
             f"E_{s}",
             "1e9 cell",
-            initial=init_burden * infil * _INFILTRATION[s] * sp.Rational(1, 1000),
+            initial=init_burden * infil * _INFILTRATION[s] * sp.Rational(1, 100),
             description=f"effector CD8+ T cells in {s}",
         )
     # micrometastases: n = log(cells) per organ
@@ -825,6 +880,7 @@ def build() -> Model:
                     f"log of undetectable tumour cells seeded in {s} before baseline",
                     reason="occult micrometastases (~50 cells) are present in most metastatic "
                     "patients; Iwata's model seeds colonies long before diagnosis",
+                    lower=-30.0,
                 ),
             ),
             nonnegative=False,
@@ -903,7 +959,7 @@ def build() -> Model:
         iota * ag_release * kill_total + vac_pot * vac_dec * Vac - ag_decay * A,
     )
     costim = (1 - ctla_brake * (1 - ro_ctla)) * (1 + il2_max * il2_e) * (1 + ifn_max * ifn_e)
-    costim = costim * (1 + gmcsf * vir_e) / (1 + treg_w * R)
+    costim = costim * (1 + gmcsf * vir_e) * (1 + rt_adj * Zr / (Zr + 1)) / (1 + treg_w * R)
     priming = prime * A / (A + ag_half) * costim * Ly / (1 + st_w * steroid_e)
     b.add_rate(
         Pe,
@@ -933,6 +989,9 @@ def build() -> Model:
     b.add_rate(Res, tki_res * tk_raw * (1 - Res))
     b.add_rate(Leak, il2_e * (1 - Leak) - leak_d * Leak * (1 - il2_e))
     b.add_rate(ANC, anc_rec * (1 - ANC) - anc_kill * ch_e * ANC)
+    b.add_rate(Ypk, track * sp.Max(Y - Ypk, 0))
+    b.add_rate(Lpk, track * sp.Max(Leak - Lpk, 0))
+    b.add_rate(Nnd, -track * sp.Max(Nnd - ANC, 0))
     b.add_rate(
         Hi,
         h_pd * ro_pd_sys + h_ct * ro_ctla + h_syn * ro_pd_sys * ro_ctla + h_il2 * il2_e,
@@ -1027,6 +1086,10 @@ class IORegimenAdapter:
             states.append(model.state_index("antigen"))
             kinds.append(BOLUS)
             cols.append(release * (1 - sf) * params[:, col(f"burden_{site}")])
+            times.append(t)
+            states.append(model.state_index("rt_danger"))
+            kinds.append(BOLUS)
+            cols.append(1 - sf)
         return params, EventTable.build(
             np.array(times), np.array(states), np.array(kinds), np.column_stack(cols)
         )

@@ -270,8 +270,16 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
         # leukaemia: marrow blasts (no covariate in the cohorts) -> burden in ``bone``
         blasts = np.clip(1.0 / (1.0 + np.exp(-(0.3 + 1.2 * zsite[:, 0]))), 0.05, 0.98)
         setp("burden_bone", blasts * MARROW_CELLS)
+    # occult micrometastases: larger and more mesenchymal tumours have seeded more (Iwata's
+    # colonisation rate m x^alpha times the EMT factor, relative to a typical 2e10-cell
+    # tumour at EMT 0.2), around ~50 cells (e^4) with a log-SD of 2 (assumption)
+    total = burden.sum(axis=1)
+    emt = params[:, col["emt"]]
+    alpha = model.parameters["fractal_dim"].value
+    rel = (np.maximum(total, 1e-3) / 20.0) ** alpha * (emt / 0.2)
     for k, site in enumerate(SITES[1:], start=1):
-        setp(f"micromet0_{site}", np.clip(4.0 + 2.0 * zsite[:, k], 0.0, 12.0))
+        n0 = 4.0 + np.log(rel) + 2.0 * zsite[:, k]
+        setp(f"micromet0_{site}", np.clip(n0, -10.0, 14.0))
 
     tmb = cov("tmb_mut_per_mb", 10.0)
     mult("immunogenicity", np.sqrt(np.maximum(tmb, 0.1) / 10.0))

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from oncotwin.models.base import Model
     from oncotwin.population import Population
     from oncotwin.regimens import Regimen
-    from oncotwin.solvers import Solution, SolverOptions
+    from oncotwin.solvers import EventTable, Solution, SolverOptions
 
 __all__ = [
     "DETECTABLE_LOG_CELLS",
@@ -49,12 +49,13 @@ DETECTABLE_LOG_CELLS = float(np.log(5.2e8))
 
 #: Peak (or nadir) marker values at which each grade starts (grades 1..4), assumptions:
 #: cytokine units of the model for CRS/ICANS (ASTCT grading, Lee et al. 2019), the 0-1
-#: capillary-leak index for IL-2, neutrophils relative to a baseline of 4e9/L for CTCAE
-#: neutropenia (grade 1 < 2.0, 2 < 1.5, 3 < 1.0, 4 < 0.5 x 1e9/L).
+#: capillary-leak index for IL-2 (grade 3 = hypotension needing pressors: set so that most
+#: high-dose IL-2 courses reach it, as in Atkins et al. 1999), neutrophils relative to a
+#: baseline of 4e9/L for CTCAE neutropenia (grade 1 < 2.0, 2 < 1.5, 3 < 1.0, 4 < 0.5 x 1e9/L).
 GRADE_THRESHOLDS: dict[str, tuple[float, float, float, float]] = {
     "crs": (5.0, 20.0, 60.0, 150.0),
     "icans": (15.0, 40.0, 90.0, 200.0),
-    "capillary_leak": (0.3, 0.6, 0.8, 0.95),
+    "capillary_leak": (0.25, 0.5, 0.7, 0.9),
     "neutropenia": (0.5, 0.375, 0.25, 0.125),
 }
 
@@ -204,10 +205,10 @@ def toxicity(sol: Solution, seed: int, patient_ids: np.ndarray) -> Toxicity:
     organ_idx = np.searchsorted(cum, patient_uniforms(seed, ids, stream=23) * cum[-1])
     organs = np.array(list(IRAE_ORGANS))[np.minimum(organ_idx, len(cum) - 1)]
     organ = np.where(grade > 0, organs, "")
-    y = sol.y[:, :, names.index("cytokine")]
-    peak = np.nanmax(y, axis=1)
-    leak = np.nanmax(sol.y[:, :, names.index("capillary_leak")], axis=1)
-    anc = np.nanmin(sol.y[:, :, names.index("neutrophils")], axis=1)
+    # running extrema tracked inside the model catch peaks between output times
+    peak = np.nanmax(sol.y[:, :, names.index("cytokine_peak")], axis=1)
+    leak = np.nanmax(sol.y[:, :, names.index("capillary_leak_peak")], axis=1)
+    anc = np.nanmin(sol.y[:, :, names.index("neutrophil_nadir")], axis=1)
     return Toxicity(
         irae_day=day3,
         irae_grade=grade.astype(np.int64),
@@ -231,7 +232,7 @@ class IOSimulation:
 
 
 def simulate_io(
-    regimen: Regimen | str,
+    regimen: Regimen | str | None,
     population: Population,
     *,
     days: float,
@@ -242,6 +243,7 @@ def simulate_io(
     stop_day: np.ndarray | None = None,
     stop_rule: Callable[[Solution], np.ndarray] | None = None,
     t_out: np.ndarray | None = None,
+    after_stop: Callable[[np.ndarray, np.ndarray], EventTable | None] | None = None,
     options: SolverOptions | None = None,
     model: Model | None = None,
 ) -> IOSimulation:
@@ -252,7 +254,8 @@ def simulate_io(
     ``stop_day`` (per patient, e.g. a maximal treatment duration) and ``stop_rule`` (a
     function of the first solve giving a stop day per patient, e.g. progression read from
     its scans) stop doses without steroids. ``t_out`` overrides the output grid
-    ``0, every, ..., days``.
+    ``0, every, ..., days``. ``after_stop(stop_day, reason)`` may return events for the
+    second solve that follow a stop (e.g. crossover to another arm's regimen at progression).
     """
     from oncotwin.regimens import parse_regimen
     from oncotwin.simulation import _regimen_events, output_times, prepare_regimen
@@ -260,6 +263,11 @@ def simulate_io(
 
     if isinstance(regimen, str):
         regimen = parse_regimen(regimen)
+    if regimen is None:  # untreated (placebo) arm
+        regimen = parse_regimen("pembrolizumab 1 mg IV once")
+        untreated = True
+    else:
+        untreated = False
     model = model or population.model
     n = population.n
     ids = np.arange(n) if patient_ids is None else np.asarray(patient_ids)
@@ -269,6 +277,8 @@ def simulate_io(
     t = output_times(days, every) if t_out is None else np.asarray(t_out, dtype=float)
     pop, _ = prepare_regimen(model, regimen, population, days)
     events, origin = _regimen_events(model, regimen, population, days)
+    if untreated:
+        events = events.masked(np.zeros((n, events.n_events), dtype=bool))
     if model.regimen_adapter is not None:
         _, extra = model.regimen_adapter.prepare(model, regimen, population.params, days)
         if extra is not None and extra.n_events:
@@ -304,6 +314,10 @@ def simulate_io(
                 vals,
             )
             events2 = events2.concat(st)
+        if after_stop is not None:
+            post = after_stop(stop, np.asarray(reason, dtype=str))
+            if post is not None and post.n_events:
+                events2 = events2.concat(post)
         sol = solve(model, pop.params, t, events=events2, options=opts)
         tox2 = toxicity(sol, seed, ids)
         # the irAE that stopped treatment keeps its day; later grades come from the 2nd solve

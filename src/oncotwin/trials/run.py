@@ -128,7 +128,7 @@ def _groups(cov: pd.DataFrame) -> dict[str, np.ndarray]:
     )
     tmb = cov["tmb_mut_per_mb"].to_numpy(dtype=float)
     tmbg = np.where(np.isnan(tmb), "unknown", np.where(tmb >= 10, ">=10", "<10"))
-    phen = cov["immune_phenotype"].fillna("n/a").to_numpy(dtype=str)
+    phen = cov["immune_phenotype"].astype(object).fillna("n/a").to_numpy(dtype=str)
     return {"pdl1_group": pdl1, "tmb_group": tmbg, "immune_phenotype": phen}
 
 
@@ -168,7 +168,7 @@ def simulate_chunk(
     """
     from oncotwin.models.metastatic_io_cancers import cancer_set, io_population, lesion_table
     from oncotwin.models.metastatic_io_readouts import death_days, new_lesion_days, simulate_io
-    from oncotwin.population.covariates import resolve_cancer, sample_eligible
+    from oncotwin.population.covariates import resolve_cancer
     from oncotwin.regimens import parse_regimen
     from oncotwin.solvers import SolverOptions
     from oncotwin.trials.spec import parse_spec
@@ -179,8 +179,7 @@ def simulate_chunk(
     cancer = resolve_cancer(spec.trial.cancer)
     cs = cancer_set(cancer)
     applied, _ = eligibility_from_spec(spec)
-    screened = sample_eligible(cancer, hi, applied or None, seed=seed)
-    cov = screened.iloc[lo:hi].reset_index(drop=True)
+    cov = _matched_patients(spec, cancer, applied, seed, hi).iloc[lo:hi].reset_index(drop=True)
     cov.insert(1, "screen_id", cov["patient_id"].to_numpy())
     cov["patient_id"] = ids
     arm_idx = np.asarray(spec.arm_of(ids))
@@ -200,11 +199,16 @@ def simulate_chunk(
         sub = cov.iloc[rows].reset_index(drop=True)
         pid = ids[rows]
         pop, _ = io_population(cancer, len(sub), seed=seed, covariates=sub)
+        crossing, cross_reg = _crossover(spec, arm, pid, seed)
+        if cross_reg is not None:
+            from oncotwin.simulation import prepare_regimen
+
+            pop, _ = prepare_regimen(pop.model, cross_reg, pop, horizon)
         d0, _ = lesion_table(sub, cancer)
         age = sub["age_yr"].to_numpy(dtype=float)
         end = np.full(len(sub), horizon)
         text = _regimen_text(arm)
-        regimen = parse_regimen(text) if text else parse_regimen("pembrolizumab 1 mg IV once")
+        regimen = parse_regimen(text) if text else None
         given = np.full(len(sub), np.inf)
         if max_months:
             given[:] = float(max_months) * 30.4375
@@ -229,9 +233,12 @@ def simulate_chunk(
             stop_rule=progression,
             t_out=t_out,
             options=opts,
+            after_stop=(
+                functools.partial(_crossover_events, cross_reg, pop, crossing, horizon)
+                if cross_reg is not None
+                else None
+            ),
         )
-        if text is None:  # placebo: the dummy dose above is masked entirely
-            pass
         sol = res_io.solution
         death = death_days(sol, seed, pid, age)
         nl = new_lesion_days(sol)
@@ -239,7 +246,7 @@ def simulate_chunk(
         outcomes, visits = assessed.to_frames(arm.name, pid)
         tox = res_io.toxicity
         stop = res_io.stop_day
-        last_dose = _last_dose_day(regimen, horizon) if text else 0.0
+        last_dose = _last_dose_day(regimen, horizon) if regimen is not None else 0.0
         tend = np.minimum(np.minimum(stop, death), last_dose)
         prog_day = np.asarray(assessed.progression_day, dtype=float)
         reason = np.where(
@@ -271,6 +278,100 @@ def simulate_chunk(
     for k in tables:
         tables[k] = tables[k].sort_values("patient_id", kind="stable").reset_index(drop=True)
     return tables
+
+
+def _crossover(spec: Any, arm: Any, pid: np.ndarray, seed: int) -> tuple[np.ndarray, Any]:
+    """Which patients of ``arm`` cross over at progression, and to which regimen."""
+    from oncotwin.models.metastatic_io_readouts import patient_uniforms
+    from oncotwin.regimens import parse_regimen
+
+    x = getattr(arm, "crossover", None)
+    if x is None:
+        return np.zeros(len(pid), dtype=bool), None
+    text = None
+    if getattr(x, "regimen", None):
+        text = str(x.regimen)
+    elif getattr(x, "to_arm", None):
+        target = next(a for a in spec.arms if a.name == x.to_arm)
+        text = _regimen_text(target)
+    if not text:
+        return np.zeros(len(pid), dtype=bool), None
+    fraction = float(getattr(x, "fraction", 1.0) or 1.0)
+    return patient_uniforms(seed, pid, stream=31) < fraction, parse_regimen(text)
+
+
+def _crossover_events(regimen, pop, crossing, horizon, stop, reason):
+    """The crossover regimen started on each crossing patient's progression day."""
+    from oncotwin.simulation import regimen_events
+    from oncotwin.solvers import EventTable
+
+    go = crossing & (reason == "given") & np.isfinite(stop) & (stop < horizon)
+    if not go.any():
+        return None
+    base = regimen_events(pop.model, regimen, pop, horizon)
+    parts = []
+    for d in np.unique(stop[go]):
+        who = go & (stop == d)
+        keep = base.time + d <= horizon
+        if not keep.any():
+            continue
+        vals = np.where(who[:, None], base.value[:, keep], 0.0)
+        parts.append(EventTable.build(base.time[keep] + d, base.state[keep], base.kind[keep], vals))
+    if not parts:
+        return None
+    out = parts[0]
+    for p in parts[1:]:
+        out = out.concat(p)
+    return out
+
+
+#: Eligible patients drawn to fit the baseline-matching tilt (deterministic pilot sample).
+PILOT = 4096
+
+
+def _tilt(spec: Any, cancer: str, applied: Mapping[str, Any], seed: int):
+    """Exponential tilting fitted on a pilot sample so that the weighted baseline matches the
+    spec's published baseline table; returns (targets, theta, log-weight cap) or None."""
+    from oncotwin.population.covariates import BaselineTarget, match_baseline, sample_eligible
+
+    baseline = dict(getattr(spec.population, "baseline", {}) or {})
+    if not baseline:
+        return None
+    targets = [BaselineTarget.parse(k, v) for k, v in baseline.items()]
+    pilot = sample_eligible(cancer, PILOT, applied or None, seed=seed)
+    w = np.asarray(match_baseline(pilot, targets, method="weights").weights, dtype=float)
+    X = np.column_stack([np.asarray(t.values(pilot), dtype=float) for t in targets])
+    A = np.column_stack([np.ones(len(pilot)), X])
+    coef, *_ = np.linalg.lstsq(A, np.log(np.maximum(w, 1e-300)), rcond=None)
+    logw = A @ coef
+    return targets, coef, float(np.max(logw))
+
+
+def _matched_patients(spec: Any, cancer: str, applied: Mapping[str, Any], seed: int, n: int):
+    """The first ``n`` patients of the run's eligible (and, with a published baseline table,
+    baseline-matched) stream.
+
+    Matching is rejection sampling with the pilot-fitted tilt: patient ``i`` is kept when its
+    own uniform number is below ``w(x_i)/max w``, so whether a patient is in the population
+    depends on (seed, i) alone, whatever the chunk.
+    """
+    from oncotwin.models.metastatic_io_readouts import patient_uniforms
+    from oncotwin.population.covariates import sample_eligible
+
+    tilt = _tilt(spec, cancer, applied, seed)
+    if tilt is None:
+        return sample_eligible(cancer, n, applied or None, seed=seed)
+    targets, coef, cap = tilt
+    want = max(2 * n, 64)
+    while True:
+        pool = sample_eligible(cancer, want, applied or None, seed=seed)
+        X = np.column_stack([np.asarray(t.values(pool), dtype=float) for t in targets])
+        logw = coef[0] + X @ coef[1:]
+        u = patient_uniforms(seed, pool["patient_id"].to_numpy(), stream=41)
+        keep = np.log(u) < np.minimum(logw - cap, 0.0)
+        if keep.sum() >= n:
+            return pool[keep].iloc[:n].reset_index(drop=True)
+        want *= 2
 
 
 def _last_dose_day(regimen: Any, horizon: float) -> float:
@@ -433,15 +534,15 @@ def run_trial(
     out = Path(out)
     store = TrialStore(out)
     manifest = _manifest(spec, n, run_seed, chunk_size, recorded)
-    store.create(spec, {**manifest, "spec_text": spec.text}, resume=resume)
-    if resume:
-        prev = store.manifest
+    if resume and store.manifest_path.exists():
+        prev = json.loads(store.manifest_path.read_text())
         for key in ("seed", "patients", "chunk_size"):
             if key in prev and prev[key] != manifest[key]:
                 raise OncotwinError(
                     f"--resume: the store in {str(out)!r} was made with {key}={prev[key]}, "
                     f"not {manifest[key]}; resume with the same options or use a new --out"
                 )
+    store.create(spec, {**manifest, "spec_text": spec.text}, resume=resume)
     n_chunks = (n + chunk_size - 1) // chunk_size
     fn = functools.partial(
         simulate_chunk,
@@ -451,22 +552,24 @@ def run_trial(
         seed=run_seed,
         source=str(getattr(spec, "source", "") or ""),
     )
-    t0 = time.perf_counter()
-    ran = run_to_store(store, fn, n_chunks, scheduler=scheduler, progress=progress)
-    outcomes = store.read("outcomes")
     from oncotwin.trials.endpoints import summarise
 
-    summary = compare_published(summarise(outcomes, reference_arm=spec.reference), spec)
-    store.finish(
-        summary,
-        {
-            "finished": datetime.now(UTC).isoformat(timespec="seconds"),
-            "wall_seconds_this_session": round(time.perf_counter() - t0, 2),
-            "chunks": n_chunks,
-        },
-    )
-    path = write_trial_report(out, spec=spec, store=store) if report else None
-    store.close()
+    t0 = time.perf_counter()
+    try:
+        ran = run_to_store(store, fn, n_chunks, scheduler=scheduler, progress=progress)
+        outcomes = store.read("outcomes")
+        summary = compare_published(summarise(outcomes, reference_arm=spec.reference), spec)
+        store.finish(
+            summary,
+            {
+                "finished": datetime.now(UTC).isoformat(timespec="seconds"),
+                "wall_seconds_this_session": round(time.perf_counter() - t0, 2),
+                "chunks": n_chunks,
+            },
+        )
+        path = write_trial_report(out, spec=spec, store=store) if report else None
+    finally:
+        store.close()
     return TrialRun(out, summary, path, tuple(ran))
 
 
