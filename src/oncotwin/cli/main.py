@@ -8,7 +8,7 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -148,6 +148,14 @@ def simulate_cmd(
         ),
     ] = None,
     patients: Annotated[int, typer.Option(help="Number of virtual patients.", min=1)] = 1000,
+    cancer: Annotated[
+        str | None,
+        typer.Option(
+            help="Cancer type of metastatic_io patients (melanoma, nsclc, renal_cell, "
+            "urothelial, colorectal_msi_high, breast_her2, prostate, large_b_cell_lymphoma, "
+            "b_all, multiple_myeloma): covariates from real cohorts mapped to parameters.",
+        ),
+    ] = None,
     days: Annotated[float, typer.Option(help="Horizon [day].")] = 730.0,
     every: Annotated[float, typer.Option(help="Output interval [day].")] = 7.0,
     seed: Annotated[int, typer.Option(help="Random seed of the population.")] = 0,
@@ -185,7 +193,17 @@ def simulate_cmd(
             m = imported.model
             sbml_events = imported
         else:
-            m = ot.get_model(model or DEFAULT_MODEL)
+            m = ot.get_model(model or ("metastatic_io" if cancer else DEFAULT_MODEL))
+        population: Any = patients
+        if cancer is not None:
+            if m.name != "metastatic_io":
+                raise OncotwinError(
+                    f"--cancer needs --model metastatic_io (got {m.name!r}); drop --cancer or "
+                    "use --model metastatic_io"
+                )
+            from oncotwin.models.metastatic_io_cancers import io_population
+
+            population, _ = io_population(cancer, patients, seed=seed, model=m)
         opts = SolverOptions(method=method, rtol=rtol)  # type: ignore[arg-type]
         if regimen is None:
             regimen = DEFAULT_REGIMENS.get(m.name, "none")
@@ -204,7 +222,7 @@ def simulate_cmd(
             res = simulate(
                 m,
                 reg,
-                patients=patients,
+                patients=population,
                 days=days,
                 every=every,
                 seed=seed,
@@ -221,7 +239,12 @@ def simulate_cmd(
 
             from oncotwin.plotting import plot_states
 
-            axes = plot_states(res, plot_state or None)
+            if m.name == "metastatic_io" and not plot_state:
+                from oncotwin.plotting.sites import plot_sites
+
+                axes = plot_sites(res)
+            else:
+                axes = plot_states(res, plot_state or None)
             plot.parent.mkdir(parents=True, exist_ok=True)
             axes.flat[0].figure.savefig(plot, dpi=110)
             plt.close(axes.flat[0].figure)

@@ -487,6 +487,17 @@ _LOCK = threading.Lock()
 _MEMO: dict[str, CompiledModel] = {}
 
 
+def _generator_digest() -> str:
+    """Hash of the code generator and the kernel template (part of every cache key)."""
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(_kernels_src.SOURCE.encode())
+    h.update(str(LANES).encode())
+    return h.hexdigest()[:16]
+
+
+_GENERATOR_DIGEST = _generator_digest()
+
+
 def compile_model(model: Model) -> CompiledModel:
     """Generate (or load from the cache) the numba kernels of ``model``."""
     key = model.fingerprint
@@ -494,13 +505,19 @@ def compile_model(model: Model) -> CompiledModel:
         hit = _MEMO.get(key)
         if hit is not None:
             return hit
-        src = generate_source(model)
-        digest = hashlib.sha256(src.encode()).hexdigest()[:16]
+        # The generated source is a pure function of the model's equations (fingerprint) and
+        # of this generator and its kernel template: key the file by those, so a cached
+        # model loads without redoing the symbolic work (Jacobian, CSE), which takes tens of
+        # seconds for a large model.
+        digest = hashlib.sha256(
+            (key + _GENERATOR_DIGEST + LOOPED_STAGES_ABOVE.__str__()).encode()
+        ).hexdigest()[:16]
         folder = cache_dir()
         folder.mkdir(parents=True, exist_ok=True)
         modname = f"oncotwin_kernel_{model.name}_{digest}"
         path = folder / f"{modname}.py"
-        if not path.exists() or path.read_text() != src:
+        if not path.exists():
+            src = generate_source(model)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(src)
             os.replace(tmp, path)
