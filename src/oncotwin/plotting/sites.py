@@ -46,6 +46,7 @@ def plot_sites(result: Any, *, axes: Any = None, log: bool = True) -> Any:
         ax.plot(t, med, lw=2, label=f"median (n={y.shape[0]})")
         if log:
             ax.set_yscale("log")
+            ax.set_ylim(bottom=1.0)  # below one cell the lesion is eradicated
         ax.set_title(title)
         ax.set_ylabel(ylabel)
         ax.set_xlabel("day")
