@@ -8,8 +8,9 @@ Commands::
     oncotwin trial compare DIR
     oncotwin trial examples
 
-Bad input (spec errors, unknown examples, an existing ``--out`` without ``--resume``) prints
-one red line and exits 2; Ctrl-C during ``run`` keeps the finished chunks and exits 130.
+Bad input (spec errors, unknown examples, an existing ``--out`` without ``--resume``)
+prints one red ``error:`` message and exits 2; Ctrl-C during ``run`` keeps the finished
+chunks and exits 130.
 Research simulations only: not medical advice.
 """
 
@@ -66,30 +67,43 @@ def _fail(exc: Exception) -> typer.Exit:
     return typer.Exit(code=2)
 
 
-def format_value(value: float, unit: str = "", *, digits: int = 3) -> str:
-    """A summary value for a table: ``"NR"`` for not reached (inf), ``"-"`` for NaN.
+def _interrupted() -> typer.Exit:
+    err_console.print(f"[bold yellow]{INTERRUPTED}[/]", highlight=False)
+    return typer.Exit(code=130)
+
+
+def _is_interrupt(exc: BaseException) -> bool:
+    """True for an error that only wraps a Ctrl-C.
+
+    DuckDB turns a KeyboardInterrupt raised while it reads a chunk's DataFrame into a
+    ``duckdb.Error`` whose message holds the traceback, and the store reports that as a failed
+    write (rolled back); to the user it is still an interruption.
+    """
+    cause = exc.__cause__
+    return cause is not None and "KeyboardInterrupt" in str(cause)
+
+
+def format_value(value: Any, *, digits: int = 3) -> str:
+    """A summary value for a table: ``"NR"`` (not reached) for +inf, ``"-"`` for NaN/None.
 
     Examples
     --------
-    >>> format_value(44.8123, "%"), format_value(float("inf"), "months"), format_value(0.6, "")
-    ('44.8', 'NR', '0.6')
+    >>> format_value(44.8123), format_value(float("inf")), format_value(None), format_value(1234.5)
+    ('44.8', 'NR', '-', '1234')
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if _isnan(value):
         return "-"
     v = float(value)
-    if math.isnan(v):
-        return "-"
     if math.isinf(v):
         return "NR" if v > 0 else "-inf"
     return f"{v:.{digits}g}" if abs(v) < 10**digits else f"{v:.0f}"
 
 
 def _with_ci(row: Any) -> str:
-    unit = str(row.get("unit", "") or "")
-    text = format_value(row["value"], unit)
+    text = format_value(row["value"])
     lo, hi = row.get("ci_low", math.nan), row.get("ci_high", math.nan)
     if text != "-" and not (_isnan(lo) and _isnan(hi)):
-        text += f" [{format_value(lo, unit)}, {format_value(hi, unit)}]"
+        text += f" [{format_value(lo)}, {format_value(hi)}]"
     return text
 
 
@@ -164,7 +178,7 @@ def summary_table(
             escape(arm) if first else "",
             _endpoint_label(str(row["endpoint"]), unit),
             _with_ci(row),
-            format_value(row["published"], unit),
+            format_value(row["published"]),
         ]
         if difference:
             diff = float(row["difference"])
@@ -208,18 +222,22 @@ def _load(spec: Path | None, example: str | None):
     return load_spec(path)
 
 
-def _resume_defaults(out: Path, patients, seed, chunk_size) -> tuple[Any, Any, Any]:
-    """With --resume, options not given again default to those the store was made with."""
+def _resume_defaults(out: Path, patients, seed, chunk_size) -> tuple[Any, Any, Any, int]:
+    """With --resume, options not given again default to those the store was made with.
+
+    Also returns the number of chunks the store already holds (0 without a store).
+    """
     from oncotwin.trials.store import TrialStore
 
     store = TrialStore(out)
     if not store.exists:
-        return patients, seed, chunk_size
+        return patients, seed, chunk_size, 0
     info = store.manifest
     return (
         info.get("patients") if patients is None else patients,
         info.get("seed") if seed is None else seed,
         info.get("chunk_size") if chunk_size is None else chunk_size,
+        len(store.done_chunks()),
     )
 
 
@@ -261,9 +279,14 @@ def run_cmd(
         from oncotwin.population.covariates import resolve_cancer
 
         resolve_cancer(trial_spec.trial.cancer)  # fail before anything is written
+        done = 0
         if resume:
-            patients, seed, chunk_size = _resume_defaults(out, patients, seed, chunk_size)
+            patients, seed, chunk_size, done = _resume_defaults(out, patients, seed, chunk_size)
         from oncotwin.trials.run import DEFAULT_CHUNK, run_trial
+
+        n = int(patients if patients is not None else trial_spec.trial.patients)
+        chunk = DEFAULT_CHUNK if chunk_size is None else int(chunk_size)
+        todo = max(0, -(-n // max(chunk, 1)) - done)  # the chunks this session will run
 
         t0 = time.perf_counter()
         with Progress(
@@ -276,7 +299,7 @@ def run_cmd(
             transient=True,
             disable=not err_console.is_terminal,
         ) as prog:
-            task = prog.add_task(escape(trial_spec.trial.name), total=None)
+            task = prog.add_task(escape(trial_spec.trial.name), total=todo)
             result = run_trial(
                 trial_spec,
                 out=out,
@@ -284,22 +307,23 @@ def run_cmd(
                 seed=seed,
                 resume=resume,
                 scheduler=scheduler,
-                chunk_size=DEFAULT_CHUNK if chunk_size is None else int(chunk_size),
-                progress=lambda done, total: prog.update(task, completed=done, total=total),
+                chunk_size=chunk,
+                progress=lambda k, total: prog.update(task, completed=k, total=total),
                 report=report,
             )
         elapsed = time.perf_counter() - t0
-    except OncotwinError as exc:
-        raise _fail(exc) from None
     except KeyboardInterrupt:
-        err_console.print(f"[bold yellow]{INTERRUPTED}[/]", highlight=False)
-        raise typer.Exit(code=130) from None
-    n = patients if patients is not None else trial_spec.trial.patients
+        raise _interrupted() from None
+    except OncotwinError as exc:
+        if _is_interrupt(exc):
+            raise _interrupted() from None
+        raise _fail(exc) from None
     console.print(
         f"[bold]{escape(trial_spec.trial.name)}[/]: {n} patients, "
         f"{len(trial_spec.arm_names)} arms; {len(result.chunks_run)} chunks run in "
-        f"{elapsed:.1f} s",
+        f"{elapsed:.1f} s" + (f" ({done} were in the store already)" if done else ""),
         highlight=False,
+        soft_wrap=True,
     )
     console.print(
         summary_table(
@@ -310,7 +334,7 @@ def run_cmd(
     console.print(f"store: {result.out}", highlight=False, soft_wrap=True)
     if result.report is not None:
         console.print(f"report: {result.report}", highlight=False, soft_wrap=True)
-    console.print(f"[dim]{DISCLAIMER}[/]")
+    console.print(f"[dim]{DISCLAIMER}[/]", highlight=False)
 
 
 def _store_summary(out: Path) -> tuple[pd.DataFrame, dict]:
@@ -372,7 +396,7 @@ def compare_cmd(
     for note in source_notes(summary, arms=manifest.get("arms", ())):
         console.print(f"source {escape(note)}", highlight=False)
     console.print(f"[dim]{escape(NOT_FITTED)}[/]")
-    console.print(f"[dim]{DISCLAIMER}[/]")
+    console.print(f"[dim]{DISCLAIMER}[/]", highlight=False)
 
 
 @app.command("examples")
