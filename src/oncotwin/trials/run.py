@@ -529,6 +529,9 @@ def run_trial(
         raise OncotwinError(f"patients={n}; give a whole number of patients >= 1")
     if chunk_size < 1:
         raise OncotwinError(f"chunk_size={chunk_size}; give a number of patients >= 1")
+    from oncotwin.population.covariates import resolve_cancer
+
+    resolve_cancer(spec.trial.cancer)  # an unknown cancer fails before anything is written
     run_seed = int(spec.trial.seed if seed is None else seed)
     _, recorded = eligibility_from_spec(spec)
     out = Path(out)
