@@ -26,6 +26,23 @@ TYPICAL_DOSE: dict[str, float | dict[str, float]] = {
     "stein2019": 1e8,  # CAR-T cells
     "hahnfeldt1999": 0.6,  # mg of TNP-470 (20-g mouse)
     "claret2009": 2250.0,  # mg of capecitabine
+    # metastatic_io: one typical dose per dose-target state (other keys share those states)
+    "metastatic_io": {
+        "anti-PD-1": 200.0,  # mg pembrolizumab
+        "anti-PD-L1": 1200.0,  # mg atezolizumab
+        "anti-CTLA-4": 225.0,  # mg ipilimumab 3 mg/kg
+        "anti-tumor-antigen mAb": 600.0,  # mg trastuzumab 8 mg/kg
+        "aldesleukin": 45e6,  # IU, 600,000 IU/kg
+        "interferon alfa-2b": 20e6,  # IU
+        "docetaxel": 135.0,  # mg, 75 mg/m2
+        "fludarabine": 54.0,  # mg, 30 mg/m2
+        "sunitinib": 50.0,  # mg
+        "CAR-T": 1.5e8,  # cells, 2e6/kg
+        "peptide vaccine": 1.0,  # mg gp100
+        "cellular vaccine": 5e7,  # cells sipuleucel-T
+        "oncolytic virus": 4e6,  # PFU T-VEC
+        "corticosteroid": 1.0,  # one course
+    },
     "pk:pembrolizumab": 200.0,
     "pk:durvalumab": 750.0,
     "pk:docetaxel": 140.0,

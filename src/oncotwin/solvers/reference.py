@@ -140,16 +140,19 @@ def reference_solve(
         idx = np.flatnonzero((t >= cur) & (t < next_ev))
         if seg_end > cur:
             t_eval = np.unique(np.append(t[idx], seg_end))
-            res = solve_ivp(
-                rhs,
-                (cur, seg_end),
-                y,
-                method=method,
-                t_eval=t_eval,
-                jac=None if method == "DOP853" else jfun,
-                rtol=rtol,
-                atol=atol,
-            )
+            # numpy evaluates every branch of a piecewise expression (np.select): a guarded
+            # branch (e.g. 0/0 for an empty tumour site) may warn although it is not selected
+            with np.errstate(divide="ignore", invalid="ignore"):
+                res = solve_ivp(
+                    rhs,
+                    (cur, seg_end),
+                    y,
+                    method=method,
+                    t_eval=t_eval,
+                    jac=None if method == "DOP853" else jfun,
+                    rtol=rtol,
+                    atol=atol,
+                )
             if res.status != 0:
                 raise SolverError(f"reference solve failed after day {cur}: {res.message}")
             out[idx] = res.y.T[np.searchsorted(t_eval, t[idx])]
