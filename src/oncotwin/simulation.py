@@ -125,15 +125,27 @@ def prepare_regimen(
     antibody dosed, whether the tumour expresses the drug's target) and makes the events
     dose targets cannot express (radiotherapy fractions on a named site).
     """
-    events = regimen_events(model, regimen, population, horizon)
+    pop, events, _ = _prepare_regimen(model, regimen, population, horizon)
+    return pop, events
+
+
+def _prepare_regimen(
+    model: Model, regimen: Regimen, population: Population, horizon: float
+) -> tuple[Population, EventTable, np.ndarray]:
+    """:func:`prepare_regimen` plus each event's dose start time (for per-patient stops);
+    an adapter's events (radiotherapy fractions) start when they happen."""
+    events, origin = _regimen_events(model, regimen, population, horizon)
     adapter = model.regimen_adapter
     if adapter is None:
-        return population, events
+        return population, events, origin
     params, extra = adapter.prepare(model, regimen, population.params, horizon)
     pop = replace(population, params=model.check_parameters(params))
     if extra is not None and extra.n_events:
+        # merged in the order EventTable.build sorts (stable by time)
+        times = np.concatenate([events.time, extra.time])
+        origin = np.concatenate([origin, extra.time])[np.argsort(times, kind="stable")]
         events = extra if events.n_events == 0 else events.concat(extra)
-    return pop, events
+    return pop, events, origin
 
 
 @dataclass(frozen=True, eq=False)

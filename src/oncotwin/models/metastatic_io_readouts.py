@@ -258,16 +258,11 @@ def simulate_io(
     second solve that follow a stop (e.g. crossover to another arm's regimen at progression).
     """
     from oncotwin.regimens import parse_regimen
-    from oncotwin.simulation import _regimen_events, output_times, prepare_regimen
+    from oncotwin.simulation import _prepare_regimen, output_times
     from oncotwin.solvers import BOLUS, EventTable, SolverOptions, solve
 
     if isinstance(regimen, str):
         regimen = parse_regimen(regimen)
-    if regimen is None:  # untreated (placebo) arm
-        regimen = parse_regimen("pembrolizumab 1 mg IV once")
-        untreated = True
-    else:
-        untreated = False
     model = model or population.model
     n = population.n
     ids = np.arange(n) if patient_ids is None else np.asarray(patient_ids)
@@ -275,18 +270,10 @@ def simulate_io(
         raise OncotwinError(f"patient_ids has shape {ids.shape}; give one id per patient ({n})")
     opts = options or SolverOptions(rtol=1e-5, atol=1e-9)
     t = output_times(days, every) if t_out is None else np.asarray(t_out, dtype=float)
-    pop, _ = prepare_regimen(model, regimen, population, days)
-    events, origin = _regimen_events(model, regimen, population, days)
-    if untreated:
-        events = events.masked(np.zeros((n, events.n_events), dtype=bool))
-    if model.regimen_adapter is not None:
-        _, extra = model.regimen_adapter.prepare(model, regimen, population.params, days)
-        if extra is not None and extra.n_events:
-            # adapter events (radiotherapy fractions) start when they happen; merge them in
-            # the order EventTable.build sorts (stable by time)
-            times = np.concatenate([events.time, extra.time])
-            origin = np.concatenate([origin, extra.time])[np.argsort(times, kind="stable")]
-            events = extra if events.n_events == 0 else events.concat(extra)
+    if regimen is None:  # untreated (placebo) arm
+        pop, events, origin = population, EventTable.empty(n), np.zeros(0)
+    else:
+        pop, events, origin = _prepare_regimen(model, regimen, population, days)
     sol = solve(model, pop.params, t, events=events, options=opts)
     tox = toxicity(sol, seed, ids)
     given = np.full(n, np.inf) if stop_day is None else np.asarray(stop_day, dtype=float)

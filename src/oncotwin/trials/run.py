@@ -385,7 +385,6 @@ def _events(arm, pid, assessed, death, tox, stop, reason, text) -> pd.DataFrame:
     def add(mask, day, kind, grade, detail):
         m = np.asarray(mask, dtype=bool)
         if m.any():
-            n = int(m.sum())
             rows.append(
                 pd.DataFrame(
                     {
@@ -394,9 +393,7 @@ def _events(arm, pid, assessed, death, tox, stop, reason, text) -> pd.DataFrame:
                         "day": np.broadcast_to(np.asarray(day, dtype=float), m.shape)[m],
                         "kind": kind,
                         "grade": np.broadcast_to(np.asarray(grade), m.shape)[m].astype(np.int64),
-                        "detail": np.broadcast_to(np.asarray(detail, dtype=object), m.shape)[m]
-                        if n
-                        else [],
+                        "detail": np.broadcast_to(np.asarray(detail, dtype=object), m.shape)[m],
                     }
                 )
             )
