@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
+from oncotwin._constants import DISCLAIMER
 from oncotwin._version import __version__
 from oncotwin.citations import cite, used_citations
 from oncotwin.errors import OncotwinError, RegimenError, SolverError
@@ -42,8 +43,6 @@ __all__ = [
     "regimen_events",
     "simulate",
 ]
-
-DISCLAIMER = "Research simulation (oncotwin): not medical advice."
 
 
 def output_times(days: float, every: float = 1.0) -> np.ndarray:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from oncotwin._constants import DAYS_PER_YEAR
+from oncotwin._random import Stream, patient_uniforms
 from oncotwin.errors import OncotwinError
 
 if TYPE_CHECKING:
@@ -69,21 +71,6 @@ IRAE_ORGANS: dict[str, float] = {
     "endocrine": 0.15,
     "pneumonitis": 0.10,
 }
-
-
-def patient_uniforms(seed: int, patient_ids: np.ndarray, stream: int) -> np.ndarray:
-    """Uniform(0, 1) numbers from (seed, patient id, stream) by a counter-based hash.
-
-    Independent of chunking: patient ``i`` gets the same number in any batch.
-    """
-    ids = np.asarray(patient_ids, dtype=np.uint64)
-    x = ids * np.uint64(0x9E3779B97F4A7C15)
-    x ^= np.uint64((int(seed) * 0xBF58476D1CE4E5B9 + stream * 0x94D049BB133111EB) % 2**64)
-    for mul in (0xBF58476D1CE4E5B9, 0x94D049BB133111EB):
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(mul)
-    x ^= x >> np.uint64(31)
-    return ((x >> np.uint64(11)).astype(np.float64) + 0.5) / float(2**53)
 
 
 def first_crossing(t: np.ndarray, y: np.ndarray, level: np.ndarray | float) -> np.ndarray:
@@ -146,12 +133,12 @@ def death_days(
     mortality (Gompertz in age: 1%/year at 60, doubling every ~8 years, an assumption
     approximating life tables); ``inf`` if alive at the end."""
     names = list(sol.names)
-    u = -np.log(patient_uniforms(seed, patient_ids, stream=11))
+    u = -np.log(patient_uniforms(seed, patient_ids, stream=Stream.DEATH_TUMOUR))
     tumour = first_crossing(sol.t, sol.y[:, :, names.index("death_hazard_cum")], u)
     if age_yr is None:
         return tumour
-    rate = 0.01 / 365.25 * np.exp(0.085 * (np.asarray(age_yr, dtype=float) - 60.0))
-    background = -np.log(patient_uniforms(seed, patient_ids, stream=12)) / rate
+    rate = 0.01 / DAYS_PER_YEAR * np.exp(0.085 * (np.asarray(age_yr, dtype=float) - 60.0))
+    background = -np.log(patient_uniforms(seed, patient_ids, stream=Stream.DEATH_BACKGROUND)) / rate
     return np.minimum(tumour, background)
 
 
@@ -194,15 +181,17 @@ def toxicity(sol: Solution, seed: int, patient_ids: np.ndarray) -> Toxicity:
     names = list(sol.names)
     t = sol.t
     ids = np.asarray(patient_ids)
-    u3 = -np.log(patient_uniforms(seed, ids, stream=21))
+    u3 = -np.log(patient_uniforms(seed, ids, stream=Stream.IRAE))
     H = sol.y[:, :, names.index("irae_hazard")]
     day3 = first_crossing(t, H, u3)
     # lower grades: the hazard of any-grade irAEs is ~4x that of grade >= 3 (assumption)
     any_day = first_crossing(t, H, u3 / 4.0)
-    g4 = patient_uniforms(seed, ids, stream=22) < 0.15
+    g4 = patient_uniforms(seed, ids, stream=Stream.IRAE_GRADE4) < 0.15
     grade = np.where(np.isfinite(day3), np.where(g4, 4, 3), np.where(np.isfinite(any_day), 2, 0))
     cum = np.cumsum(list(IRAE_ORGANS.values()))
-    organ_idx = np.searchsorted(cum, patient_uniforms(seed, ids, stream=23) * cum[-1])
+    organ_idx = np.searchsorted(
+        cum, patient_uniforms(seed, ids, stream=Stream.IRAE_ORGAN) * cum[-1]
+    )
     organs = np.array(list(IRAE_ORGANS))[np.minimum(organ_idx, len(cum) - 1)]
     organ = np.where(grade > 0, organs, "")
     # running extrema tracked inside the model catch peaks between output times

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from oncotwin._constants import DAYS_PER_MONTH
 from oncotwin.errors import OncotwinError, UnknownNameError, did_you_mean
 from oncotwin.simulation import DISCLAIMER
 
@@ -48,8 +49,6 @@ __all__ = [
     "toxicity_table",
 ]
 
-#: Days per month (365.25 / 12), as in the trial tables.
-DAYS_PER_MONTH = 30.4375
 #: Colour of each best overall response (CR, PR, SD, PD, NE), colour-blind-safe greens to red.
 RESPONSE_COLORS: dict[str, str] = {
     "CR": "#1b7837",

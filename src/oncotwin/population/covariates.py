@@ -42,10 +42,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from oncotwin._random import patient_normals, selection_uniforms
 from oncotwin.citations import Citation, get_citation, register_citation
 from oncotwin.errors import OncotwinError, ParameterError, UnknownNameError, did_you_mean
 from oncotwin.parameters import Parameter, Source
-from oncotwin.population.sampling import patient_normals
 from oncotwin.units import bsa_mosteller
 
 __all__ = [
@@ -1407,7 +1407,7 @@ def match_baseline(
             f"n={n} is more than the {len(df)} patients given; give n <= "
             f"{len(df)} (best several times fewer)"
         )
-    u = np.random.default_rng([_check_count(seed, "seed", minimum=0), 0x5E1EC7]).random(len(df))
+    u = selection_uniforms(_check_count(seed, "seed", minimum=0), len(df))
     with np.errstate(divide="ignore"):
         keys = np.where(w > 0, np.log(u) / w, -np.inf)
     chosen = np.sort(np.argsort(-keys, kind="stable")[:n])

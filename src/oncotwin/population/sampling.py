@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from oncotwin._random import BLOCK, patient_normals
 from oncotwin.errors import ParameterError
 from oncotwin.parameters import Parameter
 from oncotwin.units import bsa_mosteller
@@ -24,8 +25,6 @@ if TYPE_CHECKING:
 
 __all__ = ["BLOCK", "BODY_SIZE", "Population", "patient_normals", "sample_population"]
 
-#: Patients per random-number block.
-BLOCK = 1024
 
 #: Adult body size of a default virtual patient. Log-normal weight and normal height.
 BODY_SIZE: dict[str, Parameter] = {
@@ -45,23 +44,6 @@ BODY_SIZE: dict[str, Parameter] = {
     "height_mean": Parameter(170.0, "cm", assumption=True, reason="adult mean height, mixed sexes"),
     "height_sd": Parameter(9.0, "cm", assumption=True, reason="adult height SD, mixed sexes"),
 }
-
-
-def patient_normals(seed: int, lo: int, hi: int, k: int) -> np.ndarray:
-    """Standard normal draws ``(hi - lo, k)`` for patients ``lo..hi-1`` of run ``seed``.
-
-    Row ``i`` depends only on ``seed``, the patient index and ``k``.
-    """
-    if lo < 0 or hi < lo:
-        raise ParameterError(f"patient range [{lo}, {hi}) is invalid")
-    out = np.empty((hi - lo, k))
-    if k == 0:
-        return out
-    for b in range(lo // BLOCK, (hi - 1) // BLOCK + 1 if hi > lo else lo // BLOCK):
-        z = np.random.default_rng([int(seed), b]).standard_normal((BLOCK, k))
-        s, e = max(lo, b * BLOCK), min(hi, (b + 1) * BLOCK)
-        out[s - lo : e - lo] = z[s - b * BLOCK : e - b * BLOCK]
-    return out
 
 
 @dataclass(frozen=True, eq=False)

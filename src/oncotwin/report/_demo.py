@@ -22,12 +22,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from oncotwin._constants import DAYS_PER_MONTH
 from oncotwin.errors import OncotwinError
 
 __all__ = ["SyntheticTrial", "synthetic_trial_tables"]
 
-#: Days per month used throughout the trial tables (365.25 / 12).
-DAYS_PER_MONTH = 30.4375
 #: Scan interval of the synthetic trial [day] (assumption: the common q8w imaging schedule).
 SCAN_EVERY_DAYS = 56.0
 _RESPONSES = np.array(["CR", "PR", "SD", "PD", "NE"])

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import beta
 
+from oncotwin._constants import DAYS_PER_MONTH as MONTH_DAYS
 from oncotwin.errors import OncotwinError, ParameterError, UnknownNameError, did_you_mean
 from oncotwin.trials.recist import RESPONSE_CODES
 
@@ -42,8 +43,6 @@ __all__ = [
     "summarise",
 ]
 
-#: Days per month (365.25 / 12).
-MONTH_DAYS = 30.4375
 
 #: Columns of the ``summary`` table (data contract, section 2).
 SUMMARY_COLUMNS: tuple[str, ...] = (

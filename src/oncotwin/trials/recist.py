@@ -58,8 +58,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 
 import numpy as np
-from scipy.special import ndtri
 
+from oncotwin._random import Stream, keyed_normals, patient_keys
 from oncotwin.citations import Citation, cite, register_citation
 from oncotwin.errors import OncotwinError, ParameterError
 
@@ -302,37 +302,6 @@ _SLD = "sum of target diameters [mm]"
 # reader noise: counter-based normals
 # --------------------------------------------------------------------------------------------
 
-_MASK64 = (1 << 64) - 1
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX2 = np.uint64(0x94D049BB133111EB)
-_S30, _S27, _S31, _S11 = (np.uint64(s) for s in (30, 27, 31, 11))
-
-
-def _splitmix(z: np.ndarray) -> np.ndarray:
-    """splitmix64 finaliser of a uint64 array (wraps modulo 2**64, as intended)."""
-    z = z + _GOLDEN
-    z = (z ^ (z >> _S30)) * _MIX1
-    z = (z ^ (z >> _S27)) * _MIX2
-    return z ^ (z >> _S31)
-
-
-def _patient_keys(seed: int, patient_ids: np.ndarray) -> np.ndarray:
-    seed_key = _splitmix(np.array([int(seed) & _MASK64], dtype=np.uint64))
-    return _splitmix(seed_key ^ patient_ids.astype(np.uint64))
-
-
-def _normals(keys: np.ndarray, visit: int, n_cols: int, stream: int) -> np.ndarray:
-    """Standard normals ``[n_pat, n_cols]`` for one visit from the patients' keys."""
-    counter = (
-        (np.uint64(visit) << np.uint64(32))
-        | (np.arange(n_cols, dtype=np.uint64) << np.uint64(8))
-        | np.uint64(stream & 0xFF)
-    )
-    h = _splitmix(keys[:, None] ^ _splitmix(counter)[None, :])
-    u = ((h >> _S11).astype(np.float64) + 0.5) * 2.0**-53
-    return ndtri(u)
-
 
 def reader_normals(
     seed: int, patient_ids: np.ndarray, visit: int, n_cols: int, *, stream: int = 0
@@ -351,7 +320,7 @@ def reader_normals(
     True
     """
     pid = _check_ids(patient_ids, None)
-    return _normals(_patient_keys(seed, pid), visit, n_cols, stream)
+    return keyed_normals(patient_keys(seed, pid), visit, n_cols, stream)
 
 
 # --------------------------------------------------------------------------------------------
@@ -515,7 +484,7 @@ def _common(visit_days, n_pat, new_lesion_day, death_day, end_day, seed, patient
         raise ParameterError(f"seed = {seed!r} is invalid; give an integer (the run seed)")
     can_scan = (days[None, :] <= end[:, None]) & (days[None, :] < death[:, None])
     can_scan[:, 0] = True  # the baseline scan is always there
-    return _Common(days, pid, _patient_keys(seed, pid), new_day, death, end, can_scan)
+    return _Common(days, pid, patient_keys(seed, pid), new_day, death, end, can_scan)
 
 
 def _read(true: np.ndarray, z: np.ndarray, noise_cv: float, limit: float) -> np.ndarray:
@@ -743,7 +712,7 @@ def assess_recist(
 
     for v in range(n_vis):
         day = common.days[v]
-        z = _normals(common.keys, v, n_les, stream=0)
+        z = keyed_normals(common.keys, v, n_les, stream=Stream.READER_RECIST)
         measured = _read(_visit_slice(d, v), z, noise_cv, detection_limit_mm)
         measured = np.where(exists, np.nan_to_num(measured, nan=0.0), 0.0)
         if v == 0:
@@ -865,7 +834,7 @@ def assess_lugano(
     baseline = nadir = np.zeros(n_pat)
     has_targets = np.zeros(n_pat, dtype=bool)
     for v in range(n_vis):
-        z = _normals(common.keys, v, n_les, stream=1)
+        z = keyed_normals(common.keys, v, n_les, stream=Stream.READER_LUGANO)
         measured = _read(_visit_slice(d, v), z, noise_cv, detection_limit_mm)
         measured = np.where(exists, np.nan_to_num(measured, nan=0.0), 0.0)
         if v == 0:
@@ -965,7 +934,7 @@ def _assess_series(
     ever_cr = np.zeros(n_pat, dtype=bool)
     baseline = nadir = np.zeros(n_pat)
     for v in range(n_vis):
-        z = _normals(common.keys, v, 1, stream=stream)[:, 0]
+        z = keyed_normals(common.keys, v, 1, stream=stream)[:, 0]
         m = np.minimum(_read(series[:, v], z, noise_cv, 0.0), upper)
         if v == 0:
             baseline = nadir = m
@@ -1071,7 +1040,7 @@ def assess_imwg(
         noise_cv=noise_cv,
         upper=np.inf,
         scale=1.0,
-        stream=2,
+        stream=Stream.READER_IMWG,
         confirm=confirm,
         confirm_min_days=confirm_min_days,
         min_sd_days=min_sd_days,
@@ -1140,7 +1109,7 @@ def assess_marrow(
         noise_cv=noise_cv,
         upper=1.0,
         scale=100.0,
-        stream=3,
+        stream=Stream.READER_MARROW,
         confirm=confirm,
         confirm_min_days=confirm_min_days,
         min_sd_days=min_sd_days,

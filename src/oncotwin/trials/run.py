@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oncotwin._constants import DAYS_PER_MONTH, DISCLAIMER
 from oncotwin._version import __version__
 from oncotwin.errors import OncotwinError
-from oncotwin.simulation import DISCLAIMER
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -211,7 +211,7 @@ def simulate_chunk(
         regimen = parse_regimen(text) if text else None
         given = np.full(len(sub), np.inf)
         if max_months:
-            given[:] = float(max_months) * 30.4375
+            given[:] = float(max_months) * DAYS_PER_MONTH
 
         def progression(sol, _sub=sub, _pid=pid, _d0=d0, _age=age, _end=end):
             if "progression" not in stop_on:
@@ -282,7 +282,7 @@ def simulate_chunk(
 
 def _crossover(spec: Any, arm: Any, pid: np.ndarray, seed: int) -> tuple[np.ndarray, Any]:
     """Which patients of ``arm`` cross over at progression, and to which regimen."""
-    from oncotwin.models.metastatic_io_readouts import patient_uniforms
+    from oncotwin._random import Stream, patient_uniforms
     from oncotwin.regimens import parse_regimen
 
     x = getattr(arm, "crossover", None)
@@ -297,7 +297,7 @@ def _crossover(spec: Any, arm: Any, pid: np.ndarray, seed: int) -> tuple[np.ndar
     if not text:
         return np.zeros(len(pid), dtype=bool), None
     fraction = float(getattr(x, "fraction", 1.0) or 1.0)
-    return patient_uniforms(seed, pid, stream=31) < fraction, parse_regimen(text)
+    return patient_uniforms(seed, pid, stream=Stream.CROSSOVER) < fraction, parse_regimen(text)
 
 
 def _crossover_events(regimen, pop, crossing, horizon, stop, reason):
@@ -355,7 +355,7 @@ def _matched_patients(spec: Any, cancer: str, applied: Mapping[str, Any], seed: 
     own uniform number is below ``w(x_i)/max w``, so whether a patient is in the population
     depends on (seed, i) alone, whatever the chunk.
     """
-    from oncotwin.models.metastatic_io_readouts import patient_uniforms
+    from oncotwin._random import Stream, patient_uniforms
     from oncotwin.population.covariates import sample_eligible
 
     tilt = _tilt(spec, cancer, applied, seed)
@@ -367,7 +367,7 @@ def _matched_patients(spec: Any, cancer: str, applied: Mapping[str, Any], seed: 
         pool = sample_eligible(cancer, want, applied or None, seed=seed)
         X = np.column_stack([np.asarray(t.values(pool), dtype=float) for t in targets])
         logw = coef[0] + X @ coef[1:]
-        u = patient_uniforms(seed, pool["patient_id"].to_numpy(), stream=41)
+        u = patient_uniforms(seed, pool["patient_id"].to_numpy(), stream=Stream.BASELINE_MATCH)
         keep = np.log(u) < np.minimum(logw - cap, 0.0)
         if keep.sum() >= n:
             return pool[keep].iloc[:n].reset_index(drop=True)

@@ -80,6 +80,8 @@ from pydantic import (
     model_validator,
 )
 
+from oncotwin._constants import DAYS_PER_MONTH
+from oncotwin._random import randomisation_hash
 from oncotwin.errors import OncotwinError, UnknownNameError, did_you_mean
 from oncotwin.regimens import Regimen, parse_regimen
 
@@ -102,7 +104,6 @@ __all__ = [
 ]
 
 #: Days per month used to turn months into days (365.25 / 12), as in survival reporting.
-DAYS_PER_MONTH: float = 365.25 / 12.0
 
 #: Literal regimen values meaning "no active drug" (placebo / observation arms).
 PLACEBO: frozenset[str] = frozenset({"placebo", "none"})
@@ -483,7 +484,9 @@ class TrialSpec(_Frozen):
         key = (blocks.astype(np.uint64)[:, None] * np.uint64(size)) + np.arange(
             size, dtype=np.uint64
         )
-        order = np.argsort(_mix(np.uint64(self.trial.seed), key), axis=1, kind="stable")
+        order = np.argsort(
+            randomisation_hash(np.uint64(self.trial.seed), key), axis=1, kind="stable"
+        )
         return base[order[inverse.reshape(ids.shape), pos]]
 
     def allocation(self, n_total: int | None = None) -> dict[str, int]:
@@ -493,18 +496,6 @@ class TrialSpec(_Frozen):
             raise SpecError(f"n_total: {n} patients; give a number >= 0")
         counts = np.bincount(self.arm_of(np.arange(n)), minlength=len(self.arms))
         return {a.name: int(c) for a, c in zip(self.arms, counts, strict=True)}
-
-
-def _mix(seed: np.uint64, key: np.ndarray) -> np.ndarray:
-    """splitmix64 of (seed, key): a counter-based hash, vectorised (no Python loop)."""
-    with np.errstate(over="ignore"):
-        x = key ^ (seed * np.uint64(0x9E3779B97F4A7C15) + np.uint64(0xA0761D6478BD642F))
-        for _ in range(2):
-            x = x + np.uint64(0x9E3779B97F4A7C15)
-            x = (x ^ (x >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-            x = (x ^ (x >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-            x = x ^ (x >> np.uint64(31))
-    return x
 
 
 # ------------------------------------------------------------------------------------------
