@@ -1,0 +1,361 @@
+"""Shared steps of every response criterion: input checks, reader noise, visits, endpoints.
+
+Reader noise. A measured size is ``true * max(0, 1 + noise_cv * z)`` with ``z`` standard
+normal. ``noise_cv = 0.05`` is an assumption (reader variability of a few percent; repeat-scan
+studies report wider limits for single small lesions). ``z`` comes from
+:func:`oncotwin._random.keyed_normals`: ``splitmix64`` (Steele, Lea & Flood 2014) hashes of
+``(seed, patient_id, visit, lesion, stream)`` mapped to a uniform in (0, 1) and through the
+normal quantile function. A patient's noise therefore depends on ``(seed, patient_id)`` alone,
+never on how the population is split into chunks.
+
+Death is a PFS event whenever it happens before the end of follow-up (no censoring for missed
+scans).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from oncotwin._random import keyed_normals, patient_keys
+from oncotwin.citations import Citation, register_citation
+from oncotwin.errors import OncotwinError, ParameterError
+from oncotwin.trials.assessment._result import CR, NE, PD, PR, RESPONSE_CODES, SD, Assessment
+
+__all__ = ["ORGANS", "reader_normals"]
+
+#: Organ codes of ``lesion_organ`` (index = code; -1 = no lesion). Data contract, section 1.
+ORGANS: tuple[str, ...] = (
+    "primary",
+    "lung",
+    "liver",
+    "bone",
+    "brain",
+    "lymph node",
+    "adrenal",
+    "peritoneum",
+    "skin/soft tissue",
+)
+_NODE = ORGANS.index("lymph node")
+
+#: Tolerance of the percentage thresholds (so that exactly -30% or +20% meets them).
+_EPS = 1e-9
+
+register_citation(
+    Citation(
+        "Eisenhauer2009",
+        "Eisenhauer EA, Therasse P, Bogaerts J, et al.",
+        2009,
+        "New response evaluation criteria in solid tumours: revised RECIST guideline (version 1.1)",
+        "Eur J Cancer 45:228-247",
+        "10.1016/j.ejca.2008.10.026",
+    )
+)
+register_citation(
+    Citation(
+        "Seymour2017",
+        "Seymour L, Bogaerts J, Perrone A, et al.",
+        2017,
+        "iRECIST: guidelines for response criteria for use in trials testing immunotherapeutics",
+        "Lancet Oncol 18:e143-e152",
+        "10.1016/S1470-2045(17)30074-8",
+    )
+)
+register_citation(
+    Citation(
+        "Cheson2014",
+        "Cheson BD, Fisher RI, Barrington SF, et al.",
+        2014,
+        "Recommendations for initial evaluation, staging, and response assessment of Hodgkin "
+        "and non-Hodgkin lymphoma: the Lugano classification",
+        "J Clin Oncol 32:3059-3068",
+        "10.1200/JCO.2013.54.8800",
+    )
+)
+register_citation(
+    Citation(
+        "Maude2018",
+        "Maude SL, Laetsch TW, Buechner J, et al.",
+        2018,
+        "Tisagenlecleucel in children and young adults with B-cell lymphoblastic leukemia",
+        "N Engl J Med 378:439-448",
+        "10.1056/NEJMoa1709866",
+    )
+)
+register_citation(
+    Citation(
+        "Kumar2016",
+        "Kumar S, Paiva B, Anderson KC, et al.",
+        2016,
+        "International Myeloma Working Group consensus criteria for response and minimal "
+        "residual disease assessment in multiple myeloma",
+        "Lancet Oncol 17:e328-e346",
+        "10.1016/S1470-2045(16)30206-6",
+    )
+)
+
+
+# --------------------------------------------------------------------------------------------
+# reader noise: counter-based normals
+# --------------------------------------------------------------------------------------------
+
+
+def reader_normals(
+    seed: int, patient_ids: np.ndarray, visit: int, n_cols: int, *, stream: int = 0
+) -> np.ndarray:
+    """Reader-noise standard normals for ``patient_ids`` at one visit, ``[n_pat, n_cols]``.
+
+    Each number is a pure function of ``(seed, patient_id, visit, column, stream)``, so a
+    patient gets the same noise whichever chunk it is assessed in.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> a = reader_normals(7, np.array([3, 4, 5]), 2, 4)
+    >>> b = reader_normals(7, np.array([5]), 2, 4)
+    >>> bool(np.array_equal(a[2], b[0]))
+    True
+    """
+    pid = _check_ids(patient_ids, None)
+    return keyed_normals(patient_keys(seed, pid), visit, n_cols, stream)
+
+
+# --------------------------------------------------------------------------------------------
+# validation helpers
+# --------------------------------------------------------------------------------------------
+
+
+def _check_ids(patient_ids, n_pat: int | None) -> np.ndarray:
+    pid = np.asarray(patient_ids)
+    if pid.ndim != 1 or (n_pat is not None and pid.shape[0] != n_pat):
+        raise OncotwinError(
+            f"patient_ids has shape {pid.shape}, expected ({n_pat if n_pat is not None else 'n'},)"
+            ": pass the global index (0..N-1) of every patient, e.g. np.arange(n_pat) + offset"
+        )
+    if pid.size and (not np.issubdtype(pid.dtype, np.integer) or pid.min() < 0):
+        raise OncotwinError(
+            f"patient_ids must be non-negative integers, got dtype {pid.dtype} "
+            f"(min {pid.min()}); pass the global patient index of the run"
+        )
+    return pid.astype(np.int64)
+
+
+def _check_visit_days(visit_days) -> np.ndarray:
+    days = np.array(visit_days, dtype=np.float64)  # a copy: the result freezes it
+    if days.ndim != 1 or days.size < 1:
+        raise OncotwinError(
+            f"visit_days has shape {days.shape}, expected (n_visits,) with the baseline scan "
+            "first, e.g. np.array([0.0, 56.0, 112.0])"
+        )
+    if not np.all(np.isfinite(days)) or np.any(np.diff(days) <= 0):
+        raise OncotwinError(
+            f"visit_days must be finite and strictly increasing, got {days.tolist()[:8]}; "
+            "sort the scan days and drop duplicates (baseline scan first)"
+        )
+    return days
+
+
+def _check_per_patient(name: str, values, n_pat: int, *, allow_inf: bool) -> np.ndarray:
+    arr = np.asarray(values, dtype=np.float64)
+    if arr.shape != (n_pat,):
+        raise OncotwinError(f"{name} has shape {arr.shape}, expected ({n_pat},): one per patient")
+    bad = np.isnan(arr) | (arr < 0) | (~allow_inf & np.isinf(arr))
+    if bad.any():
+        i = int(np.argmax(bad))
+        fix = "a day >= 0 or inf for 'never'" if allow_inf else "a finite day >= 0"
+        raise OncotwinError(f"{name}[{i}] = {float(arr[i])!r} is invalid; give {fix}")
+    return arr
+
+
+def _check_options(noise_cv: float, detection_limit_mm: float = 0.0) -> None:
+    if not (np.isfinite(noise_cv) and noise_cv >= 0):
+        raise ParameterError(
+            f"noise_cv = {noise_cv!r} is invalid; give a coefficient of variation >= 0 "
+            "(e.g. 0.05 for 5% reader noise, 0 for exact reads)"
+        )
+    if not (np.isfinite(detection_limit_mm) and detection_limit_mm >= 0):
+        raise ParameterError(
+            f"detection_limit_mm = {detection_limit_mm!r} is invalid; give a size >= 0 mm"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# shared steps: scan schedule, reading, best response and time-to-event endpoints
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Common:
+    days: np.ndarray
+    pid: np.ndarray
+    keys: np.ndarray
+    new_day: np.ndarray
+    death: np.ndarray
+    end: np.ndarray
+    can_scan: np.ndarray  # [n_pat, n_vis]: within follow-up and alive
+
+
+def _common(visit_days, n_pat, new_lesion_day, death_day, end_day, seed, patient_ids):
+    days = _check_visit_days(visit_days)
+    pid = _check_ids(patient_ids, n_pat)
+    if new_lesion_day is None:
+        new_day = np.full(n_pat, np.inf)
+    else:
+        new_day = _check_per_patient("new_lesion_day", new_lesion_day, n_pat, allow_inf=True)
+    death = _check_per_patient("death_day", death_day, n_pat, allow_inf=True)
+    end = _check_per_patient("end_day", end_day, n_pat, allow_inf=False)
+    if int(seed) != seed:
+        raise ParameterError(f"seed = {seed!r} is invalid; give an integer (the run seed)")
+    can_scan = (days[None, :] <= end[:, None]) & (days[None, :] < death[:, None])
+    can_scan[:, 0] = True  # the baseline scan is always there
+    return _Common(days, pid, patient_keys(seed, pid), new_day, death, end, can_scan)
+
+
+def _read(true: np.ndarray, z: np.ndarray, noise_cv: float, limit: float) -> np.ndarray:
+    """Reader's measurement of true sizes: 0 below ``limit``, multiplicative noise, >= 0."""
+    with np.errstate(invalid="ignore"):
+        measured = true * np.maximum(0.0, 1.0 + noise_cv * z)
+        return np.where(true < limit, 0.0, measured)
+
+
+def _pct(value: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """100 * (value / reference - 1); NaN where the reference is 0 or NaN."""
+    ok = np.isfinite(reference) & (reference > 0)
+    out = np.full(value.shape, np.nan)
+    np.divide(value - reference, reference, out=out, where=ok)
+    return out * 100.0
+
+
+@dataclass
+class _Visits:
+    response: np.ndarray
+    scanned: np.ndarray
+    measure: np.ndarray
+    pct_base: np.ndarray
+    pct_nadir: np.ndarray
+    new: np.ndarray
+
+    @classmethod
+    def empty(cls, n_pat: int, n_vis: int) -> _Visits:
+        nan = np.full((n_pat, n_vis), np.nan)
+        return cls(
+            np.full((n_pat, n_vis), NE, dtype=np.int8),
+            np.zeros((n_pat, n_vis), dtype=bool),
+            nan.copy(),
+            nan.copy(),
+            nan,
+            np.zeros((n_pat, n_vis), dtype=bool),
+        )
+
+
+def _finalise(
+    *,
+    criteria: str,
+    measure: str,
+    common: _Common,
+    visits: _Visits,
+    progression_day: np.ndarray,
+    confirm: bool,
+    confirm_min_days: float,
+    min_sd_days: float,
+    n_targets: np.ndarray,
+    pseudoprogression: np.ndarray,
+    detail: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+) -> Assessment:
+    """Best overall response, confirmation, PFS, DOR and OS from the per-visit responses."""
+    days, resp = common.days, visits.response
+    n_vis = resp.shape[1]
+    post = visits.scanned.copy()
+    post[:, 0] = False
+    is_cr = post & (resp == CR)
+    is_resp = post & ((resp == CR) | (resp == PR))
+    conf_cr = np.zeros_like(post)
+    conf_resp = np.zeros_like(post)
+    for v in range(1, n_vis):
+        later = np.nonzero((days >= days[v] + confirm_min_days) & (np.arange(n_vis) > v))[0]
+        if later.size:
+            c = later[0]
+            conf_resp[:, v] = is_resp[:, v : c + 1].all(axis=1)
+            conf_cr[:, v] = is_cr[:, v : c + 1].all(axis=1)
+    counted_cr, counted_resp = (conf_cr, conf_resp) if confirm else (is_cr, is_resp)
+    has_cr, has_resp = counted_cr.any(axis=1), counted_resp.any(axis=1)
+    sd_ok = (post & (resp <= SD) & (days[None, :] >= min_sd_days)).any(axis=1)
+    has_pd = (post & (resp == PD)).any(axis=1)
+    best = np.select([has_cr, has_resp, sd_ok, has_pd], [CR, PR, SD, PD], NE).astype(np.int8)
+    confirmed = np.where(
+        best == CR, conf_cr.any(axis=1), np.where(best == PR, conf_resp.any(axis=1), False)
+    )
+    responder = best <= PR
+    first = np.argmax(counted_resp, axis=1)
+    response_day = np.where(responder, days[first], np.nan)
+
+    pct_post = np.where(post & np.isfinite(visits.pct_base), visits.pct_base, np.inf)
+    best_pct = pct_post.min(axis=1)
+    best_pct = np.where(np.isfinite(best_pct), best_pct, np.nan)
+
+    last_scan = days[n_vis - 1 - np.argmax(visits.scanned[:, ::-1], axis=1)]
+    death_seen = common.death <= common.end
+    death_or_inf = np.where(death_seen, common.death, np.inf)
+    pfs_event = np.isfinite(progression_day) | death_seen
+    pfs_days = np.where(pfs_event, np.minimum(progression_day, death_or_inf), last_scan)
+    dor_days = np.where(responder, pfs_days - response_day, np.nan)
+    dor_event = responder & pfs_event
+    os_days = np.where(death_seen, common.death, common.end)
+
+    names = np.asarray(RESPONSE_CODES)[best]
+    best_detail = names if detail is None else detail(best, best_pct)
+    return Assessment(
+        criteria=criteria,
+        measure=measure,
+        patient_ids=common.pid,
+        visit_days=common.days,
+        response=resp,
+        scanned=visits.scanned,
+        sum_diameters=visits.measure,
+        pct_change_baseline=visits.pct_base,
+        pct_change_nadir=visits.pct_nadir,
+        new_lesion=visits.new,
+        best_response=best,
+        best_detail=best_detail.astype("<U8"),
+        confirmed=confirmed,
+        best_pct_change=best_pct,
+        response_day=response_day,
+        progression_day=progression_day,
+        pfs_days=pfs_days,
+        pfs_event=pfs_event,
+        dor_days=dor_days,
+        dor_event=dor_event,
+        os_days=os_days,
+        os_event=death_seen,
+        n_targets=n_targets,
+        pseudoprogression=pseudoprogression,
+    )
+
+
+def _lesion_inputs(diameters, lesion_organ):
+    d = np.asarray(diameters)
+    organ = np.asarray(lesion_organ)
+    if d.ndim != 3:
+        raise OncotwinError(
+            f"diameters has shape {d.shape}, expected [n_pat, n_visits, n_les] true diameters "
+            "in mm (NaN where a lesion does not exist)"
+        )
+    if organ.shape != (d.shape[0], d.shape[2]):
+        raise OncotwinError(
+            f"lesion_organ has shape {organ.shape}, expected {(d.shape[0], d.shape[2])} "
+            "(one organ code per patient and lesion, -1 = none)"
+        )
+    return d, organ
+
+
+def _visit_slice(d: np.ndarray, v: int) -> np.ndarray:
+    true = np.asarray(d[:, v, :], dtype=np.float64)
+    if np.any(true < 0) or np.any(np.isinf(true)):
+        bad = np.argwhere((true < 0) | np.isinf(true))[0]
+        raise OncotwinError(
+            f"diameters[{bad[0]}, {v}, {bad[1]}] = {float(true[bad[0], bad[1]])!r} is invalid; "
+            "give a finite size >= 0 mm or NaN for a lesion that does not exist"
+        )
+    return true

@@ -1,0 +1,268 @@
+"""RECIST 1.1 and iRECIST response of simulated scans, and the choice of target lesions.
+
+A virtual trial hands :func:`assess_recist` the *true* lesion sizes at each scan (the data
+contract in ``docs/trial_tables.md``, section 1); a virtual reader measures them with noise
+(:mod:`._common`) and applies the criteria, vectorised over patients (the loops run over visits
+and lesions only).
+
+Rules implemented (RECIST 1.1, Eisenhauer et al. 2009, sections 3-4 and table 1):
+
+* target lesions: measurable lesions (longest diameter >= 10 mm; lymph nodes >= 15 mm, the
+  given diameter standing for the short axis), largest first, at most 2 per organ and 5 in
+  total (:func:`select_target_lesions`);
+* per scan: CR when every lesion has disappeared (non-nodal lesions read as 0 mm, nodes below
+  10 mm) and no new lesion; PR when the target sum is >= 30% below baseline; PD when it is
+  >= 20% *and* >= 5 mm above the nadir (smallest sum so far, baseline included) or a new
+  lesion has been seen; SD otherwise; NE when no scan was done;
+* best overall response with confirmation: a CR/PR counts when a scan >= 28 days later still
+  shows it (every scan in between too); an unconfirmed one counts as SD when a scan at day
+  >= 42 (the minimum SD interval) showed SD or better, otherwise as PD if a PD followed, else NE;
+* iRECIST (Seymour et al. 2017) as an option: a first PD is iUPD and is confirmed (iCPD) only
+  when the next scan >= 28 days later still meets PD and shows further growth of >= 5 mm or a
+  new lesion; a scan back below the PD thresholds is a pseudoprogression and assessment goes
+  on.
+
+Simplifications (assumptions, stated once here): non-target lesions enter only the CR rule
+(they must disappear too); their "unequivocal progression" is not modelled. A lesion whose true
+diameter is below ``detection_limit_mm`` (5 mm, assumption: about the slice thickness of a
+modern CT) reads as 0 mm. Patients without a measurable lesion are NE at every scan unless a
+new lesion makes them PD. Death is a PFS event whenever it happens before the end of follow-up
+(no censoring for missed scans).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from oncotwin._random import Stream, keyed_normals
+from oncotwin.citations import cite
+from oncotwin.errors import OncotwinError, ParameterError
+from oncotwin.trials.assessment._common import (
+    _EPS,
+    _NODE,
+    ORGANS,
+    _check_options,
+    _common,
+    _finalise,
+    _lesion_inputs,
+    _pct,
+    _read,
+    _visit_slice,
+    _Visits,
+)
+from oncotwin.trials.assessment._result import _SLD, CR, NE, PD, PR, SD, Assessment
+
+__all__ = ["assess_recist", "select_target_lesions"]
+
+# --------------------------------------------------------------------------------------------
+# target lesions
+# --------------------------------------------------------------------------------------------
+
+
+def select_target_lesions(
+    baseline_diameters: np.ndarray,
+    lesion_organ: np.ndarray,
+    *,
+    max_total: int = 5,
+    max_per_organ: int = 2,
+    min_diameter_mm: float = 10.0,
+    min_node_mm: float = 15.0,
+) -> np.ndarray:
+    """Choose the RECIST 1.1 target lesions of each patient (Eisenhauer 2009, section 3.3).
+
+    Measurable lesions are those with a baseline diameter >= ``min_diameter_mm`` (lymph nodes,
+    organ 5: >= ``min_node_mm``, the given diameter standing for the short axis). The largest
+    are taken first, at most ``max_per_organ`` per organ and ``max_total`` in all; ties keep
+    the lesion order.
+
+    Parameters
+    ----------
+    baseline_diameters
+        ``float[n_pat, n_les]`` baseline sizes [mm]; NaN where a lesion does not exist.
+    lesion_organ
+        ``int[n_pat, n_les]`` organ codes (:data:`ORGANS`; -1 = no lesion).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``bool[n_pat, n_les]``, True for target lesions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = np.array([[30.0, 25.0, 20.0, 12.0, 9.0]])
+    >>> organ = np.array([[1, 1, 1, 5, 2]])      # three lung, one 12 mm node, a 9 mm liver
+    >>> select_target_lesions(d, organ).astype(int)
+    array([[1, 1, 0, 0, 0]])
+    """
+    d = np.asarray(baseline_diameters, dtype=np.float64)
+    organ = np.asarray(lesion_organ)
+    if d.ndim != 2 or organ.shape != d.shape:
+        raise OncotwinError(
+            f"baseline_diameters {d.shape} and lesion_organ {organ.shape} must both be "
+            "[n_pat, n_les]; pass the baseline slice diameters[:, 0, :] and the organ codes"
+        )
+    bad_codes = (organ >= len(ORGANS)) | (organ < -1)
+    if bad_codes.any():
+        raise OncotwinError(
+            f"lesion_organ holds code {int(organ[bad_codes][0])}; valid codes"
+            f" are -1 (none) and 0..{len(ORGANS) - 1} ({', '.join(ORGANS)})"
+        )
+    for name, value in (("max_total", max_total), ("max_per_organ", max_per_organ)):
+        if int(value) != value or value < 0:
+            raise ParameterError(f"{name} = {value!r} is invalid; give an integer >= 0")
+    threshold = np.where(organ == _NODE, min_node_mm, min_diameter_mm)
+    measurable = (organ >= 0) & np.isfinite(d) & (d >= threshold)
+    n_pat = d.shape[0]
+    order = np.argsort(np.where(measurable, -d, np.inf), axis=1, kind="stable")
+    rows = np.arange(n_pat)[:, None]
+    m_sorted = measurable[rows, order]
+    o_sorted = np.where(m_sorted, organ[rows, order], len(ORGANS))
+    onehot = o_sorted[:, :, None] == np.arange(len(ORGANS) + 1)[None, None, :]
+    per_organ_rank = np.take_along_axis(np.cumsum(onehot, axis=1), o_sorted[:, :, None], 2)[:, :, 0]
+    eligible = m_sorted & (per_organ_rank <= max_per_organ)
+    eligible &= np.cumsum(eligible, axis=1) <= max_total
+    targets = np.zeros_like(measurable)
+    targets[rows, order] = eligible
+    return targets
+
+
+# --------------------------------------------------------------------------------------------
+# RECIST 1.1 / iRECIST
+# --------------------------------------------------------------------------------------------
+
+
+def assess_recist(
+    visit_days: np.ndarray,
+    diameters: np.ndarray,
+    lesion_organ: np.ndarray,
+    new_lesion_day: np.ndarray,
+    death_day: np.ndarray,
+    end_day: np.ndarray,
+    *,
+    seed: int,
+    patient_ids: np.ndarray,
+    noise_cv: float = 0.05,
+    confirm: bool = True,
+    irecist: bool = False,
+    detection_limit_mm: float = 5.0,
+    confirm_min_days: float = 28.0,
+    min_sd_days: float = 42.0,
+) -> Assessment:
+    """Assess RECIST 1.1 (or iRECIST) response of simulated scans (rules: module docstring).
+
+    Parameters
+    ----------
+    visit_days
+        ``float[n_visits]`` scan days, baseline scan first.
+    diameters
+        ``float[n_pat, n_visits, n_les]`` true longest diameters [mm]; NaN = no such lesion.
+        Read one visit at a time, so a float32 or memory-mapped array is not copied whole.
+    lesion_organ
+        ``int[n_pat, n_les]`` organ codes (:data:`ORGANS`, -1 = none).
+    new_lesion_day, death_day, end_day
+        ``float[n_pat]``: first day a new lesion is detectable (inf = never), death (inf =
+        alive), end of follow-up.
+    seed, patient_ids
+        Run seed and global patient ids: the reader noise of a patient derives from them alone.
+    noise_cv
+        Reader noise coefficient of variation (assumption, see module docstring).
+    confirm
+        Require confirmation of CR/PR by a scan >= ``confirm_min_days`` later.
+    irecist
+        Apply iRECIST: PD must be confirmed; pseudoprogression lets assessment go on.
+    confirm_min_days
+        Days between a response (or an iUPD) and the scan that can confirm it (28: 4 weeks).
+    detection_limit_mm
+        True sizes below this read as 0 mm (assumption: 5 mm).
+    min_sd_days
+        Minimum SD interval for a best response of SD (protocol-defined in RECIST 1.1;
+        assumption: 42 days).
+
+    Returns
+    -------
+    Assessment
+    """
+    d, organ = _lesion_inputs(diameters, lesion_organ)
+    n_pat, n_vis, n_les = d.shape
+    _check_options(noise_cv, detection_limit_mm)
+    common = _common(visit_days, n_pat, new_lesion_day, death_day, end_day, seed, patient_ids)
+    cite("Eisenhauer2009", *(("Seymour2017",) if irecist else ()))
+    exists = (organ >= 0) & np.isfinite(np.asarray(d[:, 0, :], dtype=np.float64))
+    is_node = organ == _NODE
+
+    out = _Visits.empty(n_pat, n_vis)
+    stopped = np.zeros(n_pat, dtype=bool)
+    progression = np.full(n_pat, np.inf)
+    in_iupd = np.zeros(n_pat, dtype=bool)
+    iupd_day = np.full(n_pat, np.inf)
+    iupd_sum = np.zeros(n_pat)
+    pseudo = np.zeros(n_pat, dtype=bool)
+    targets = np.zeros((n_pat, n_les), dtype=bool)
+    baseline = nadir = np.zeros(n_pat)
+    has_targets = np.zeros(n_pat, dtype=bool)
+
+    for v in range(n_vis):
+        day = common.days[v]
+        z = keyed_normals(common.keys, v, n_les, stream=Stream.READER_RECIST)
+        measured = _read(_visit_slice(d, v), z, noise_cv, detection_limit_mm)
+        measured = np.where(exists, np.nan_to_num(measured, nan=0.0), 0.0)
+        if v == 0:
+            targets = select_target_lesions(np.where(exists, measured, np.nan), organ)
+            has_targets = targets.any(axis=1)
+        total = np.where(targets, measured, 0.0).sum(axis=1)
+        if v == 0:
+            baseline = nadir = total
+        new = common.new_day <= day
+        gone = (~exists) | np.where(is_node, measured < 10.0, measured == 0.0)
+        growth = total - nadir
+        pd_targets = has_targets & (growth >= 0.2 * nadir - _EPS) & (growth >= 5.0 - _EPS)
+        is_pd = pd_targets | new
+        pct_base = _pct(total, baseline)
+        resp = np.select(
+            [is_pd, ~has_targets, gone.all(axis=1), pct_base <= -30.0 + _EPS],
+            [PD, NE, CR, PR],
+            SD,
+        )
+        if v == 0:
+            resp = np.where(has_targets, SD, NE)  # baseline: reference only
+        active = common.can_scan[:, v] & ~stopped
+        if irecist and v > 0:
+            due = active & in_iupd & (day - iupd_day >= confirm_min_days - _EPS)
+            further = (total - iupd_sum >= 5.0 - _EPS) | new
+            confirmed_pd = due & is_pd & further
+            back = due & ~is_pd
+            progression = np.where(confirmed_pd, iupd_day, progression)
+            stopped |= confirmed_pd
+            pseudo |= back
+            in_iupd &= ~back
+            resp = np.where(active & in_iupd & ~due, PD, resp)  # iUPD persists until due
+            start = active & ~in_iupd & ~confirmed_pd & (resp == PD)
+            in_iupd |= start
+            iupd_day = np.where(start, day, iupd_day)
+            iupd_sum = np.where(start, total, iupd_sum)
+        elif v > 0:
+            first_pd = active & (resp == PD)
+            progression = np.where(first_pd, day, progression)
+            stopped |= first_pd
+        out.response[:, v] = np.where(active, resp, NE)
+        out.scanned[:, v] = active
+        out.measure[:, v] = np.where(active & has_targets, total, np.nan)
+        out.pct_base[:, v] = np.where(active, pct_base, np.nan)
+        out.pct_nadir[:, v] = np.where(active, _pct(total, nadir), np.nan)
+        out.new[:, v] = active & new
+        nadir = np.where(active, np.minimum(nadir, total), nadir)
+    if irecist:  # an iUPD never confirmed nor resolved by the end counts as progression
+        progression = np.where(in_iupd & ~stopped, iupd_day, progression)
+    return _finalise(
+        criteria="iRECIST" if irecist else "RECIST 1.1",
+        measure=_SLD,
+        common=common,
+        visits=out,
+        progression_day=progression,
+        confirm=confirm,
+        confirm_min_days=confirm_min_days,
+        min_sd_days=min_sd_days,
+        n_targets=targets.sum(axis=1),
+        pseudoprogression=pseudo,
+    )
