@@ -1,0 +1,444 @@
+"""The typed regimen objects: Administration, Phase, Track, Regimen (``str`` is grammar text)."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from oncotwin.errors import RegimenError, UnknownNameError
+from oncotwin.pharmacology import get_drug
+from oncotwin.regimens._names import (
+    _DOSE_UNIT_HINT,
+    _ROUTES,
+    EXAMPLES,
+    SITES,
+    RegimenUnitError,
+    UnknownDrugError,
+    _canon,
+    _drug_site_message,
+    _site_text,
+    canonical_site,
+)
+from oncotwin.units import DoseAmount, format_number
+
+if TYPE_CHECKING:  # pragma: no cover
+    from oncotwin.regimens.schedule import DoseSchedule
+
+
+# ------------------------------------------------------------------------------------------
+# objects
+# ------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Administration:
+    """One drug given at one dose by one route; ``duration_days`` 0 is a bolus.
+
+    Radiotherapy is an administration too: ``dose`` in Gy per fraction, ``route`` external
+    beam (filled in when None) and ``site`` one of :data:`SITES` (required; any spelling that
+    :func:`canonical_site` accepts). A drug must have no site.
+
+    Examples
+    --------
+    >>> Administration("rt", DoseAmount(8, "Gy"), site="lungs")  # doctest: +NORMALIZE_WHITESPACE
+    Administration(drug='radiotherapy', dose=DoseAmount(value=8.0, kind='Gy', basis='flat'),
+                   route='external beam', duration_days=0.0, site='lung')
+    """
+
+    drug: str
+    dose: DoseAmount
+    route: str | None = None
+    duration_days: float = 0.0
+    site: str | None = None
+
+    def __post_init__(self) -> None:
+        try:
+            d = get_drug(self.drug)
+        except UnknownNameError as exc:
+            raise UnknownDrugError(str(exc)) from None
+        object.__setattr__(self, "drug", d.name)
+        radiation = d.modality == "radiation"
+        if self.dose.kind != d.dose_kind:
+            example = d.approved_doses[0] if d.approved_doses else ""
+            if radiation:
+                raise RegimenUnitError(
+                    f"dose: {d.name} is dosed in Gy per fraction (Gy or cGy), not "
+                    f"{self.dose.unit}; e.g. {example}"
+                )
+            unit = _DOSE_UNIT_HINT.get(d.dose_kind, d.dose_kind)
+            raise RegimenUnitError(
+                f"dose: {d.name} is dosed in {d.dose_kind} ({unit}, {unit}/kg or {unit}/m2), "
+                f"not {self.dose.unit}; e.g. {example}"
+            )
+        if self.route is None:
+            if not radiation:
+                raise RegimenError(
+                    f"route: missing for {d.name}; give one of {', '.join(d.routes)}"
+                )
+            object.__setattr__(self, "route", d.routes[0])
+        route = _ROUTES.get(re.sub(r"\s+", " ", str(self.route).lower().strip()))
+        if route is None:
+            raise RegimenError(
+                f"route: {self.route!r} is not a route; use one of IV, SC, IM, PO, "
+                "intralesional, external beam"
+            )
+        if route not in d.routes:
+            raise RegimenError(
+                f"route: {d.name} is not given {route}; allowed route(s): {', '.join(d.routes)}"
+            )
+        object.__setattr__(self, "route", route)
+        dur = float(self.duration_days)
+        if math.isnan(dur) or math.isinf(dur) or dur < 0:
+            raise RegimenUnitError(
+                f"infusion duration: {self.duration_days!r} days; give a finite duration >= 0"
+            )
+        if radiation and dur > 0:
+            raise RegimenUnitError(
+                f"infusion duration: {_duration_text(dur)} for {d.name}; a radiotherapy "
+                "fraction is an instantaneous dose, so remove the infusion ('over ...')"
+            )
+        object.__setattr__(self, "duration_days", _canon(dur))
+        if radiation:
+            if self.site is None:
+                raise RegimenError(
+                    f"site: {d.name} needs the site it is given to; add 'to SITE' with SITE one "
+                    f"of {', '.join(_site_text(s) for s in SITES)}, e.g. 'radiotherapy 8 Gy x3 "
+                    "to lung'"
+                )
+            object.__setattr__(self, "site", canonical_site(self.site))
+        elif self.site is not None:
+            raise RegimenError(_drug_site_message(d.name, str(self.site)))
+
+    @property
+    def is_radiotherapy(self) -> bool:
+        """True for a radiotherapy item (dose in Gy to a site)."""
+        return self.site is not None
+
+    def text(self, *, with_route: bool = True, with_site: bool = True) -> str:
+        """Canonical text: ``drug dose [route [infusion]]`` or ``radiotherapy dose [to site]``."""
+        out = f"{self.drug} {self.dose}"
+        if self.site is not None:
+            return out + (f" to {_site_text(self.site)}" if with_site else "")
+        if with_route:
+            out += f" {self.route}" + _infusion_text(self.duration_days)
+        return out
+
+
+def _duration_text(days: float) -> str:
+    minutes = days * 1440.0
+    if abs(minutes - round(minutes)) < 1e-6 and round(minutes) < 60:
+        return f"{round(minutes)} min"
+    hours = days * 24.0
+    if abs(hours * 60 - round(hours * 60)) < 1e-6 and hours < 24:
+        return f"{format_number(_canon(hours))} h"
+    return f"{format_number(days)} day"
+
+
+def _infusion_text(days: float) -> str:
+    return f" over {_duration_text(days)}" if days > 0 else ""
+
+
+def _interval_text(days: float) -> str:
+    weeks = days / 7.0
+    if days >= 7 and abs(weeks - round(weeks)) < 1e-9:
+        return f"q{round(weeks)}w"
+    if days == 1.0:
+        return "qd"
+    if days == 0.5:
+        return "bid"
+    hours = days * 24.0
+    if days < 1 and abs(hours - round(hours)) < 1e-6:
+        return f"q{round(hours)}h"
+    if abs(days - round(days)) < 1e-9:
+        return f"q{round(days)}d"
+    return f"q{format_number(_canon(hours))}h"
+
+
+@dataclass(frozen=True)
+class Phase:
+    """Co-administered drugs and their schedule.
+
+    Exactly one of ``once``, ``days`` (an inclusive range of day labels, e.g. (-5, -3)) or
+    ``interval_days`` is set. ``count`` None with an interval repeats to the horizon;
+    ``until_progression`` flags that repetition for a trial layer. ``cycles`` repeats the
+    whole block, cycle k+1 starting ``cycle_gap_days`` after cycle k's last dose.
+    ``start_day`` (a day label) or ``delay_days`` (after the previous phase's last dose)
+    override the default start. ``weekdays`` gives a daily interval Monday to Friday only
+    (the phase's first day is taken as a Monday; sets ``interval_days`` to 1 when None).
+
+    A phase with a radiotherapy item needs a number of fractions (a count, ``once`` or
+    ``days``); a count with no interval means daily fractions (``interval_days`` 1).
+    """
+
+    administrations: tuple[Administration, ...]
+    interval_days: float | None = None
+    count: int | None = None
+    once: bool = False
+    days: tuple[int, int] | None = None
+    until_progression: bool = False
+    cycles: int = 1
+    cycle_gap_days: float = 0.0
+    start_day: int | None = None
+    delay_days: float | None = None
+    weekdays: bool = False
+
+    def __post_init__(self) -> None:
+        adms = tuple(self.administrations)
+        if not adms:
+            raise RegimenError("a phase needs at least one drug, e.g. 'pembrolizumab 200 mg IV'")
+        object.__setattr__(self, "administrations", adms)
+        radiation = any(a.is_radiotherapy for a in adms)
+        object.__setattr__(self, "weekdays", bool(self.weekdays))
+        if self.weekdays:
+            if self.once or self.days is not None:
+                raise RegimenError(
+                    "weekdays: Monday-to-Friday dosing needs a daily interval, not 'once' or "
+                    "days; write e.g. 'weekdays x30'"
+                )
+            if self.interval_days is None:
+                object.__setattr__(self, "interval_days", 1.0)
+            elif float(self.interval_days) != 1.0:
+                raise RegimenError(
+                    f"weekdays: interval {self.interval_days!r} days; Monday-to-Friday dosing "
+                    "is daily, so drop the interval or write qd"
+                )
+        if (
+            radiation
+            and self.count is not None
+            and self.interval_days is None
+            and not self.once
+            and self.days is None
+        ):
+            object.__setattr__(self, "interval_days", 1.0)  # daily fractions
+        kinds = (self.interval_days is not None) + bool(self.once) + (self.days is not None)
+        if kinds == 0:
+            if radiation:
+                raise RegimenError(
+                    "schedule: missing fractions for radiotherapy; add a number of daily "
+                    "fractions (x3), 'once', or an interval and a count (q2d x3)"
+                )
+            raise RegimenError(
+                "schedule: missing dosing interval; add one of q3w, q2w, qd, bid, q8h, once, "
+                "d1 or d-5 to d-3"
+            )
+        if kinds > 1:
+            raise RegimenError("schedule: give only one of an interval (q3w), 'once' or days (d1)")
+        if self.interval_days is not None:
+            iv = float(self.interval_days)
+            if math.isnan(iv) or math.isinf(iv) or iv <= 0:
+                raise RegimenError(f"interval: {self.interval_days!r} days; give a value > 0")
+            object.__setattr__(self, "interval_days", _canon(iv))
+        if self.count is not None:
+            if int(self.count) != self.count or self.count < 1:
+                raise RegimenError(
+                    f"count: x{self.count} doses; give a count >= 1 (e.g. x4) or leave it out "
+                    "to repeat to the horizon"
+                )
+            if self.interval_days is None:
+                raise RegimenError("count: a count (x4) needs an interval such as q3w")
+            object.__setattr__(self, "count", int(self.count))
+        if radiation and self.interval_days is not None and self.count is None:
+            raise RegimenError(
+                "count: radiotherapy needs a number of fractions; add one such as x5 (it cannot "
+                "repeat to the horizon or until progression), e.g. 'radiotherapy 2 Gy x30 to "
+                "primary'"
+            )
+        if self.days is not None:
+            lo, hi = (int(self.days[0]), int(self.days[1]))
+            if hi < lo:
+                raise RegimenError(f"days: d{lo} to d{hi} runs backwards; write d{hi} to d{lo}")
+            object.__setattr__(self, "days", (lo, hi))
+        if self.until_progression and (self.interval_days is None or self.count is not None):
+            raise RegimenError(
+                "until progression: needs an interval and no count, e.g. 'q2w until progression'"
+            )
+        if int(self.cycles) != self.cycles or self.cycles < 1:
+            raise RegimenError(f"cycles: {self.cycles} cycles; give a number >= 1")
+        if self.cycles > 1 and self.count is None:
+            raise RegimenError("cycles: repeating cycles needs a count per cycle, e.g. 'q8h x14'")
+        gap = float(self.cycle_gap_days)
+        if math.isnan(gap) or gap < 0:
+            raise RegimenError(f"cycles: gap {self.cycle_gap_days!r} days; give a value >= 0")
+        object.__setattr__(self, "cycles", int(self.cycles))
+        object.__setattr__(self, "cycle_gap_days", _canon(gap))
+        if self.delay_days is not None:
+            if self.start_day is not None:
+                raise RegimenError("start: give either 'starting dN' or 'after N weeks', not both")
+            delay = float(self.delay_days)
+            if math.isnan(delay) or delay < 0:
+                raise RegimenError(f"after: {self.delay_days!r} days; give a delay >= 0")
+            object.__setattr__(self, "delay_days", _canon(delay))
+
+    @property
+    def open_ended(self) -> bool:
+        """True if the phase repeats to the horizon (no count)."""
+        return self.interval_days is not None and self.count is None
+
+    @property
+    def is_radiotherapy(self) -> bool:
+        """True if the phase has a radiotherapy item."""
+        return any(a.is_radiotherapy for a in self.administrations)
+
+    def __str__(self) -> str:
+        adms = self.administrations
+        radiation = self.is_radiotherapy
+        shared = not radiation and len({(a.route, a.duration_days) for a in adms}) == 1
+        # a lone radiotherapy item writes its site after the schedule: "... x3 to lung"
+        site_last = len(adms) == 1 and radiation
+        if shared:
+            text = " + ".join(a.text(with_route=False) for a in adms)
+            text += f" {adms[0].route}" + _infusion_text(adms[0].duration_days)
+        else:
+            text = " + ".join(a.text(with_site=not site_last) for a in adms)
+        if self.once:
+            text += " once"
+        elif self.days is not None:
+            lo, hi = self.days
+            text += f" d{lo}" if lo == hi else f" d{lo} to d{hi}"
+        elif self.interval_days is not None:
+            if self.weekdays:
+                text += " weekdays"
+            elif not (radiation and self.interval_days == 1.0 and self.count is not None):
+                text += f" {_interval_text(self.interval_days)}"
+            if self.count is not None:
+                text += f" x{self.count}"
+            if self.until_progression:
+                text += " until progression"
+        if self.start_day is not None:
+            text += f" starting d{self.start_day}"
+        if self.delay_days is not None:
+            w = self.delay_days / 7
+            text += (
+                f" after {round(w)} weeks"
+                if abs(w - round(w)) < 1e-9 and w >= 1
+                else f" after {format_number(self.delay_days)} days"
+            )
+        if site_last and adms[0].site is not None:
+            text += f" to {_site_text(adms[0].site)}"
+        if self.cycles > 1:
+            text += f", {self.cycles} cycles {format_number(self.cycle_gap_days)} days apart"
+        return text
+
+
+@dataclass(frozen=True)
+class Track:
+    """Phases given one after another (joined by ", then"), from day 0 of the regimen.
+
+    A regimen with several tracks (joined by " with ") runs them side by side.
+    """
+
+    phases: tuple[Phase, ...]
+
+    def __post_init__(self) -> None:
+        phases = tuple(self.phases)
+        if not phases:
+            raise RegimenError("a regimen needs at least one phase, e.g. " + EXAMPLES[0])
+        for i, ph in enumerate(phases):
+            if not isinstance(ph, Phase):
+                raise RegimenError(
+                    f"phase {i + 1}: {ph!r} is not a Phase; build it with Phase(...) or parse a "
+                    "string with Regimen.parse"
+                )
+        for i, ph in enumerate(phases[:-1]):
+            nxt = phases[i + 1]
+            if ph.open_ended and nxt.start_day is None:
+                a, b = i + 1, i + 2
+                raise RegimenError(
+                    f"phase {a} ({ph}) repeats to the horizon, so phase {b} would never start; "
+                    f"give phase {a} a count such as x4 or phase {b} a start ('starting d85')"
+                )
+        object.__setattr__(self, "phases", phases)
+
+    def __str__(self) -> str:
+        return ", then ".join(str(p) for p in self.phases)
+
+
+@dataclass(frozen=True, init=False)
+class Regimen:
+    """Tracks run side by side from day 0 (joined by " with "), each a sequence of phases
+    joined by ", then". ``str()`` is the canonical text; ``repr()`` is
+    ``Regimen.parse('...')`` so that ``eval(repr(r)) == r``.
+
+    Build it from one track's phases, ``Regimen((phase1, phase2))``, or from several tracks,
+    ``Regimen(tracks=(Track(...), Track(...)))``. ``phases`` is every phase of every track in
+    track order (for one track: its phases).
+    """
+
+    tracks: tuple[Track, ...]
+
+    def __init__(
+        self,
+        phases: Sequence[Phase] | None = None,
+        *,
+        tracks: Sequence[Track | Sequence[Phase]] | None = None,
+    ) -> None:
+        if (phases is None) == (tracks is None):
+            raise RegimenError(
+                "Regimen: give either phases (one track) or tracks=(Track(...), ...), not "
+                f"{'both' if phases is not None else 'neither'}"
+            )
+        if phases is not None:
+            tracks = (Track(tuple(phases)),)
+        items = tuple(tracks or ())
+        if not items:
+            raise RegimenError("a regimen needs at least one track, e.g. " + EXAMPLES[0])
+        object.__setattr__(
+            self, "tracks", tuple(t if isinstance(t, Track) else Track(tuple(t)) for t in items)
+        )
+
+    @classmethod
+    def parse(cls, text: str) -> Regimen:
+        """Parse a regimen string (see the module docstring for the grammar)."""
+        from oncotwin.regimens._parser import parse_regimen
+
+        return parse_regimen(text)
+
+    def __str__(self) -> str:
+        return " with ".join(str(t) for t in self.tracks)
+
+    def __repr__(self) -> str:
+        return f"Regimen.parse({str(self)!r})"
+
+    @property
+    def phases(self) -> tuple[Phase, ...]:
+        """Every phase of every track, in track order (the ``phase`` column of a schedule
+        indexes this tuple)."""
+        return tuple(ph for t in self.tracks for ph in t.phases)
+
+    @property
+    def drugs(self) -> tuple[str, ...]:
+        """Names of the drugs used (radiotherapy included), in order of first appearance."""
+        seen: dict[str, None] = {}
+        for ph in self.phases:
+            for a in ph.administrations:
+                seen[a.drug] = None
+        return tuple(seen)
+
+    @property
+    def sites(self) -> tuple[str, ...]:
+        """Radiotherapy sites, in order of first appearance (empty without radiotherapy)."""
+        seen: dict[str, None] = {}
+        for ph in self.phases:
+            for a in ph.administrations:
+                if a.site is not None:
+                    seen[a.site] = None
+        return tuple(seen)
+
+    def citations(self) -> tuple[str, ...]:
+        """Citation keys of the drugs used (pass to :func:`oncotwin.citations.cite`)."""
+        keys: dict[str, None] = {}
+        for name in self.drugs:
+            d = get_drug(name)
+            for k in d.citations:
+                keys[k] = None
+            for p in d.pk.values():
+                if p.source is not None:
+                    keys[p.source.key] = None
+        return tuple(keys)
+
+    def schedule(self, horizon_days: float) -> DoseSchedule:
+        """Expand into dose events with time <= ``horizon_days`` (see the day rules)."""
+        from oncotwin.regimens.schedule import expand_regimen
+
+        return expand_regimen(self, horizon_days)

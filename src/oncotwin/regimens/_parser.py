@@ -1,0 +1,412 @@
+"""The regimen-string parser: text -> :class:`~oncotwin.regimens.grammar.Regimen`."""
+
+from __future__ import annotations
+
+import re
+from typing import NoReturn
+
+from oncotwin.errors import RegimenError, UnitError
+from oncotwin.pharmacology import get_drug
+from oncotwin.pharmacology.catalog import drug_names_and_aliases, unknown_drug_message
+from oncotwin.regimens._names import (
+    _ROUTES,
+    EXAMPLES,
+    SITES,
+    RegimenUnitError,
+    UnknownDrugError,
+    _drug_site_message,
+    _is_radiation,
+    _site_text,
+    canonical_site,
+)
+from oncotwin.regimens._objects import (
+    Administration,
+    Phase,
+    Regimen,
+    Track,
+)
+from oncotwin.units import DoseAmount, parse_dose, to_days
+
+# ------------------------------------------------------------------------------------------
+# parser
+# ------------------------------------------------------------------------------------------
+_NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)\b"
+_RE = {
+    "ws": re.compile(r"\s*"),
+    "dose": re.compile(rf"(?P<num>{_NUM})\s*(?P<unit>[A-Za-zµμ][A-Za-z0-9µμ^*/]*)?", re.I),
+    "bare_rt": re.compile(rf"(?:{_NUM})\s*[cm]?Gy\b", re.I),
+    "route": re.compile(
+        r"(IV|SC|IM|PO|intralesional|intravenous|subcutaneous|intramuscular|oral"
+        r"|external\s+beam|EBRT)\b",
+        re.I,
+    ),
+    "over": re.compile(r"over\s+(?P<dur>\d+(?:\.\d+)?\s*[A-Za-z]+)\b", re.I),
+    "as_a": re.compile(r"as\s+an?\s+(?P<dur>\d+(?:\.\d+)?\s*[A-Za-z]+)\s+infusion\b", re.I),
+    "plus": re.compile(r"\+"),
+    "then": re.compile(r",\s*then\b\s*", re.I),
+    "with": re.compile(r"(?:with\b|;)\s*", re.I),
+    "site": re.compile(
+        r"to\b\s*(?P<site>all(?:\s+sites?)?\b|lymph[\s_]+nodes?\b|soft[\s_]+tissues?\b"
+        r"|primary\s+tumou?r\b|(?!d-?\d)[A-Za-z_]+\b)?",
+        re.I,
+    ),
+    "cycles": re.compile(
+        r",\s*(?P<n>-?\d+)\s+cycles?\s+(?P<gap>\d+(?:\.\d+)?)\s+days?\s+apart\b", re.I
+    ),
+    "once": re.compile(r"once\b", re.I),
+    "qn": re.compile(r"q(?P<n>\d+(?:\.\d+)?)\s*(?P<u>w|wk|weeks?|d|days?|h|hr|hours?)\b", re.I),
+    "weekdays": re.compile(r"(?:weekdays|5\s+fractions?\s*(?:/|per|a)\s*week)\b", re.I),
+    "named": re.compile(r"(?P<w>qd|daily|bid|tid|weekly|twice\s+daily)\b", re.I),
+    "days": re.compile(r"d(?P<a>-?\d+)(?:\s+to\s+d(?P<b>-?\d+))?\b", re.I),
+    "count": re.compile(r"x\s*(?P<n>[-+]?\d+)\b", re.I),
+    "until": re.compile(r"until\s+progression\b", re.I),
+    "starting": re.compile(r"starting\s+(?:d|day\s*)(?P<d>-?\d+)\b", re.I),
+    "after": re.compile(r"after\s+(?P<n>\d+(?:\.\d+)?)\s+(?P<u>weeks?|days?)\b", re.I),
+}
+# words that may follow a dose but are never its unit ("radiotherapy 8 x3" has no unit)
+_NOT_A_UNIT = re.compile(
+    r"(?:x\d+|once|to|with|then|over|as|weekdays|until|starting|after|qd|daily|bid|tid|weekly"
+    r"|q\d+\w*|d-?\d+)$",
+    re.I,
+)
+_NAMED_INTERVAL = {"qd": 1.0, "daily": 1.0, "bid": 0.5, "tid": 1.0 / 3.0, "weekly": 7.0}
+_UNIT_DAYS = {"w": 7.0, "d": 1.0, "h": 1.0 / 24.0}
+_SITE_HINT = "'to SITE' with SITE one of " + ", ".join(_site_text(s) for s in SITES)
+
+# one parsed item: drug, dose, route, infusion duration, position, site
+_Raw = tuple[str, DoseAmount, str | None, float | None, int, str | None]
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        if not isinstance(text, str):
+            raise RegimenError(f"a regimen is a string such as {EXAMPLES[0]!r}, got {text!r}")
+        self.text = text
+        self.pos = 0
+        self.names = drug_names_and_aliases()
+
+    # -- helpers -------------------------------------------------------------------------
+    def fail(
+        self, msg: str, expected: str, pos: int | None = None, cls: type = RegimenError
+    ) -> NoReturn:
+        pos = self.pos if pos is None else pos
+        examples = "\n".join(f"  {e}" for e in EXAMPLES)
+        raise cls(
+            f"bad regimen: {msg}\n  {self.text}\n  {' ' * pos}^\n"
+            f"expected {expected} here\nvalid examples:\n{examples}"
+        )
+
+    def skip(self) -> None:
+        self.pos = _RE["ws"].match(self.text, self.pos).end()  # type: ignore[union-attr]
+
+    def match(self, key: str) -> re.Match | None:
+        self.skip()
+        m = _RE[key].match(self.text, self.pos)
+        if m is not None:
+            self.pos = m.end()
+        return m
+
+    def at_end(self) -> bool:
+        self.skip()
+        return self.pos >= len(self.text)
+
+    def token(self) -> str:
+        m = re.compile(r"\S+").match(self.text, self.pos)
+        return m.group(0) if m else "end of text"
+
+    # -- grammar -------------------------------------------------------------------------
+    def regimen(self) -> Regimen:
+        if self.at_end():
+            self.fail("the regimen is empty", "a drug name")
+        tracks = [self.track()]
+        while self.match("with") is not None:
+            tracks.append(self.track())
+        if not self.at_end():
+            self.fail(f"unexpected {self.token()!r}", "', then', ' with' or the end of the regimen")
+        return Regimen(tracks=tuple(tracks))
+
+    def track(self) -> Track:
+        phases = [self.phase()]
+        while self.match("then") is not None:
+            phases.append(self.phase())
+        self.skip()
+        try:
+            return Track(tuple(phases))
+        except RegimenError as exc:
+            self.fail(str(exc), "a count (x4) on the open-ended phase")
+        raise AssertionError  # pragma: no cover
+
+    def drug(self) -> str:
+        self.skip()
+        low = self.text.lower()
+        for name in self.names:
+            end = self.pos + len(name)
+            if low.startswith(name.lower(), self.pos) and (
+                end >= len(low) or not (low[end].isalnum() or low[end] in "-_")
+            ):
+                self.pos = end
+                return get_drug(name).name
+        start = self.pos
+        m = re.compile(rf"(.+?)\s*(?={_NUM}|$|,|\+)", re.I).match(self.text, self.pos)
+        word = (m.group(1) if m and m.group(1).strip() else self.token()).strip()
+        if not word or word == "end of text":
+            self.fail("missing drug name", "a drug name such as 'pembrolizumab'")
+        self.fail(
+            unknown_drug_message(word),
+            "a known drug name or alias (see oncotwin.pharmacology.all_drugs())",
+            pos=start,
+            cls=UnknownDrugError,
+        )
+        raise AssertionError  # pragma: no cover
+
+    def site(self) -> tuple[str, int] | None:
+        """``to SITE`` at the current position: (canonical site, position of 'to') or None."""
+        self.skip()
+        pos = self.pos
+        m = self.match("site")
+        if m is None:
+            return None
+        if m.group("site") is None:
+            self.fail("missing site after 'to'", _SITE_HINT)
+        try:
+            return canonical_site(m.group("site")), pos
+        except RegimenError as exc:
+            self.fail(str(exc), _SITE_HINT, pos=m.start("site"), cls=type(exc))
+        raise AssertionError  # pragma: no cover
+
+    def admin(self) -> _Raw:
+        self.skip()
+        if _RE["bare_rt"].match(self.text, self.pos):  # "8 Gy x3 to lung"
+            drug = "radiotherapy"
+        else:
+            drug = self.drug()
+        radiation = _is_radiation(drug)
+        self.skip()
+        dose_pos = self.pos
+        m = self.match("dose")
+        if m is None:
+            self.fail(
+                f"missing dose for {drug}",
+                "a dose per fraction such as '8 Gy' or '180 cGy'"
+                if radiation
+                else "a dose such as '200 mg', '3 mg/kg', '75 mg/m2' or '2e6 cells/kg'",
+            )
+        unit = m.group("unit")
+        if unit is not None and (unit.lower() in _ROUTES or _NOT_A_UNIT.match(unit)):
+            self.pos = m.start("unit")
+            unit = None
+        if unit is None:
+            num = self.text[dose_pos : self.pos].strip()
+            self.fail(
+                f"the dose {num!r} has no unit",
+                "a unit: Gy or cGy (per fraction)"
+                if radiation
+                else "a unit such as mg, mg/kg, mg/m2, cells, cells/kg, IU/kg or PFU",
+                pos=self.pos,
+                cls=RegimenUnitError,
+            )
+        try:
+            dose = parse_dose(f"{m.group('num')} {unit}", field=f"dose of {drug}")
+        except UnitError as exc:
+            self.fail(str(exc), "a dose > 0 in a dose unit", pos=dose_pos, cls=RegimenUnitError)
+        route = None
+        rm = self.match("route")
+        if rm is not None:
+            route = _ROUTES[re.sub(r"\s+", " ", rm.group(1).lower())]
+        duration = self.infusion()
+        site = None
+        found = self.site()
+        if found is not None:
+            site, site_pos = found
+            if not radiation:
+                self.fail(
+                    _drug_site_message(drug, _site_text(site)),
+                    "a schedule (q3w); 'to SITE' only after radiotherapy",
+                    pos=site_pos,
+                )
+        return drug, dose, route, duration, dose_pos, site
+
+    def infusion(self) -> float | None:
+        self.skip()
+        pos = self.pos
+        m = self.match("over") or self.match("as_a")
+        if m is None:
+            if re.compile(r"(over|as)\b", re.I).match(self.text, self.pos):
+                self.fail("unreadable infusion duration", "'over 30 min' or 'as a 2 h infusion'")
+            return None
+        try:
+            return to_days(m.group("dur"), field="infusion duration")
+        except UnitError as exc:
+            self.fail(
+                str(exc), "a duration such as '30 min' or '2 h'", pos=pos + 5, cls=RegimenUnitError
+            )
+        raise AssertionError  # pragma: no cover
+
+    def phase(self) -> Phase:
+        raw = [self.admin()]
+        while self.match("plus") is not None:
+            raw.append(self.admin())
+        adm_end = self.pos
+        # a route/infusion written last applies to earlier drugs that have none
+        # a drug with neither route nor infusion of its own takes both from the next drug;
+        # radiotherapy items neither give nor take a route
+        route, duration = None, None
+        for i in range(len(raw) - 1, -1, -1):
+            d, dose, r, dur, pos, site = raw[i]
+            if _is_radiation(d):
+                continue
+            if r is not None or dur is not None:
+                route, duration = r, dur
+            raw[i] = (d, dose, route, duration, pos, site)
+        fields: dict = {}
+        sched_pos = None
+        phase_site: tuple[str, int] | None = None
+        while True:
+            self.skip()
+            pos = self.pos
+            if (
+                self.at_end()
+                or _RE["then"].match(self.text, self.pos)
+                or _RE["with"].match(self.text, self.pos)
+            ):
+                break
+            if (m := self.match("cycles")) is not None:
+                fields["cycles"] = int(m.group("n"))
+                fields["cycle_gap_days"] = float(m.group("gap"))
+                if fields["cycles"] < 1:
+                    self.fail(f"{m.group('n')} cycles", "a number of cycles >= 1", pos=pos + 1)
+                if phase_site is None:  # "x5, 6 cycles 2 days apart to primary"
+                    phase_site = self.site()
+                break
+            if (m := self.match("once")) is not None:
+                self._set(fields, "once", True, pos)
+            elif (m := self.match("qn")) is not None:
+                n = float(m.group("n"))
+                if n <= 0:
+                    self.fail(f"interval {m.group(0)!r} is zero", "an interval > 0 (q3w)", pos)
+                self._set(fields, "interval_days", n * _UNIT_DAYS[m.group("u")[0].lower()], pos)
+            elif self.match("weekdays") is not None:
+                self._set(fields, "weekdays", True, pos)
+            elif (m := self.match("named")) is not None:
+                w = re.sub(r"\s+", " ", m.group("w").lower())
+                self._set(
+                    fields, "interval_days", 0.5 if w == "twice daily" else _NAMED_INTERVAL[w], pos
+                )
+            elif (m := self.match("starting")) is not None:
+                self._set(fields, "start_day", int(m.group("d")), pos)
+            elif (m := self.match("days")) is not None:
+                a = int(m.group("a"))
+                b = int(m.group("b")) if m.group("b") is not None else a
+                if b < a:
+                    self.fail(f"d{a} to d{b} runs backwards", f"d{b} to d{a}", pos)
+                self._set(fields, "days", (a, b), pos)
+            elif (m := self.match("count")) is not None:
+                n = int(m.group("n"))
+                if n < 1:
+                    self.fail(
+                        f"count x{n}: a phase needs at least one dose",
+                        "a count >= 1 such as x4 (or no count to repeat to the horizon)",
+                        pos,
+                    )
+                self._set(fields, "count", n, pos)
+            elif self.match("until") is not None:
+                self._set(fields, "until_progression", True, pos)
+            elif (m := self.match("after")) is not None:
+                f = 7.0 if m.group("u").lower().startswith("w") else 1.0
+                self._set(fields, "delay_days", float(m.group("n")) * f, pos)
+            elif (found := self.site()) is not None:
+                if phase_site is not None:
+                    self.fail("site given twice", "each schedule item once", pos)
+                phase_site = found
+                continue
+            else:
+                self.fail(
+                    f"unexpected {self.token()!r}",
+                    "a schedule (q3w, q2w, qd, bid, q8h, once, d1, d-5 to d-3), a count (x4), "
+                    "'until progression', 'to SITE' (radiotherapy), ', N cycles G days apart', "
+                    "', then', ' with' or the end",
+                )
+            sched_pos = sched_pos if sched_pos is not None else pos
+        if phase_site is not None:
+            raw = self._apply_site(raw, *phase_site)
+        adms = []
+        for d, dose, r, dur, pos, site in raw:
+            if r is None and not _is_radiation(d):
+                self.fail(
+                    f"missing route for {d}", "a route: IV, SC, IM, PO or intralesional", adm_end
+                )
+            if site is None and _is_radiation(d):
+                self.fail(f"missing site for {d} (the site irradiated)", _SITE_HINT)
+            try:
+                adms.append(Administration(d, dose, r, dur or 0.0, site))
+            except RegimenError as exc:
+                self.fail(str(exc), "a dose and route that fit the drug", pos=pos, cls=type(exc))
+        try:
+            return Phase(tuple(adms), **fields)
+        except RegimenError as exc:
+            at = sched_pos if sched_pos is not None else self.pos
+            if not fields or not (set(fields) & {"once", "interval_days", "days"}):
+                at = self.pos
+            radiation = any(a.is_radiotherapy for a in adms)
+            hint = "a number of fractions such as 'x3' or 'q2d x3'" if radiation else "'q3w x4'"
+            self.fail(str(exc), f"a valid schedule such as {hint}", pos=at)
+        raise AssertionError  # pragma: no cover
+
+    def _apply_site(self, raw: list[_Raw], site: str, pos: int) -> list[_Raw]:
+        """Give the phase's ``to SITE`` (written after the schedule) to its radiotherapy."""
+        rt = [i for i, r in enumerate(raw) if _is_radiation(r[0])]
+        if not rt:
+            self.fail(
+                _drug_site_message(raw[0][0], _site_text(site)),
+                "a schedule item or the end; 'to SITE' only after radiotherapy",
+                pos,
+            )
+        missing = [i for i in rt if raw[i][5] is None]
+        if not missing:
+            self.fail("site given twice", "one 'to SITE' per radiotherapy item", pos)
+        if len(missing) > 1:
+            self.fail(
+                f"'to {_site_text(site)}' after the schedule is ambiguous: the phase has "
+                f"{len(missing)} radiotherapy items without a site",
+                "'to SITE' right after each radiotherapy dose ('8 Gy to lung + 8 Gy to liver')",
+                pos,
+            )
+        i = missing[0]
+        out = list(raw)
+        out[i] = (*raw[i][:5], site)
+        return out
+
+    def _set(self, fields: dict, key: str, value, pos: int) -> None:
+        if key in fields:
+            self.fail(f"{key.replace('_', ' ')} given twice", "each schedule item once", pos)
+        fields[key] = value
+
+
+def parse_regimen(text: str) -> Regimen:
+    """Parse a regimen string into a :class:`Regimen`.
+
+    A malformed string raises one :class:`RegimenError` whose message quotes the input, points
+    at the bad token with a caret, says what was expected and lists valid examples.
+
+    Examples
+    --------
+    >>> r = parse_regimen("Keytruda 200 mg IV q3w x35")
+    >>> str(r)
+    'pembrolizumab 200 mg IV q3w x35'
+    >>> r.schedule(100).time.tolist()
+    [0.0, 21.0, 42.0, 63.0, 84.0]
+
+    Radiotherapy (fractions daily unless an interval is given) alongside a drug:
+
+    >>> r = parse_regimen("SBRT 8 Gy daily x3 to lungs with pembrolizumab 200 mg IV q3w x35")
+    >>> r
+    Regimen.parse('radiotherapy 8 Gy x3 to lung with pembrolizumab 200 mg IV q3w x35')
+    >>> s = r.schedule(30)
+    >>> s.time.tolist()
+    [0.0, 0.0, 1.0, 2.0, 21.0]
+    >>> s.drug.tolist()
+    ['radiotherapy', 'pembrolizumab', 'radiotherapy', 'radiotherapy', 'pembrolizumab']
+    >>> s.site.tolist()
+    ['lung', '', 'lung', 'lung', '']
+    """
+    return _Parser(text).regimen()
