@@ -1,14 +1,11 @@
-"""Clinical readouts of ``metastatic_io`` trajectories, and dosing stops with feedback.
+"""Clinical readouts of ``metastatic_io`` trajectories (:data:`READOUTS`).
 
 From a solved population this module reads what a clinic measures: the diameter of each
 site's index lesion, the day a new lesion becomes detectable, toxicity grades (CTCAE for
-irAEs, capillary leak and neutropenia; ASTCT for CRS and ICANS) and the day of death.
-
-:func:`simulate_io` adds the feedback of toxicity on treatment without root-finding: a
-first solve gives each patient's first grade >= 3 irAE (or any other stop day given by the
-caller, e.g. progression read from scans); a second solve masks that patient's doses from
-then on and starts a steroid course. The trajectory before the stop is the same in both
-solves (causality), so the stop day is exact, and all later dynamics respond to it.
+irAEs, capillary leak and neutropenia; ASTCT for CRS and ICANS) and the day of death. The
+dosing stops that react to them (toxicity, progression) are applied by the simulation
+layer for any model (:func:`oncotwin.simulation.solve_with_rules`); :func:`simulate_io` is
+kept as the ``metastatic_io`` shortcut to it.
 
 Thresholds are flagged assumptions (see :data:`GRADE_THRESHOLDS`) pending calibration.
 """
@@ -17,25 +14,30 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from oncotwin._constants import DAYS_PER_YEAR
 from oncotwin._random import Stream, patient_uniforms
-from oncotwin.errors import OncotwinError
+from oncotwin.models.readouts import (
+    Toxicity,
+    background_death_days,
+    first_crossing,
+)
 
 if TYPE_CHECKING:
     from oncotwin.models.base import Model
     from oncotwin.population import Population
     from oncotwin.regimens import Regimen
+    from oncotwin.simulation import DosedSolution
     from oncotwin.solvers import EventTable, Solution, SolverOptions
 
 __all__ = [
     "DETECTABLE_LOG_CELLS",
     "GRADE_THRESHOLDS",
     "IRAE_ORGANS",
-    "IOSimulation",
+    "READOUTS",
+    "IOReadouts",
     "Toxicity",
     "death_days",
     "first_crossing",
@@ -71,26 +73,6 @@ IRAE_ORGANS: dict[str, float] = {
     "endocrine": 0.15,
     "pneumonitis": 0.10,
 }
-
-
-def first_crossing(t: np.ndarray, y: np.ndarray, level: np.ndarray | float) -> np.ndarray:
-    """First time each row of ``y`` (n, len(t)) reaches ``level`` (linear interpolation
-    between output times); ``inf`` if never."""
-    y = np.asarray(y, dtype=float)
-    lev = np.broadcast_to(np.asarray(level, dtype=float), (y.shape[0],))[:, None]
-    above = y >= lev
-    hit = above.any(axis=1)
-    k = np.argmax(above, axis=1)
-    out = np.full(y.shape[0], np.inf)
-    rows = np.nonzero(hit)[0]
-    kk = k[rows]
-    first = kk == 0
-    out[rows[first]] = t[0]
-    r, j = rows[~first], kk[~first]
-    y0, y1 = y[r, j - 1], y[r, j]
-    frac = np.where(y1 > y0, (lev[r, 0] - y0) / np.where(y1 > y0, y1 - y0, 1.0), 1.0)
-    out[r] = t[j - 1] + np.clip(frac, 0.0, 1.0) * (t[j] - t[j - 1])
-    return out
 
 
 def _site_volumes(sol: Solution) -> np.ndarray:
@@ -129,17 +111,15 @@ def new_lesion_days(sol: Solution) -> np.ndarray:
 def death_days(
     sol: Solution, seed: int, patient_ids: np.ndarray, age_yr: np.ndarray | None = None
 ) -> np.ndarray:
-    """Day of death: tumour death (cumulative hazard reaches an Exp(1) draw) or background
-    mortality (Gompertz in age: 1%/year at 60, doubling every ~8 years, an assumption
-    approximating life tables); ``inf`` if alive at the end."""
+    """Day of death: tumour death (cumulative hazard reaches an Exp(1) draw) or, given ages,
+    background mortality (:func:`oncotwin.models.readouts.background_death_days`);
+    ``inf`` if alive at the end."""
     names = list(sol.names)
     u = -np.log(patient_uniforms(seed, patient_ids, stream=Stream.DEATH_TUMOUR))
     tumour = first_crossing(sol.t, sol.y[:, :, names.index("death_hazard_cum")], u)
     if age_yr is None:
         return tumour
-    rate = 0.01 / DAYS_PER_YEAR * np.exp(0.085 * (np.asarray(age_yr, dtype=float) - 60.0))
-    background = -np.log(patient_uniforms(seed, patient_ids, stream=Stream.DEATH_BACKGROUND)) / rate
-    return np.minimum(tumour, background)
+    return np.minimum(tumour, background_death_days(seed, patient_ids, age_yr))
 
 
 def _grade(values: np.ndarray, thresholds: tuple[float, ...], *, falling: bool = False):
@@ -147,33 +127,6 @@ def _grade(values: np.ndarray, thresholds: tuple[float, ...], *, falling: bool =
     for th in thresholds:
         g += (values <= th) if falling else (values >= th)
     return g
-
-
-@dataclass(frozen=True)
-class Toxicity:
-    """Per-patient toxicity readouts (arrays of length n)."""
-
-    irae_day: np.ndarray  # first grade >= 3 irAE [day] (inf: none)
-    irae_grade: np.ndarray  # worst irAE grade (0-4)
-    irae_organ: np.ndarray  # organ of the worst irAE ('' if none)
-    crs_grade: np.ndarray
-    icans_grade: np.ndarray
-    capillary_leak_grade: np.ndarray
-    neutropenia_grade: np.ndarray
-
-    @property
-    def g3plus(self) -> np.ndarray:
-        """Any grade >= 3 adverse event of the model."""
-        worst = np.maximum.reduce(
-            [
-                self.irae_grade,
-                self.crs_grade,
-                self.icans_grade,
-                self.capillary_leak_grade,
-                self.neutropenia_grade,
-            ]
-        )
-        return worst >= 3
 
 
 def toxicity(sol: Solution, seed: int, patient_ids: np.ndarray) -> Toxicity:
@@ -209,15 +162,66 @@ def toxicity(sol: Solution, seed: int, patient_ids: np.ndarray) -> Toxicity:
     )
 
 
-@dataclass(frozen=True, eq=False)
-class IOSimulation:
-    """A ``metastatic_io`` population solved with dosing stops applied."""
+@dataclass(frozen=True)
+class IOReadouts:
+    """:class:`~oncotwin.models.readouts.ClinicalReadouts` of ``metastatic_io``: one index
+    lesion per site (baseline sizes from the patient's covariates), new lesions from the
+    micrometastatic compartments, tumour death from the cumulative death hazard, toxicity
+    from the hazard and marker states, steroids into the ``steroid`` state."""
 
-    solution: Solution
-    population: Population
-    stop_day: np.ndarray  # day dosing stopped (inf: never)
-    stop_reason: np.ndarray  # '' | 'toxicity' | 'given'
-    toxicity: Toxicity
+    steroid_state: str | None = "steroid"
+
+    @property
+    def site_names(self) -> tuple[str, ...]:
+        from oncotwin.models.metastatic_io import SITES
+
+        return SITES
+
+    def baseline_diameters(self, population: Any) -> np.ndarray:
+        from oncotwin.models.metastatic_io_cancers import lesion_table
+
+        return lesion_table(population.covariates, population.cancer)[0]
+
+    def lesion_diameters(self, sol: Solution, baseline_mm: np.ndarray) -> np.ndarray:
+        return lesion_diameters(sol, baseline_mm)
+
+    def new_lesion_days(self, sol: Solution) -> np.ndarray:
+        return new_lesion_days(sol)
+
+    def death_days(self, sol: Solution, seed: int, patient_ids: np.ndarray) -> np.ndarray:
+        return death_days(sol, seed, patient_ids)
+
+    def toxicity(self, sol: Solution, seed: int, patient_ids: np.ndarray) -> Toxicity:
+        return toxicity(sol, seed, patient_ids)
+
+    def tumour_burden(self, sol: Solution) -> np.ndarray:
+        """Total viable tumour cells [1e9 cell] over all sites, ``(n, n_times)``."""
+        from oncotwin.models.metastatic_io import SITES
+
+        names = list(sol.names)
+        k = [names.index(f"{p}_{s}") for s in SITES for p in ("T", "U")]
+        return sol.y[:, :, k].sum(axis=2)
+
+    def marrow_blast_fraction(self, sol: Solution) -> np.ndarray:
+        """Marrow blast fraction (0-1) from the bone site, ``(n, n_times)``."""
+        from oncotwin.models.metastatic_io_cancers import MARROW_CELLS
+
+        names = list(sol.names)
+        k = [names.index("T_bone"), names.index("U_bone")]
+        return np.clip(sol.y[:, :, k].sum(axis=2) / MARROW_CELLS, 0.0, 1.0)
+
+
+#: The readouts of ``metastatic_io`` (registered in :mod:`oncotwin.models.readouts`).
+READOUTS = IOReadouts()
+
+
+def __getattr__(name: str) -> Any:
+    """``IOSimulation``: the former name of :class:`oncotwin.simulation.DosedSolution`."""
+    if name == "IOSimulation":
+        from oncotwin.simulation import DosedSolution
+
+        return DosedSolution
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def simulate_io(
@@ -235,75 +239,26 @@ def simulate_io(
     after_stop: Callable[[np.ndarray, np.ndarray], EventTable | None] | None = None,
     options: SolverOptions | None = None,
     model: Model | None = None,
-) -> IOSimulation:
-    """Simulate with dosing stopped at a grade >= 3 irAE (and at ``stop_day`` if given).
+) -> DosedSolution:
+    """Simulate ``metastatic_io`` with dosing stopped at a grade >= 3 irAE (with a steroid
+    course) and at ``stop_day`` / ``stop_rule`` (see
+    :func:`oncotwin.simulation.solve_with_rules`, which this calls)."""
+    from oncotwin.regimens import DosingRules
+    from oncotwin.simulation import output_times, solve_with_rules
 
-    A patient whose first grade >= 3 irAE happens on day ``d`` gets no dose that starts
-    after ``d`` and a high-dose steroid course on ``d`` (which damps priming and killing).
-    ``stop_day`` (per patient, e.g. a maximal treatment duration) and ``stop_rule`` (a
-    function of the first solve giving a stop day per patient, e.g. progression read from
-    its scans) stop doses without steroids. ``t_out`` overrides the output grid
-    ``0, every, ..., days``. ``after_stop(stop_day, reason)`` may return events for the
-    second solve that follow a stop (e.g. crossover to another arm's regimen at progression).
-    """
-    from oncotwin.regimens import parse_regimen
-    from oncotwin.simulation import _prepare_regimen, output_times
-    from oncotwin.solvers import BOLUS, EventTable, SolverOptions, solve
-
-    if isinstance(regimen, str):
-        regimen = parse_regimen(regimen)
-    model = model or population.model
-    n = population.n
-    ids = np.arange(n) if patient_ids is None else np.asarray(patient_ids)
-    if ids.shape != (n,):
-        raise OncotwinError(f"patient_ids has shape {ids.shape}; give one id per patient ({n})")
-    opts = options or SolverOptions(rtol=1e-5, atol=1e-9)
     t = output_times(days, every) if t_out is None else np.asarray(t_out, dtype=float)
-    if regimen is None:  # untreated (placebo) arm
-        pop, events, origin = population, EventTable.empty(n), np.zeros(0)
-    else:
-        pop, events, origin = _prepare_regimen(model, regimen, population, days)
-    sol = solve(model, pop.params, t, events=events, options=opts)
-    tox = toxicity(sol, seed, ids)
-    given = np.full(n, np.inf) if stop_day is None else np.asarray(stop_day, dtype=float)
-    if stop_rule is not None:
-        given = np.minimum(given, np.asarray(stop_rule(sol), dtype=float))
-    tox_stop = tox.irae_day if stop_on_toxicity else np.full(n, np.inf)
-    stop = np.minimum(given, tox_stop)
-    reason = np.where(
-        np.isfinite(stop), np.where(tox_stop <= given, "toxicity", "given"), ""
-    ).astype(object)
-    if np.isfinite(stop).any():
-        keep = origin[None, :] <= stop[:, None]
-        events2 = events.masked(keep)
-        steroid = np.where(reason == "toxicity", 1.0, 0.0)
-        st_times = np.where(np.isfinite(stop), stop, 0.0)
-        # one steroid bolus per patient at its own day: events are shared in time, so add
-        # one event per distinct stop day (patients elsewhere get 0)
-        uniq = np.unique(st_times[steroid > 0])
-        if uniq.size:
-            vals = (st_times[:, None] == uniq[None, :]) * steroid[:, None]
-            st = EventTable.build(
-                uniq,
-                np.full(uniq.size, model.state_index("steroid")),
-                np.full(uniq.size, BOLUS),
-                vals,
-            )
-            events2 = events2.concat(st)
-        if after_stop is not None:
-            post = after_stop(stop, np.asarray(reason, dtype=str))
-            if post is not None and post.n_events:
-                events2 = events2.concat(post)
-        sol = solve(model, pop.params, t, events=events2, options=opts)
-        tox2 = toxicity(sol, seed, ids)
-        # the irAE that stopped treatment keeps its day; later grades come from the 2nd solve
-        tox = Toxicity(
-            irae_day=np.minimum(tox.irae_day, tox2.irae_day),
-            irae_grade=np.maximum(tox.irae_grade, tox2.irae_grade),
-            irae_organ=np.where(tox.irae_grade > 0, tox.irae_organ, tox2.irae_organ),
-            crs_grade=tox2.crs_grade,
-            icans_grade=tox2.icans_grade,
-            capillary_leak_grade=tox2.capillary_leak_grade,
-            neutropenia_grade=tox2.neutropenia_grade,
-        )
-    return IOSimulation(sol, pop, stop, np.asarray(reason, dtype=str), tox)
+    rules = DosingRules(stop_on_toxicity=stop_on_toxicity)
+    return solve_with_rules(
+        model or population.model,
+        regimen,
+        population,
+        t,
+        rules=rules,
+        horizon=days,
+        seed=seed,
+        patient_ids=patient_ids,
+        stop_day=stop_day,
+        progression=stop_rule,
+        after_stop=after_stop,
+        options=options,
+    )

@@ -18,13 +18,16 @@ from oncotwin.regimens.grammar import (
     canonical_site,
     parse_regimen,
 )
+from oncotwin.regimens.rules import STOP_REASONS, DosingRules
 from oncotwin.regimens.schedule import DoseSchedule, day_label_to_time
 
 __all__ = [
     "EXAMPLES",
     "SITES",
+    "STOP_REASONS",
     "Administration",
     "DoseSchedule",
+    "DosingRules",
     "Phase",
     "Regimen",
     "RegimenUnitError",

@@ -4,11 +4,16 @@ The public names of the submodules are re-exported here and imported on first us
 ``__getattr__``), so ``import oncotwin.trials`` stays cheap and DuckDB, pydantic, SciPy and
 lifelines load only when a trial needs them:
 
+- :mod:`~oncotwin.trials.trial`: :class:`Trial` (``Trial.from_example(name).run(...)``), the
+  thin runner: spec -> plan -> chunks -> store -> :class:`TrialResult`;
+- :mod:`~oncotwin.trials.result`: :class:`TrialResult` (tables, summary, ``compare``,
+  ``print_summary``, report);
 - :mod:`~oncotwin.trials.spec`: TOML trial specs (``load_spec``, ``list_examples``);
-- :mod:`~oncotwin.trials.run`: ``run_trial`` end to end, ``write_trial_report``;
+- :mod:`~oncotwin.trials.assessment`: response criteria as a registry (RECIST 1.1, iRECIST,
+  Lugano, IMWG, marrow) over model-independent :class:`Readouts`;
+- :mod:`~oncotwin.trials.run`: the former entry points (``run_trial``, ``write_trial_report``);
 - :mod:`~oncotwin.trials.store` / :mod:`~oncotwin.trials.executor`: the DuckDB store, chunks
   in-process or on dask.distributed, resume;
-- :mod:`~oncotwin.trials.recist`: RECIST 1.1, iRECIST, Lugano, IMWG and marrow response;
 - :mod:`~oncotwin.trials.endpoints`: response rates, Kaplan-Meier, Cox, safety, subgroups;
 - :mod:`~oncotwin.trials.targets`: published outcomes of the calibration trial arms.
 
@@ -32,6 +37,15 @@ from typing import Any
 _EXPORTS: dict[str, tuple[str, ...]] = {
     "spec": (
         "DAYS_PER_MONTH",
+        "Assessment",
+        "CRITERIA",
+        "Criterion",
+        "Readouts",
+        "Trial",
+        "TrialResult",
+        "assess",
+        "get_criterion",
+        "register_criterion",
         "ArmSpec",
         "CrossoverSpec",
         "PopulationSpec",
@@ -57,6 +71,17 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "ExecutorError",
         "run_chunks",
         "run_to_store",
+    ),
+    "trial": ("Trial",),
+    "result": ("TrialResult",),
+    "assessment": (
+        "Assessment",
+        "CRITERIA",
+        "Criterion",
+        "Readouts",
+        "assess",
+        "get_criterion",
+        "register_criterion",
     ),
     "recist": (
         "CR",
@@ -111,6 +136,7 @@ _ORIGIN: dict[str, str] = {name: mod for mod, names in _EXPORTS.items() for name
 
 __all__ = [
     "CR",
+    "CRITERIA",
     "DAYS_PER_MONTH",
     "DB_NAME",
     "DEFAULT_CHUNK",
@@ -126,6 +152,8 @@ __all__ = [
     "SD",
     "SUMMARY_COLUMNS",
     "ArmSpec",
+    "Assessment",
+    "Criterion",
     "CrossoverSpec",
     "ExecutorError",
     "KMSummary",
@@ -133,17 +161,21 @@ __all__ = [
     "PublishedArm",
     "PublishedLink",
     "Rate",
+    "Readouts",
     "RecistResult",
     "ScanSegment",
     "ScheduleSpec",
     "SpecError",
     "StoreError",
     "TreatmentSpec",
+    "Trial",
     "TrialInfo",
+    "TrialResult",
     "TrialRun",
     "TrialSpec",
     "TrialStore",
     "arms_of",
+    "assess",
     "assess_imwg",
     "assess_lugano",
     "assess_marrow",
@@ -153,6 +185,7 @@ __all__ = [
     "compare_published",
     "eligibility_from_spec",
     "example_path",
+    "get_criterion",
     "km",
     "list_examples",
     "load_spec",
@@ -160,6 +193,7 @@ __all__ = [
     "published",
     "published_table",
     "reader_normals",
+    "register_criterion",
     "response_rates",
     "run_chunks",
     "run_to_store",

@@ -153,6 +153,19 @@ class TrialInfo(_Frozen):
     patients: Annotated[int, Field(gt=0)]
     follow_up_months: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     reference_arm: str | None = None
+    #: The model the arms are simulated in (``oncotwin models`` lists them); any model with
+    #: clinical readouts (a tumour-size state) runs a trial.
+    model: Annotated[str, Field(min_length=1)] = "metastatic_io"
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from oncotwin.models.registry import list_models
+
+        names = [m for m in list_models() if m != "pk:<drug>"]
+        if v not in names:
+            raise ValueError(did_you_mean(v, names, what="model"))
+        return v
 
 
 Scalar = bool | int | float | str

@@ -1,4 +1,4 @@
-"""Model + regimen + population -> one batched solve: :func:`simulate`.
+"""Model + regimen + population -> one batched solve (dosing rules applied): :func:`simulate`.
 
 Research simulations only: results are not medical advice.
 """
@@ -16,11 +16,13 @@ import numpy as np
 from oncotwin._constants import DISCLAIMER
 from oncotwin._version import __version__
 from oncotwin.citations import cite, used_citations
-from oncotwin.errors import OncotwinError, RegimenError, SolverError
+from oncotwin.errors import OncotwinError, SolverError
 from oncotwin.pharmacology import get_drug
 from oncotwin.population import Population, sample_population
-from oncotwin.regimens import Regimen, parse_regimen
-from oncotwin.solvers import BOLUS, INFUSION_RATE, EventTable, Solution, SolverOptions, solve
+from oncotwin.regimens import DosingRules, Regimen, parse_regimen
+from oncotwin.simulation._dosing import solve_with_rules
+from oncotwin.simulation._events import regimen_dose_events
+from oncotwin.solvers import EventTable, Solution, SolverOptions, solve
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -34,15 +36,7 @@ class EventSource(Protocol):
     def events(self, n_patients: int, t_end: float, params: np.ndarray) -> EventTable: ...
 
 
-__all__ = [
-    "DISCLAIMER",
-    "EventSource",
-    "SimulationResult",
-    "output_times",
-    "prepare_regimen",
-    "regimen_events",
-    "simulate",
-]
+__all__ = ["EventSource", "SimulationResult", "output_times", "simulate"]
 
 
 def output_times(days: float, every: float = 1.0) -> np.ndarray:
@@ -55,98 +49,6 @@ def output_times(days: float, every: float = 1.0) -> np.ndarray:
     return np.append(t, float(days)) if t[-1] < days else t
 
 
-def regimen_events(
-    model: Model, regimen: Regimen, population: Population, horizon: float
-) -> EventTable:
-    """Dose events of ``regimen`` for every patient of ``population`` in ``model``'s units.
-
-    Each drug enters the model at the dose target registered for the drug's name or, failing
-    that, for its mechanism class (e.g. ``"anti-PD-1"``). Weight- and BSA-based doses use each
-    patient's own body size. An infusion (duration > 0) becomes a zero-order input: a rate
-    step up at its start and down at its end.
-    """
-    return _regimen_events(model, regimen, population, horizon)[0]
-
-
-def _regimen_events(
-    model: Model, regimen: Regimen, population: Population, horizon: float
-) -> tuple[EventTable, np.ndarray]:
-    """:func:`regimen_events` plus each event's dose start time (for per-patient stops)."""
-    sched = regimen.schedule(horizon)
-    adapter = model.regimen_adapter
-    handled = adapter.handles if adapter is not None else frozenset()
-    if len(sched) == 0:
-        return EventTable.empty(population.n), np.zeros(0)
-    amounts = sched.amounts(population.weight_kg, population.bsa_m2)
-    times, states, kinds, cols, origin = [], [], [], [], []
-    for j in range(len(sched)):
-        drug = get_drug(str(sched.drug[j]))
-        if drug.name in handled or drug.mechanism in handled:
-            continue
-        try:
-            target = model.dose_target(drug.name, drug.mechanism)
-        except OncotwinError as exc:
-            raise RegimenError(
-                f"{exc}. Regimen drug {drug.name!r} ({drug.mechanism}) cannot be given to model "
-                f"{model.name!r}; use a model with a target for it (see `oncotwin models`)"
-            ) from None
-        s = model.state_index(target.state)
-        amt = amounts[:, j] * target.scale
-        dur = float(sched.duration[j])
-        t = float(sched.time[j])
-        if dur > 0:
-            times += [t, t + dur]
-            states += [s, s]
-            kinds += [INFUSION_RATE, INFUSION_RATE]
-            cols += [amt / dur, -amt / dur]
-            origin += [t, t]
-        else:
-            times.append(t)
-            states.append(s)
-            kinds.append(BOLUS)
-            cols.append(amt)
-            origin.append(t)
-    if not times:
-        return EventTable.empty(population.n), np.zeros(0)
-    t_arr = np.array(times)
-    order = np.argsort(t_arr, kind="stable")
-    table = EventTable.build(t_arr, np.array(states), np.array(kinds), np.column_stack(cols))
-    return table, np.array(origin)[order]
-
-
-def prepare_regimen(
-    model: Model, regimen: Regimen, population: Population, horizon: float
-) -> tuple[Population, EventTable]:
-    """The population's parameters adjusted for ``regimen`` and all its events.
-
-    Plain models take doses at their dose targets; a model with a regimen adapter (e.g.
-    ``metastatic_io``) also sets regimen-dependent parameters (the PK constants of the
-    antibody dosed, whether the tumour expresses the drug's target) and makes the events
-    dose targets cannot express (radiotherapy fractions on a named site).
-    """
-    pop, events, _ = _prepare_regimen(model, regimen, population, horizon)
-    return pop, events
-
-
-def _prepare_regimen(
-    model: Model, regimen: Regimen, population: Population, horizon: float
-) -> tuple[Population, EventTable, np.ndarray]:
-    """:func:`prepare_regimen` plus each event's dose start time (for per-patient stops);
-    an adapter's events (radiotherapy fractions) start when they happen."""
-    events, origin = _regimen_events(model, regimen, population, horizon)
-    adapter = model.regimen_adapter
-    if adapter is None:
-        return population, events, origin
-    params, extra = adapter.prepare(model, regimen, population.params, horizon)
-    pop = replace(population, params=model.check_parameters(params))
-    if extra is not None and extra.n_events:
-        # merged in the order EventTable.build sorts (stable by time)
-        times = np.concatenate([events.time, extra.time])
-        origin = np.concatenate([origin, extra.time])[np.argsort(times, kind="stable")]
-        events = extra if events.n_events == 0 else events.concat(extra)
-    return pop, events, origin
-
-
 @dataclass(frozen=True, eq=False)
 class SimulationResult:
     """A solved population with what produced it (model, regimen, population, settings)."""
@@ -156,6 +58,9 @@ class SimulationResult:
     regimen: Regimen | None
     options: SolverOptions
     citations: tuple[str, ...] = field(default=())
+    #: Day dosing stopped per patient (``inf``: never) and why (see :class:`DosingRules`).
+    stop_day: np.ndarray | None = None
+    stop_reason: np.ndarray | None = None
 
     @property
     def model(self) -> Model:
@@ -212,6 +117,7 @@ def simulate(
     options: SolverOptions | None = None,
     progress: Callable[[int, int], None] | None = None,
     extra_events: EventSource | None = None,
+    rules: DosingRules | None = None,
 ) -> SimulationResult:
     """Simulate a virtual population of ``model`` under ``regimen`` in one batched solve.
 
@@ -229,6 +135,11 @@ def simulate(
         Horizon and output interval [day].
     save
         States to keep (default all).
+    rules
+        When dosing stops (:class:`~oncotwin.regimens.DosingRules`: at progression, at a
+        grade >= 3 toxicity with a steroid course, after a maximal duration). The regimen's
+        own "until progression" phases always stop at (true) progression. Rules need the
+        model's clinical readouts (:mod:`oncotwin.models.readouts`) and cost a second solve.
     extra_events
         Events that belong to the model itself, e.g. an imported SBML file's own events
         (anything with ``events(n_patients, t_end, params) -> EventTable``).
@@ -251,16 +162,43 @@ def simulate(
         raise OncotwinError("the population was sampled for another model; resample it")
     opts = options or SolverOptions()
     t = output_times(days, every)
-    events = None
-    if regimen is not None:
-        pop, events = prepare_regimen(model, regimen, pop, days)
-    if extra_events is not None:
-        own = extra_events.events(pop.n, float(t[-1]), pop.params)
-        if own.n_events:
-            events = own if events is None else events.concat(own)
     model.use_citations()
     if regimen is not None:
         for d in regimen.drugs:
             cite(*get_drug(d).citations)
+    prepared = regimen_dose_events(model, regimen, pop, days) if regimen is not None else None
+    rules = rules or DosingRules()
+    if prepared is not None and (rules.any or prepared.until_progression.any()):
+        if extra_events is not None:
+            raise OncotwinError(
+                "dosing rules (or 'until progression') and a model's own events cannot be "
+                "combined yet; give the regimen a fixed count (xN) or drop the rules"
+            )
+        dosed = solve_with_rules(
+            model, regimen, pop, t, rules=rules, seed=seed, options=opts, prepared=prepared
+        )
+        sol = dosed.solution if save is None else _saved(dosed.solution, save)
+        return SimulationResult(
+            sol,
+            dosed.population,
+            regimen,
+            opts,
+            tuple(used_citations()),
+            dosed.stop_day,
+            dosed.stop_reason,
+        )
+    events = None
+    if prepared is not None:
+        pop, events = prepared.population, prepared.events
+    if extra_events is not None:
+        own = extra_events.events(pop.n, float(t[-1]), pop.params)
+        if own.n_events:
+            events = own if events is None else events.concat(own)
     sol = solve(model, pop.params, t, events=events, save=save, options=opts, progress=progress)
     return SimulationResult(sol, pop, regimen, opts, tuple(used_citations()))
+
+
+def _saved(sol: Solution, save: Sequence[str]) -> Solution:
+    """``sol`` keeping only the states in ``save`` (in that order)."""
+    idx = [sol.model.state_index(name) for name in save]
+    return replace(sol, names=tuple(save), y=sol.y[:, :, idx])

@@ -1,0 +1,322 @@
+"""One chunk of a trial: patients -> dosed solves per arm -> assessment -> contract tables.
+
+A pure function of (plan, chunk id), safe to run on any worker: patient ``i``'s covariates,
+arm and every random number derive from the run seed and ``i`` alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from oncotwin._random import Stream, patient_uniforms
+from oncotwin.models.readouts import background_death_days, clinical_readouts
+from oncotwin.population.virtual import VirtualPopulation
+from oncotwin.simulation import TRIAL_OPTIONS, regimen_dose_events, solve_with_rules
+from oncotwin.solvers import EventTable
+from oncotwin.trials.assessment import Assessment, Readouts, assess, get_criterion
+
+if TYPE_CHECKING:
+    from oncotwin.models.readouts import ClinicalReadouts, Toxicity
+    from oncotwin.simulation import DosedSolution
+    from oncotwin.solvers import Solution
+    from oncotwin.trials._plan import ArmPlan, TrialPlan
+
+__all__ = ["PATIENT_PARAMETERS", "TABLES", "simulate_chunk"]
+
+#: The per-patient tables of a chunk, as the store holds them.
+TABLES = ("patients", "outcomes", "visits", "events")
+
+#: Parameters copied into the ``patients`` table (those the model has).
+PATIENT_PARAMETERS = (
+    "growth_rate",
+    "immunogenicity",
+    "infiltration",
+    "pdl1_baseline",
+    "mdsc_suppression",
+    "antibody_cl_factor",
+    "emt",
+)
+
+
+@dataclass(frozen=True)
+class _ArmContext:
+    """What assessing one arm of a chunk needs besides the solution."""
+
+    plan: TrialPlan
+    readouts: ClinicalReadouts
+    ids: np.ndarray
+    baseline_mm: np.ndarray
+    age: np.ndarray
+
+    def death(self, sol: Solution) -> np.ndarray:
+        disease = self.readouts.death_days(sol, self.plan.seed, self.ids)
+        return np.minimum(disease, background_death_days(self.plan.seed, self.ids, self.age))
+
+    def assess(self, sol: Solution) -> Assessment:
+        """Response by the plan's criterion at the scan days."""
+        plan = self.plan
+        idx = np.searchsorted(sol.t, plan.scan_days)
+        n = len(self.ids)
+        fields: dict[str, np.ndarray] = {}
+        needs = set(get_criterion(plan.criterion).needs)
+        if "lesion_diameter_mm" in needs:
+            diam = self.readouts.lesion_diameters(sol, self.baseline_mm)[:, idx, :]
+            fields["lesion_diameter_mm"] = diam
+            fields["lesion_organ"] = np.tile(np.arange(diam.shape[2]), (n, 1))
+        for name in ("tumour_burden", "marrow_blast_fraction"):
+            if name in needs:
+                fields[name] = getattr(self.readouts, name)(sol)[:, idx]
+        if plan.criterion != "marrow":
+            fields["new_lesion_day"] = self.readouts.new_lesion_days(sol)
+        readouts = Readouts(
+            scan_days=plan.scan_days,
+            death_day=self.death(sol),
+            end_day=np.full(n, plan.horizon),
+            **fields,
+        )
+        options = {}
+        if "confirm_min_days" in (get_criterion(plan.criterion).options or ()):
+            options["confirm_min_days"] = plan.confirm_min_days
+        return assess(plan.criterion, readouts, seed=plan.seed, patient_ids=self.ids, **options)
+
+
+def _crossover_events(
+    arm: ArmPlan, vp: VirtualPopulation, plan: TrialPlan
+) -> tuple[object, object]:
+    """The crossover regimen's events (prepared for ``vp``) and who crosses over, or Nones."""
+    if arm.crossover_regimen is None:
+        return None, None
+    crossing = patient_uniforms(plan.seed, vp.patient_ids, stream=Stream.CROSSOVER)
+    crossing = crossing < arm.crossover_fraction
+    base = regimen_dose_events(vp.model, arm.crossover_regimen, vp.population, plan.horizon)
+
+    def after_stop(stop: np.ndarray, reason: np.ndarray) -> EventTable | None:
+        """The crossover regimen from each crossing patient's progression day."""
+        go = crossing & (reason == "progression") & np.isfinite(stop) & (stop < plan.horizon)
+        parts = []
+        for d in np.unique(stop[go]):
+            who = go & (stop == d)
+            keep = base.events.time + d <= plan.horizon
+            if keep.any():
+                ev = base.events
+                vals = np.where(who[:, None], ev.value[:, keep], 0.0)
+                parts.append(
+                    EventTable.build(ev.time[keep] + d, ev.state[keep], ev.kind[keep], vals)
+                )
+        if not parts:
+            return None
+        out = parts[0]
+        for p in parts[1:]:
+            out = out.concat(p)
+        return out
+
+    return base.population, after_stop
+
+
+def _solve_arm(arm: ArmPlan, vp: VirtualPopulation, ctx: _ArmContext) -> DosedSolution:
+    plan = ctx.plan
+    cross_pop, after_stop = _crossover_events(arm, vp, plan)
+    pop = vp.population if cross_pop is None else cross_pop
+    prepared = None
+    if arm.regimen is not None:
+        prepared = regimen_dose_events(vp.model, arm.regimen, pop, plan.horizon)
+
+    def progression(sol: Solution) -> np.ndarray:
+        return np.asarray(ctx.assess(sol).progression_day, dtype=float)
+
+    rules = plan.rules
+    if after_stop is not None:  # crossing over at progression ends the arm's own treatment
+        rules = replace(rules, stop_on_progression=True)
+    return solve_with_rules(
+        vp.model,
+        arm.regimen,
+        pop,
+        plan.t_out,
+        rules=rules,
+        horizon=plan.horizon,
+        seed=plan.seed,
+        patient_ids=ctx.ids,
+        progression=progression,
+        after_stop=after_stop,
+        options=TRIAL_OPTIONS,
+        readouts=ctx.readouts,
+        prepared=prepared,
+    )
+
+
+def _last_dose_day(arm: ArmPlan, horizon: float) -> float:
+    if arm.regimen is None:
+        return 0.0
+    sched = arm.regimen.schedule(horizon)
+    return float(np.max(sched.time)) if len(sched) else 0.0
+
+
+def _discontinued(
+    arm: ArmPlan, dosed: DosedSolution, assessed: Assessment, death: np.ndarray, horizon: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Treatment end day and why treatment ended (toxicity, progression, death, completed)."""
+    stop = dosed.stop_day
+    tend = np.minimum(np.minimum(stop, death), _last_dose_day(arm, horizon))
+    prog_day = np.asarray(assessed.progression_day, dtype=float)
+    reason = np.where(
+        dosed.stop_reason == "toxicity",
+        "toxicity",
+        np.where(
+            np.isfinite(stop) & (prog_day <= stop + 1e-9),
+            "progression",
+            np.where(death <= tend, "death", "completed"),
+        ),
+    )
+    return tend, reason
+
+
+def _outcomes(
+    arm: ArmPlan,
+    vp: VirtualPopulation,
+    dosed: DosedSolution,
+    assessed: Assessment,
+    ended: tuple[np.ndarray, np.ndarray],
+) -> pd.DataFrame:
+    outcomes, _ = assessed.to_frames(arm.name, vp.patient_ids)
+    tox = dosed.toxicity
+    treated = arm.regimen is not None
+    outcomes["max_irae_grade"] = tox.irae_grade
+    outcomes["max_crs_grade"] = tox.crs_grade
+    outcomes["max_icans_grade"] = tox.icans_grade
+    outcomes["g3plus_ae"] = tox.g3plus
+    outcomes["treatment_end_day"] = ended[0] if treated else 0.0
+    outcomes["discontinued"] = ended[1] if treated else "completed"
+    for k, v in _groups(vp.covariates).items():
+        outcomes[k] = v
+    return outcomes
+
+
+def _groups(cov: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Subgroup labels: PD-L1 TPS, TMB and immune phenotype."""
+    tps = cov["pdl1_tps_pct"].to_numpy(dtype=float)
+    pdl1 = np.where(
+        np.isnan(tps), "unknown", np.where(tps >= 50, ">=50%", np.where(tps >= 1, "1-49%", "<1%"))
+    )
+    tmb = cov["tmb_mut_per_mb"].to_numpy(dtype=float)
+    tmbg = np.where(np.isnan(tmb), "unknown", np.where(tmb >= 10, ">=10", "<10"))
+    phen = cov["immune_phenotype"].astype(object).fillna("n/a").to_numpy(dtype=str)
+    return {"pdl1_group": pdl1, "tmb_group": tmbg, "immune_phenotype": phen}
+
+
+def _arm_tables(arm: ArmPlan, vp: VirtualPopulation, plan: TrialPlan) -> dict[str, pd.DataFrame]:
+    """Simulate and assess the patients ``vp`` of one arm -> the contract tables."""
+    readouts = clinical_readouts(vp.model)
+    ctx = _ArmContext(
+        plan,
+        readouts,
+        vp.patient_ids,
+        readouts.baseline_diameters(vp),
+        vp.covariates["age_yr"].to_numpy(dtype=float),
+    )
+    dosed = _solve_arm(arm, vp, ctx)
+    death = ctx.death(dosed.solution)
+    assessed = ctx.assess(dosed.solution)
+    ended = _discontinued(arm, dosed, assessed, death, plan.horizon)
+    _, visits = assessed.to_frames(arm.name, vp.patient_ids)
+    patients = vp.covariates.copy()
+    patients.insert(1, "arm", arm.name)
+    for name in PATIENT_PARAMETERS:
+        if name in vp.model.parameter_names:
+            patients[name] = dosed.population.parameter(name)
+    return {
+        "patients": patients,
+        "outcomes": _outcomes(arm, vp, dosed, assessed, ended),
+        "visits": visits,
+        "events": _events(arm, vp.patient_ids, assessed, death, dosed, ended[1]),
+    }
+
+
+def simulate_chunk(plan: TrialPlan, chunk_id: int) -> dict[str, pd.DataFrame]:
+    """Simulate trial patients of chunk ``chunk_id`` (all arms) -> contract tables."""
+    ids = plan.chunk_ids(chunk_id)
+    vp = VirtualPopulation.for_trial(
+        plan.model(),
+        plan.cancer,
+        ids,
+        seed=plan.seed,
+        eligibility=plan.eligibility,
+        baseline=plan.baseline,
+    )
+    arm_idx = np.asarray(plan.spec.arm_of(ids))
+    out: dict[str, list[pd.DataFrame]] = {
+        "patients": [],
+        "outcomes": [],
+        "visits": [],
+        "events": [],
+    }
+    for arm in plan.arms:
+        rows = np.nonzero(arm_idx == arm.index)[0]
+        if rows.size:
+            for name, table in _arm_tables(arm, vp.take(rows), plan).items():
+                out[name].append(table)
+    tables = {k: pd.concat(v, ignore_index=True) for k, v in out.items() if v}
+    return {
+        k: t.sort_values("patient_id", kind="stable").reset_index(drop=True)
+        for k, t in tables.items()
+    }
+
+
+_EVENT_COLUMNS = {
+    "patient_id": np.int64,
+    "arm": str,
+    "day": float,
+    "kind": str,
+    "grade": np.int64,
+    "detail": str,
+}
+
+
+def _events(
+    arm: ArmPlan,
+    pid: np.ndarray,
+    assessed: Assessment,
+    death: np.ndarray,
+    dosed: DosedSolution,
+    discontinued: np.ndarray,
+) -> pd.DataFrame:
+    """The ``events`` table: progression, response, death, toxicity, discontinuation."""
+    rows: list[pd.DataFrame] = []
+
+    def add(mask, day, kind, grade, detail) -> None:
+        m = np.asarray(mask, dtype=bool)
+        if m.any():
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "patient_id": pid[m],
+                        "arm": arm.name,
+                        "day": np.broadcast_to(np.asarray(day, dtype=float), m.shape)[m],
+                        "kind": kind,
+                        "grade": np.broadcast_to(np.asarray(grade), m.shape)[m].astype(np.int64),
+                        "detail": np.broadcast_to(np.asarray(detail, dtype=object), m.shape)[m],
+                    }
+                )
+            )
+
+    tox: Toxicity = dosed.toxicity
+    prog = np.asarray(assessed.progression_day, dtype=float)
+    resp = np.asarray(assessed.response_day, dtype=float)
+    add(np.isfinite(prog), prog, "progression", 0, "")
+    add(np.isfinite(resp), resp, "response", 0, np.asarray(assessed.best_response).astype(str))
+    add(np.isfinite(death), death, "death", 5, "")
+    add(np.isfinite(tox.irae_day), tox.irae_day, "toxicity", tox.irae_grade, tox.irae_organ)
+    add(tox.crs_grade > 0, 7.0, "toxicity", tox.crs_grade, "CRS")
+    add(tox.icans_grade > 0, 7.0, "toxicity", tox.icans_grade, "ICANS")
+    add(tox.capillary_leak_grade > 0, 1.0, "toxicity", tox.capillary_leak_grade, "capillary leak")
+    add(tox.neutropenia_grade > 0, 10.0, "toxicity", tox.neutropenia_grade, "neutropenia")
+    if arm.regimen is not None:
+        add(np.isfinite(dosed.stop_day), dosed.stop_day, "discontinuation", 0, discontinued)
+    if not rows:
+        return pd.DataFrame({k: pd.Series(dtype=v) for k, v in _EVENT_COLUMNS.items()})
+    ev = pd.concat(rows, ignore_index=True)
+    ev["detail"] = ev["detail"].astype(str)
+    return ev.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)

@@ -1,0 +1,203 @@
+"""A trial spec resolved once into what every chunk needs (picklable, sent to workers).
+
+The regimen strings are parsed here, once; the eligibility is split into applied and
+recorded-only criteria; scan days, output grid, dosing rules and the response criterion are
+fixed. :meth:`TrialPlan.citations` lists every paper a run of the plan uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from oncotwin._constants import DAYS_PER_WEEK
+from oncotwin.regimens import DosingRules, Regimen, parse_regimen
+
+if TYPE_CHECKING:
+    from oncotwin.models.base import Model
+    from oncotwin.trials.spec import ArmSpec, TrialSpec
+
+__all__ = [
+    "DESCRIPTIVE_CRITERIA",
+    "ArmPlan",
+    "TrialPlan",
+    "eligibility_from_spec",
+]
+
+#: Spec eligibility keys that oncotwin records but cannot apply (no covariate models them):
+#: listed in the manifest and the report so that a reader sees what was not simulated.
+DESCRIPTIVE_CRITERIA: frozenset[str] = frozenset(
+    {
+        "histology",
+        "egfr_alk_wildtype",
+        "prior_platinum_doublet",
+        "imdc_risk",
+        "chemorefractory",
+        "transplant_ineligible_or_failed",
+        "castration_resistant",
+        "visceral_mets",
+        "injectable_lesions",
+        "prior_chemotherapy_metastatic",
+        "marrow_blasts_min_pct",
+        "cd20_positive",
+    }
+)
+
+#: Spec spellings -> population eligibility fields.
+_ELIGIBILITY_ALIASES = {
+    "no_active_brain_mets": "no_brain_mets",
+    "age_min_yr": "age_min",
+    "age_max_yr": "age_max",
+    "her2_overexpression": "her2_positive",
+}
+
+#: Output grid step of trial solves [day] (scan days are added to it).
+OUTPUT_EVERY_DAYS = DAYS_PER_WEEK
+
+
+def eligibility_from_spec(spec: TrialSpec) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split the spec's eligibility into applied criteria and recorded-only ones."""
+    from oncotwin.population.covariates import ELIGIBILITY_KEYS
+
+    applied: dict[str, Any] = {}
+    recorded: dict[str, Any] = {}
+    for key, value in dict(spec.population.eligibility).items():
+        k = _ELIGIBILITY_ALIASES.get(key, key)
+        if k in ELIGIBILITY_KEYS:
+            applied[k] = value
+        else:
+            recorded[key] = value
+    return applied, recorded
+
+
+def _regimen_of(arm: ArmSpec) -> Regimen | None:
+    parts = [r for r in arm.regimen if r.strip().lower() != "placebo"]
+    return parse_regimen(" with ".join(parts)) if parts else None
+
+
+@dataclass(frozen=True)
+class ArmPlan:
+    """One arm: its regimen (``None``: placebo / untreated) and crossover at progression."""
+
+    name: str
+    index: int
+    regimen: Regimen | None
+    crossover_regimen: Regimen | None = None
+    crossover_fraction: float = 0.0
+
+
+def _arm_plans(spec: TrialSpec) -> tuple[ArmPlan, ...]:
+    regimens = {arm.name: _regimen_of(arm) for arm in spec.arms}
+    plans = []
+    for i, arm in enumerate(spec.arms):
+        x = arm.crossover
+        cross: Regimen | None = None
+        if x is not None:
+            cross = parse_regimen(x.regimen) if x.regimen else regimens.get(x.to_arm or "")
+        fraction = float(x.fraction) if (x is not None and cross is not None) else 0.0
+        plans.append(ArmPlan(arm.name, i, regimens[arm.name], cross, fraction))
+    return tuple(plans)
+
+
+@dataclass(frozen=True, eq=False)
+class TrialPlan:
+    """Everything a chunk of a trial needs, resolved once from the spec."""
+
+    spec: TrialSpec
+    model_name: str
+    cancer: str
+    seed: int
+    n_total: int
+    chunk_size: int
+    arms: tuple[ArmPlan, ...]
+    eligibility: Mapping[str, Any]
+    recorded_criteria: Mapping[str, Any]
+    baseline: Mapping[str, Any]
+    horizon: float
+    scan_days: np.ndarray
+    t_out: np.ndarray
+    rules: DosingRules
+    criterion: str
+    confirm_min_days: float
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_spec(cls, spec: TrialSpec, *, patients: int, seed: int, chunk_size: int) -> TrialPlan:
+        """Resolve ``spec`` (unknown cancer or model names fail here, before any work)."""
+        from oncotwin.models.metastatic_io_cancers import cancer_set
+        from oncotwin.population.covariates import resolve_cancer
+
+        cancer = resolve_cancer(spec.trial.cancer)
+        applied, recorded = eligibility_from_spec(spec)
+        horizon = float(spec.horizon_days)
+        scans = np.asarray(spec.scan_days(horizon), dtype=float)
+        scans = scans[scans <= horizon]
+        grid = np.append(np.arange(0.0, horizon, OUTPUT_EVERY_DAYS), horizon)
+        treatment = spec.treatment
+        return cls(
+            spec=spec,
+            model_name=spec.trial.model,
+            cancer=cancer,
+            seed=int(seed),
+            n_total=int(patients),
+            chunk_size=int(chunk_size),
+            arms=_arm_plans(spec),
+            eligibility=applied,
+            recorded_criteria=recorded,
+            baseline=dict(getattr(spec.population, "baseline", {}) or {}),
+            horizon=horizon,
+            scan_days=scans,
+            t_out=np.union1d(grid, scans),
+            rules=DosingRules.from_treatment(
+                treatment.discontinue_on, max_duration_months=treatment.max_duration_months
+            ),
+            criterion=cancer_set(cancer).assessment,
+            confirm_min_days=float(spec.schedule.confirm_response_weeks) * DAYS_PER_WEEK,
+        )
+
+    @property
+    def n_chunks(self) -> int:
+        return (self.n_total + self.chunk_size - 1) // self.chunk_size
+
+    def chunk_ids(self, chunk_id: int) -> np.ndarray:
+        """Patient ids of chunk ``chunk_id``."""
+        lo = chunk_id * self.chunk_size
+        hi = min(self.n_total, (chunk_id + 1) * self.chunk_size)
+        return np.arange(lo, hi, dtype=np.int64)
+
+    def model(self) -> Model:
+        from oncotwin.models.registry import get_model
+
+        return get_model(self.model_name)
+
+    def citations(self) -> tuple[str, ...]:
+        """Keys of every paper a run of this plan uses: the model and its parameter sources,
+        the drugs dosed (PK and mechanism), the covariate cohorts and the response criterion.
+        The trial's own publications are :meth:`publications`."""
+        from oncotwin.pharmacology import get_drug
+        from oncotwin.population.virtual import COVARIATE_CITATIONS
+        from oncotwin.trials.assessment import get_criterion
+
+        model = self.model()
+        keys: list[str] = [*model.citations, *model.parameters.citation_keys()]
+        for arm in self.arms:
+            for regimen in (arm.regimen, arm.crossover_regimen):
+                if regimen is not None:
+                    for drug in regimen.drugs:
+                        keys += get_drug(drug).citations
+        keys += COVARIATE_CITATIONS
+        keys.append(get_criterion(self.criterion).citation)
+        return tuple(sorted({k for k in keys if k}))
+
+    def publications(self) -> dict[str, str]:
+        """The trial's own publications: published arm id -> its source."""
+        from oncotwin.trials.targets import published
+
+        out: dict[str, str] = {}
+        for arm in self.spec.arms:
+            if arm.published is not None:
+                out[arm.published.arm_id] = published(arm.published.arm_id).source
+        return out
