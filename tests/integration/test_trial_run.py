@@ -117,7 +117,7 @@ def test_baseline_matching_hits_published_table_and_is_chunk_invariant():
     from pathlib import Path
 
     from oncotwin.population.covariates import sample_eligible
-    from oncotwin.trials.run import _matched_patients
+    from oncotwin.population.virtual import eligible_patients
     from oncotwin.trials.spec import parse_spec
 
     text = Path(example_path("checkmate067")).read_text()
@@ -125,11 +125,12 @@ def test_baseline_matching_hits_published_table_and_is_chunk_invariant():
         "[population]", '[population]\nbaseline = { "age_yr" = 58, "ldh_ratio_uln>1" = 0.45 }'
     )
     s = parse_spec(text)
+    baseline = dict(s.population.baseline)
     elig = {"measurable_disease": True}
     raw = sample_eligible("melanoma", 3000, elig, seed=7)
-    matched = _matched_patients(s, "melanoma", elig, 7, 3000)
+    matched = eligible_patients("melanoma", 3000, seed=7, eligibility=elig, baseline=baseline)
     assert abs(raw["age_yr"].mean() - 58) > 3  # the raw cohort differs from the target
     assert matched["age_yr"].mean() == pytest.approx(58, abs=1.5)
     assert (matched["ldh_ratio_uln"] > 1).mean() == pytest.approx(0.45, abs=0.04)
-    small = _matched_patients(s, "melanoma", elig, 7, 500)
+    small = eligible_patients("melanoma", 500, seed=7, eligibility=elig, baseline=baseline)
     pd.testing.assert_frame_equal(small, matched.iloc[:500].reset_index(drop=True))

@@ -22,9 +22,11 @@ import pandas as pd
 from oncotwin._constants import DISCLAIMER
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
     from oncotwin.trials.spec import TrialSpec
 
-__all__ = ["PUBLISHED_FIELDS", "TrialResult", "compare_published", "published_table"]
+__all__ = ["PUBLISHED_FIELDS", "TrialResult"]
 
 #: Summary endpoint -> field of :class:`oncotwin.trials.targets.PublishedArm`.
 PUBLISHED_FIELDS = {
@@ -222,6 +224,41 @@ class TrialResult:
 
     def __repr__(self) -> str:
         return f"TrialResult({self._title()!r}, out={str(self.out)!r}, arms={list(self.arms)})"
+
+    def plot(self, kind: str, *, ax: Axes | None = None, **options: Any) -> Axes:
+        """One of the trial plots of this result: ``"km"`` (``endpoint="pfs"|"os"``, with the
+        published medians), ``"waterfall"``, ``"spider"``, ``"swimmer"`` (``arm=...``) or
+        ``"forest"`` (subgroups of ``endpoint``); returns the axes."""
+        from oncotwin import plotting
+
+        if kind == "km":
+            endpoint = options.pop("endpoint", "pfs")
+            pub = self.compare()
+            pub = pub[pub["endpoint"] == f"median_{endpoint.upper()}_mo"].dropna(
+                subset=["published"]
+            )
+            medians = dict(zip(pub["arm"], pub["published"], strict=True))
+            return plotting.plot_km(
+                self.outcomes, endpoint=endpoint, ax=ax, published_medians=medians, **options
+            )
+        if kind == "waterfall":
+            return plotting.plot_waterfall(self.outcomes, ax=ax, **options)
+        if kind == "spider":
+            return plotting.plot_spider(self.visits, outcomes=self.outcomes, ax=ax, **options)
+        if kind == "swimmer":
+            return plotting.plot_swimmer(self.outcomes, self.events, ax=ax, **options)
+        if kind == "forest":
+            from oncotwin.trials.endpoints import subgroup_analysis
+
+            by = options.pop("by", "pdl1_group")
+            ref = self.reference_arm or self.arms[-1]
+            table = subgroup_analysis(self.outcomes, by, ref, **options)
+            return plotting.plot_forest(table, ax=ax)
+        from oncotwin.errors import did_you_mean
+
+        raise ValueError(
+            did_you_mean(kind, ("km", "waterfall", "spider", "swimmer", "forest"), what="plot")
+        )
 
     def to_store(self, path: str | Path) -> Path:
         """Copy the run's folder (store, manifest, report) to ``path``; returns it."""

@@ -28,7 +28,7 @@ from oncotwin.trials._plan import TrialPlan
 from oncotwin.trials.result import TrialResult, compare_published, published_table
 from oncotwin.trials.spec import TrialSpec, example_path, load_spec
 
-__all__ = ["DEFAULT_CHUNK", "Trial", "report_from_result"]
+__all__ = ["Trial", "report_from_result"]
 
 #: Patients per chunk (memory per chunk ~ patients x output times x states x 8 bytes).
 DEFAULT_CHUNK = 500
