@@ -174,6 +174,17 @@ def simulate_cmd(
     ] = None,
     method: Annotated[str, typer.Option(help="auto | dopri5 | rodas4")] = "auto",
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-6,
+    stop_on: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Stop dosing at 'progression' (true, unscanned RECIST thresholds) or "
+            "'toxicity' (first grade >= 3 irAE, with a steroid course); repeatable. A "
+            "regimen's own 'until progression' always stops at progression.",
+        ),
+    ] = None,
+    max_months: Annotated[
+        float | None, typer.Option(help="Stop dosing after this many months.", min=0.001)
+    ] = None,
 ) -> None:
     """Simulate a virtual population under a regimen; write Parquet (and a plot)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -201,10 +212,17 @@ def simulate_cmd(
                     f"--cancer needs --model metastatic_io (got {m.name!r}); drop --cancer or "
                     "use --model metastatic_io"
                 )
-            from oncotwin.models.metastatic_io_cancers import io_population
+            import numpy as np
 
-            population, _ = io_population(cancer, patients, seed=seed, model=m)
+            from oncotwin.population.virtual import VirtualPopulation
+
+            population = VirtualPopulation.for_trial(m, cancer, np.arange(patients), seed=seed)
         opts = SolverOptions(method=method, rtol=rtol)  # type: ignore[arg-type]
+        from oncotwin.regimens import DosingRules
+
+        rules = DosingRules.from_treatment(
+            stop_on or (), max_duration_months=max_months, field="--stop-on"
+        )
         if regimen is None:
             regimen = DEFAULT_REGIMENS.get(m.name, "none")
         reg = None if regimen.strip().lower() in ("", "none") else regimen
@@ -231,6 +249,7 @@ def simulate_cmd(
                 options=opts,
                 progress=lambda done, total: prog.update(task, completed=done),
                 extra_events=sbml_events,
+                rules=rules,
             )
         elapsed = time.perf_counter() - t0
         path = res.to_parquet(out)
@@ -255,6 +274,12 @@ def simulate_cmd(
         f"[bold]{m.name}[/]: {sol.n_patients} patients x {sol.t.size} times "
         f"in {elapsed:.2f} s; status {sol.status_counts()}"
     )
+    if res.stop_reason is not None:
+        import collections
+
+        counts = collections.Counter(r for r in res.stop_reason.tolist() if r)
+        said = ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none"
+        console.print(f"dosing stopped ({len(res.stop_reason)} patients): {said}")
     from oncotwin.plotting import default_states
 
     shown = default_states(res, 1)[0]

@@ -65,16 +65,20 @@ class DosingRules:
 
     @classmethod
     def from_treatment(
-        cls, discontinue_on: object, *, max_duration_months: float | None = None
+        cls,
+        discontinue_on: object,
+        *,
+        max_duration_months: float | None = None,
+        field: str = "discontinue_on",
     ) -> DosingRules:
         """Rules from a trial spec's ``[treatment]`` table (``discontinue_on`` names among
-        'progression' and 'toxicity'; ``max_duration_months`` in months of 30.4375 days)."""
+        'progression' and 'toxicity'; ``max_duration_months`` in months of 30.4375 days);
+        ``field`` names the input in error messages."""
         names = set(discontinue_on or ())  # type: ignore[call-overload]
         unknown = names - {"progression", "toxicity"}
         if unknown:
             raise RegimenError(
-                f"discontinue_on: unknown reason(s) {sorted(unknown)}; use 'progression' "
-                "and/or 'toxicity'"
+                f"{field}: unknown reason(s) {sorted(unknown)}; use 'progression' and/or 'toxicity'"
             )
         months = max_duration_months
         return cls(

@@ -100,6 +100,7 @@ def solve_with_rules(
     options: SolverOptions | None = None,
     readouts: ClinicalReadouts | None = None,
     prepared: DoseEvents | None = None,
+    baseline_mm: np.ndarray | None = None,
 ) -> DosedSolution:
     """Solve ``population`` under ``regimen`` with ``rules`` applied.
 
@@ -117,6 +118,10 @@ def solve_with_rules(
         a stop (e.g. crossover to another arm's regimen at progression).
     prepared
         The regimen's events already built for this population (else built here).
+    baseline_mm
+        Index-lesion diameters at day 0 ``(n, n_sites)`` for true progression (default:
+        ``readouts.baseline_diameters(population)``; ``metastatic_io`` needs a
+        :class:`~oncotwin.population.VirtualPopulation` for that, or this array).
     """
     rules = rules or DosingRules()
     regimen = parse_regimen(regimen) if isinstance(regimen, str) else regimen
@@ -143,7 +148,9 @@ def solve_with_rules(
     prog = np.full(n, np.inf)
     if need_prog:
         prog = np.asarray(
-            progression(sol) if progression is not None else _true_progression(read, sol, pop),
+            progression(sol)
+            if progression is not None
+            else _true_progression(read, sol, population, baseline_mm),
             dtype=float,
         )
     stop, reason = _stops(rules, tox, prog, stop_day)
@@ -157,6 +164,10 @@ def solve_with_rules(
         if extra is not None and extra.n_events:
             events = events.concat(extra)
     sol = solve(model, pop.params, t, events=events, options=opts)
+    if prepared.until_progression.any():  # the regimen's own 'until progression' stopped
+        until = prog < stop
+        stop = np.where(until, prog, stop)
+        reason = np.where(until, "progression", reason)
     return DosedSolution(
         sol, pop, stop, reason.astype(str), tox.merged_after_stop(read.toxicity(sol, seed, ids))
     )
@@ -183,6 +194,15 @@ def _readouts_for(model: Model, regimen: Regimen | None) -> ClinicalReadouts:
         ) from None
 
 
-def _true_progression(read: ClinicalReadouts, sol: Solution, pop: Population) -> np.ndarray:
-    d0 = read.baseline_diameters(pop)
+def _true_progression(
+    read: ClinicalReadouts, sol: Solution, pop: Population, baseline_mm: np.ndarray | None
+) -> np.ndarray:
+    try:
+        d0 = read.baseline_diameters(pop) if baseline_mm is None else baseline_mm
+    except AttributeError:
+        raise OncotwinError(
+            f"model {sol.model.name!r} reads baseline lesions from patient covariates; "
+            "simulate a VirtualPopulation (e.g. VirtualPopulation.for_trial or --cancer) to "
+            "stop dosing at progression"
+        ) from None
     return true_progression_days(sol.t, read.lesion_diameters(sol, d0), read.new_lesion_days(sol))

@@ -17,6 +17,7 @@ from oncotwin._constants import DISCLAIMER
 from oncotwin._version import __version__
 from oncotwin.citations import cite, used_citations
 from oncotwin.errors import OncotwinError, SolverError
+from oncotwin.models.readouts import clinical_readouts
 from oncotwin.pharmacology import get_drug
 from oncotwin.population import Population, sample_population
 from oncotwin.regimens import DosingRules, Regimen, parse_regimen
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from oncotwin.models.base import Model
+    from oncotwin.population.virtual import VirtualPopulation
 
 
 class EventSource(Protocol):
@@ -108,7 +110,7 @@ def simulate(
     model: Model,
     regimen: Regimen | str | None = None,
     *,
-    patients: int | Population = 100,
+    patients: int | Population | VirtualPopulation = 100,
     days: float = 365.0,
     seed: int = 0,
     vary: Mapping[str, float] | None = None,
@@ -129,8 +131,10 @@ def simulate(
         A :class:`~oncotwin.regimens.Regimen` or a regimen string such as
         ``"pembrolizumab 200 mg IV q3w x35"``; ``None`` for no treatment.
     patients
-        Number of virtual patients (sampled with ``seed`` and ``vary``) or a
-        :class:`~oncotwin.population.Population`.
+        Number of virtual patients (sampled with ``seed`` and ``vary``), a
+        :class:`~oncotwin.population.Population` or a
+        :class:`~oncotwin.population.virtual.VirtualPopulation` (patients with covariates,
+        e.g. ``VirtualPopulation.for_trial(model, "melanoma", range(100), seed=1)``).
     days, every
         Horizon and output interval [day].
     save
@@ -153,11 +157,15 @@ def simulate(
     """
     if isinstance(regimen, str):
         regimen = parse_regimen(regimen)
-    pop = (
-        patients
-        if isinstance(patients, Population)
-        else sample_population(model, patients, seed=seed, vary=vary)
-    )
+    baseline_mm = None
+    if isinstance(patients, Population):
+        pop = patients
+    elif hasattr(patients, "covariates") and hasattr(patients, "population"):  # virtual
+        pop = patients.population
+        if _needs_rules(regimen, rules, days):
+            baseline_mm = clinical_readouts(model).baseline_diameters(patients)
+    else:
+        pop = sample_population(model, patients, seed=seed, vary=vary)
     if pop.model is not model:
         raise OncotwinError("the population was sampled for another model; resample it")
     opts = options or SolverOptions()
@@ -175,7 +183,15 @@ def simulate(
                 "combined yet; give the regimen a fixed count (xN) or drop the rules"
             )
         dosed = solve_with_rules(
-            model, regimen, pop, t, rules=rules, seed=seed, options=opts, prepared=prepared
+            model,
+            regimen,
+            pop,
+            t,
+            rules=rules,
+            seed=seed,
+            options=opts,
+            prepared=prepared,
+            baseline_mm=baseline_mm,
         )
         sol = dosed.solution if save is None else _saved(dosed.solution, save)
         return SimulationResult(
@@ -202,3 +218,13 @@ def _saved(sol: Solution, save: Sequence[str]) -> Solution:
     """``sol`` keeping only the states in ``save`` (in that order)."""
     idx = [sol.model.state_index(name) for name in save]
     return replace(sol, names=tuple(save), y=sol.y[:, :, idx])
+
+
+def _needs_rules(regimen: Regimen | None, rules: DosingRules | None, days: float) -> bool:
+    """Whether a simulation of ``regimen`` applies dosing rules (its own 'until progression'
+    phases or ``rules``)."""
+    if regimen is None:
+        return False
+    if rules is not None and rules.any:
+        return True
+    return bool(regimen.schedule(days).until_progression.any())
