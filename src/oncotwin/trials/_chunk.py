@@ -42,6 +42,11 @@ PATIENT_PARAMETERS = (
 )
 
 
+#: Criteria whose confirmation interval is the spec's ``confirm_response_weeks`` (IMWG and
+#: marrow responses are confirmed by the next assessment, whatever its interval).
+_SPEC_CONFIRMATION = frozenset({"recist", "irecist", "lugano"})
+
+
 @dataclass(frozen=True)
 class _ArmContext:
     """What assessing one arm of a chunk needs besides the solution."""
@@ -79,7 +84,7 @@ class _ArmContext:
             **fields,
         )
         options = {}
-        if "confirm_min_days" in (get_criterion(plan.criterion).options or ()):
+        if plan.criterion in _SPEC_CONFIRMATION:
             options["confirm_min_days"] = plan.confirm_min_days
         return assess(plan.criterion, readouts, seed=plan.seed, patient_ids=self.ids, **options)
 
