@@ -1,7 +1,8 @@
-"""Batched solvers: generated numba kernels (default) and a SciPy reference."""
+"""Batched solvers: generated C or numba kernels and a SciPy reference."""
 
 from oncotwin.solvers.events import BOLUS, INFUSION_RATE, MULTIPLY, SET, EventTable
 from oncotwin.solvers.population import STATUS, Solution, SolverOptions, solve
+from oncotwin.solvers.status import SolverStatus
 
 __all__ = [
     "BOLUS",
@@ -12,5 +13,6 @@ __all__ = [
     "EventTable",
     "Solution",
     "SolverOptions",
+    "SolverStatus",
     "solve",
 ]

@@ -9,38 +9,30 @@ bit-identical however the population is chunked, grouped or threaded.
 from __future__ import annotations
 
 import math
+import os
+import warnings
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numba
 import numpy as np
 
 from oncotwin.errors import SolverError
-from oncotwin.solvers.codegen import LANES, compile_model
+from oncotwin.solvers.codegen import LANES
 from oncotwin.solvers.events import EventTable
+from oncotwin.solvers.status import STATUS, SolverStatus
 
 if TYPE_CHECKING:
-    from types import ModuleType
-
     import pandas as pd
 
     from oncotwin.models.base import Model
 
-__all__ = ["STATUS", "Solution", "SolverOptions", "solve"]
-
-#: Per-patient status codes of a solve.
-STATUS = {
-    0: "success",
-    1: "max_steps",
-    2: "step_size_underflow",
-    3: "non_finite",
-    4: "stiff",
-    5: "not_run",
-}
+__all__ = ["STATUS", "Backend", "Solution", "SolverOptions", "SolverStatus", "solve"]
 
 Method = Literal["auto", "dopri5", "rodas4"]
+Backend = Literal["auto", "c", "numba"]
+_BACKENDS = ("auto", "c", "numba")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -65,8 +57,15 @@ class SolverOptions:
         With ``method="auto"``, a patient detected as stiff (Hairer's test) is handed to
         RODAS4 when the explicit method would need more than this many steps in all.
     threads
-        Worker threads (0: numba's thread count, ``NUMBA_NUM_THREADS``). The compiled kernels
-        release the GIL, so threads run on all cores.
+        Worker threads (0: ``$NUMBA_NUM_THREADS`` or the number of CPUs). The compiled
+        kernels release the GIL, so threads run on all cores.
+    backend
+        ``"c"``: kernels in C generated from the model and built by the system C compiler
+        (seconds on first use; :mod:`oncotwin.solvers.ccodegen`); ``"numba"``: numba kernels
+        with SIMD lanes (minutes of compilation on a large model's first use, then cached);
+        ``"auto"`` (default): ``$ONCOTWIN_BACKEND`` if set, else ``"c"`` when a C compiler is
+        found and ``"numba"`` otherwise. Both give the same results to solver tolerance;
+        each is bit-reproducible however the population is chunked or threaded.
     """
 
     method: Method = "auto"
@@ -77,8 +76,13 @@ class SolverOptions:
     group_size: int = 0
     stiff_steps: int = 20_000
     threads: int = 0
+    backend: Backend = "auto"
 
     def __post_init__(self) -> None:
+        if self.backend not in _BACKENDS:
+            raise SolverError(
+                f"backend={self.backend!r} is not a solver backend; use 'auto', 'c' or 'numba'"
+            )
         if self.method not in ("auto", "dopri5", "rodas4"):
             raise SolverError(
                 f"method={self.method!r} is not a solver; use 'auto', 'dopri5' or 'rodas4'"
@@ -195,21 +199,95 @@ def _as_times(t_out: Sequence[float] | np.ndarray) -> np.ndarray:
     return t
 
 
+def resolve_backend(backend: Backend = "auto") -> Literal["c", "numba"]:
+    """The backend that ``backend`` stands for on this machine (see :class:`SolverOptions`)."""
+    if backend == "auto":
+        env = os.environ.get("ONCOTWIN_BACKEND", "").strip().lower()
+        if env in ("c", "numba"):
+            return env  # type: ignore[return-value]
+        if env not in ("", "auto"):
+            raise SolverError(f"ONCOTWIN_BACKEND={env!r} is not a backend; use 'c' or 'numba'")
+        from oncotwin.solvers.ccodegen import c_compiler
+
+        return "c" if c_compiler() is not None else "numba"
+    return backend
+
+
+def _kernels(model: Model, backend: Backend) -> tuple[str, Any]:
+    """Resolved backend name and its compiled kernels for ``model``."""
+    name = resolve_backend(backend)
+    if name == "c":
+        from oncotwin.solvers.ccodegen import compile_c
+
+        try:
+            return "c", compile_c(model)
+        except SolverError:
+            if backend == "c" or os.environ.get("ONCOTWIN_BACKEND"):
+                raise
+            warnings.warn(
+                f"the C backend failed for model {model.name!r}; using the numba backend "
+                "(compiles for minutes on first use)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+    from oncotwin.solvers.codegen import compile_model
+
+    return "numba", compile_model(model).module
+
+
+def _default_threads(backend: str) -> int:
+    if backend == "numba":
+        import numba
+
+        return int(numba.get_num_threads())
+    env = os.environ.get("NUMBA_NUM_THREADS", "")
+    return int(env) if env.isdigit() and int(env) > 0 else (os.cpu_count() or 1)
+
+
+def _wait(tasks: list[Future[Any]]) -> None:
+    for task in tasks:
+        task.result()
+
+
 def _run_rodas(
     pool: ThreadPoolExecutor,
-    km: ModuleType,
+    backend: str,
+    kern: Any,
     which: np.ndarray,
     common: tuple[object, ...],
-    out: np.ndarray,
-    status: np.ndarray,
-    nsteps: np.ndarray,
+    tail: tuple[np.ndarray, ...],
     threads: int,
 ) -> None:
     """RODAS4 for the patients ``which`` of a chunk, split over the thread pool."""
     parts = np.array_split(which, min(len(which), 4 * threads))
-    tasks = [pool.submit(km.rodas_list, part, *common, out, status, nsteps) for part in parts]
-    for task in tasks:
-        task.result()
+    if backend == "c":
+        pr, _keep = kern.problem(*common, False, 0.0, *tail)
+        _wait([pool.submit(kern.rodas_list, pr, part) for part in parts])
+    else:
+        _wait([pool.submit(kern.rodas_list, part, *common, *tail) for part in parts])
+
+
+def _run_explicit(
+    pool: ThreadPoolExecutor,
+    backend: str,
+    kern: Any,
+    m: int,
+    group: int,
+    common: tuple[object, ...],
+    stiff: tuple[bool, int],
+    tail: tuple[np.ndarray, ...],
+) -> None:
+    """Dormand-Prince for the ``m`` patients of a chunk, in groups over the thread pool."""
+    if backend == "c":
+        pr, _keep = kern.problem(*common, *stiff, *tail)
+        _wait([pool.submit(kern.dp5_range, pr, g, min(g + group, m)) for g in range(0, m, group)])
+    else:
+        _wait(
+            [
+                pool.submit(kern.dp5_range, g, min(g + group, m), *common, *stiff, *tail, LANES)
+                for g in range(0, m, group)
+            ]
+        )
 
 
 def solve(
@@ -268,63 +346,35 @@ def solve(
         raise SolverError("save is empty; name at least one state to keep")
     atol = np.broadcast_to(np.asarray(opts.atol, dtype=np.float64), (model.n_states,)).copy()
     nonneg = model.nonnegative_mask
-    km = compile_model(model).module
+    backend, kern = _kernels(model, opts.backend)
 
     y = np.empty((n, t.size, save_idx.size))
-    status = np.full(n, 5, dtype=np.int64)
+    status = np.full(n, int(SolverStatus.NOT_RUN), dtype=np.int64)
     nsteps = np.zeros(n, dtype=np.int64)
     method = np.full(n, "dopri5" if opts.method != "rodas4" else "rodas4", dtype=object)
     chunk = max(1, int(opts.chunk_size))
-    threads = max(1, int(opts.threads or numba.get_num_threads()))
+    threads = max(1, int(opts.threads or _default_threads(backend)))
+    retry = (SolverStatus.MAX_STEPS, SolverStatus.STEP_SIZE_UNDERFLOW, SolverStatus.STIFF)
     with ThreadPoolExecutor(max_workers=threads) as pool:
         for lo in range(0, n, chunk):
             hi = min(n, lo + chunk)
             m = hi - lo
-            p_c = params[lo:hi]
             v_c = np.ascontiguousarray(ev.value[lo:hi])
-            out_c, st_c, ns_c = y[lo:hi], status[lo:hi], nsteps[lo:hi]
-            common = (
-                p_c,
-                start,
-                t,
-                ev.time,
-                ev.state,
-                ev.kind,
-                v_c,
-                save_idx,
-                atol,
-                opts.rtol,
-                opts.max_steps,
-                nonneg,
-            )
+            tail = (y[lo:hi], status[lo:hi], nsteps[lo:hi])
+            common = (params[lo:hi], start, t, ev.time, ev.state, ev.kind, v_c, save_idx)
+            common += (atol, opts.rtol, opts.max_steps, nonneg)
             if opts.method == "rodas4":
-                _run_rodas(
-                    pool, km, np.arange(m, dtype=np.int64), common, out_c, st_c, ns_c, threads
-                )
+                which = np.arange(m, dtype=np.int64)
+                _run_rodas(pool, backend, kern, which, common, tail, threads)
             else:
                 group = opts.group_size or max(LANES, min(512, -(-m // (8 * threads))))
-                tasks = [
-                    pool.submit(
-                        km.dp5_range,
-                        g,
-                        min(g + group, m),
-                        *common,
-                        opts.method == "auto",
-                        opts.stiff_steps,
-                        out_c,
-                        st_c,
-                        ns_c,
-                        LANES,
-                    )
-                    for g in range(0, m, group)
-                ]
-                for task in tasks:
-                    task.result()
+                stiff_opts = (opts.method == "auto", opts.stiff_steps)
+                _run_explicit(pool, backend, kern, m, group, common, stiff_opts, tail)
                 if opts.method == "auto":
                     # detected stiff, or out of steps / step size before the detector fired
-                    stiff = np.flatnonzero(np.isin(st_c, (1, 2, 4))).astype(np.int64)
+                    stiff = np.flatnonzero(np.isin(tail[1], retry)).astype(np.int64)
                     if stiff.size:
-                        _run_rodas(pool, km, stiff, common, out_c, st_c, ns_c, threads)
+                        _run_rodas(pool, backend, kern, stiff, common, tail, threads)
                         method[lo + stiff] = "rodas4"
             if progress is not None:
                 progress(hi, n)

@@ -1,0 +1,551 @@
+"""C source of the solver kernels of the C backend, appended to each model's generated C code.
+
+A line-by-line translation of :mod:`oncotwin.solvers._kernels_template` (and of the generated
+``dp5_prologue`` / ``dp5_stages`` / ``dp5_accept`` of :mod:`oncotwin.solvers.codegen`) for one
+patient at a time: Dormand-Prince 5(4) with FSAL, the same I controller and Hairer's stiffness
+test, and RODAS4 with the analytic Jacobian for stiff patients. Doses are jumps at known times
+exactly as in the numba kernels. The names ``NS``, ``NP``, ``ST_*``, ``rhs_one``, ``jvp_one``
+and ``init_one`` come from the generated model code above it (:mod:`oncotwin.solvers.ccodegen`).
+Every patient's arithmetic depends on its own inputs only, so results are bit-identical
+however the population is chunked or threaded.
+"""
+
+SOURCE = r"""
+/* ---------------- solver kernels (oncotwin/solvers/_c_template.py) ---------------- */
+#define PYMIN(a, b) (((b) < (a)) ? (b) : (a))
+#define PYMAX(a, b) (((b) > (a)) ? (b) : (a))
+#define SAFE 0.9
+#define FAC1 0.2
+#define FAC2 10.0
+
+typedef struct {
+    const double *params;   /* (n, NP) */
+    double t0;
+    const double *t_out;    /* (n_out,) */
+    int64_t n_out;
+    const double *ev_t;     /* (n_ev,) */
+    const int64_t *ev_state;
+    const int64_t *ev_kind;
+    const double *ev_val;   /* (n, n_ev) */
+    int64_t n_ev;
+    const int64_t *save_idx;
+    int64_t n_save;
+    const double *atol;     /* (NS,) */
+    double rtol;
+    int64_t max_steps;
+    const uint8_t *nonneg;  /* (NS,) */
+    int64_t detect_stiff;
+    double stiff_steps;
+    double *out;            /* (n, n_out, n_save) */
+    int64_t *status;
+    int64_t *nsteps;
+} Problem;
+
+static void jac_one(double t, const double *y, const double *p, double *J, double *v, double *c)
+{
+    for (int j = 0; j < NS; j++) v[j] = 0.0;
+    for (int j = 0; j < NS; j++) {
+        v[j] = 1.0;
+        jvp_one(t, y, p, v, 0.0, c);
+        for (int i = 0; i < NS; i++) J[i * NS + j] = c[i];
+        v[j] = 0.0;
+    }
+}
+
+static double norm_scaled(const double *v, const double *y, const double *atol, double rtol)
+{
+    double acc = 0.0;
+    for (int s = 0; s < NS; s++) {
+        double sk = atol[s] + rtol * fabs(y[s]);
+        double q = v[s] / sk;
+        acc += q * q;
+    }
+    return sqrt(acc / NS);
+}
+
+static double hinit(double t, const double *y, const double *f0, const double *p,
+                    const double *u, const double *atol, double rtol, double hmax,
+                    double *work, double *f1)
+{
+    double d0 = norm_scaled(y, y, atol, rtol);
+    double d1 = norm_scaled(f0, y, atol, rtol);
+    double h0, h1;
+    if (d0 < 1e-5 || d1 < 1e-5) h0 = 1e-6;
+    else h0 = 0.01 * d0 / d1;
+    h0 = PYMIN(h0, hmax);
+    for (int s = 0; s < NS; s++) work[s] = y[s] + h0 * f0[s];
+    rhs_one(t + h0, work, p, u, f1);
+    for (int s = 0; s < NS; s++) work[s] = f1[s] - f0[s];
+    double d2 = norm_scaled(work, y, atol, rtol) / h0;
+    double dm = PYMAX(d1, d2);
+    if (dm <= 1e-15) h1 = PYMAX(1e-6, h0 * 1e-3);
+    else h1 = pow(0.01 / dm, 0.2);
+    double r = PYMIN(100.0 * h0, h1);
+    return PYMIN(r, hmax);
+}
+
+/* Apply every event with time <= t from index ie; returns the new index, sets *jumped. */
+static int64_t apply_events(const Problem *P, double t, double *y, double *u, int64_t ie,
+                            int64_t pat, int *jumped)
+{
+    *jumped = 0;
+    while (ie < P->n_ev && P->ev_t[ie] <= t) {
+        int64_t s = P->ev_state[ie];
+        double v = P->ev_val[pat * P->n_ev + ie];
+        int64_t k = P->ev_kind[ie];
+        if (k == 0) {
+            if (v != 0.0) { y[s] += v; *jumped = 1; }
+        } else if (k == 1) {
+            if (v != 0.0) { u[s] += v; *jumped = 1; }
+        } else if (k == 2) {
+            if (v != 1.0) { y[s] *= v; *jumped = 1; }
+        } else if (v == v) {
+            y[s] = v;
+            *jumped = 1;
+        }
+        ie++;
+    }
+    return ie;
+}
+
+static int64_t save_outputs(const Problem *P, double t, const double *y, int64_t io, int64_t pat)
+{
+    while (io < P->n_out && P->t_out[io] <= t) {
+        double *o = P->out + (pat * P->n_out + io) * P->n_save;
+        for (int64_t j = 0; j < P->n_save; j++) o[j] = y[P->save_idx[j]];
+        io++;
+    }
+    return io;
+}
+
+static void nan_from(const Problem *P, int64_t pat, int64_t io)
+{
+    for (int64_t k = io; k < P->n_out; k++) {
+        double *o = P->out + (pat * P->n_out + k) * P->n_save;
+        for (int64_t j = 0; j < P->n_save; j++) o[j] = NAN;
+    }
+}
+
+static double next_stop(const Problem *P, int64_t io, int64_t ie)
+{
+    double ts = P->t_out[io];
+    if (ie < P->n_ev && P->ev_t[ie] < ts) ts = P->ev_t[ie];
+    return ts;
+}
+
+static int all_finite(const double *a, const double *b)
+{
+    for (int s = 0; s < NS; s++)
+        if (!isfinite(a[s]) || !isfinite(b[s])) return 0;
+    return 1;
+}
+
+/* One patient, Dormand-Prince 5(4) (the numba dp5_range for a single lane). */
+static void dp5_one(const Problem *P, int64_t pat, double *wk)
+{
+    double *y = wk, *u = wk + NS, *f = wk + 2 * NS, *w1 = wk + 3 * NS, *w2 = wk + 4 * NS;
+    double *K1 = wk + 5 * NS, *K2 = wk + 6 * NS, *K3 = wk + 7 * NS, *K4 = wk + 8 * NS;
+    double *K5 = wk + 9 * NS, *K6 = wk + 10 * NS, *K7 = wk + 11 * NS, *YS = wk + 12 * NS;
+    double *Y1 = wk + 13 * NS, *p = wk + 14 * NS;
+    const int64_t n_out = P->n_out;
+    const double t0 = P->t0, rtol = P->rtol, t_end = P->t_out[n_out - 1];
+    const double hmax = t_end - t0;
+    const double *atol = P->atol;
+    int jumped;
+    for (int k = 0; k < NP; k++) p[k] = P->params[pat * NP + k];
+    init_one(p, y);
+    for (int s = 0; s < NS; s++) u[s] = 0.0;
+    int64_t ie = apply_events(P, t0, y, u, 0, pat, &jumped);
+    int64_t io = save_outputs(P, t0, y, 0, pat);
+    P->nsteps[pat] = 0;
+    if (io >= n_out) { P->status[pat] = ST_OK; return; }
+    rhs_one(t0, y, p, u, f);
+    if (!all_finite(f, y)) {
+        P->status[pat] = ST_NONFINITE;
+        nan_from(P, pat, io);
+        return;
+    }
+    for (int s = 0; s < NS; s++) K1[s] = f[s];
+    double t = t0;
+    double h = hinit(t0, y, f, p, u, atol, rtol, hmax, w1, w2);
+    double tstop = next_stop(P, io, ie);
+    double nst = 0.0, sti = 0.0, nsi = 0.0;
+    const double maxst = (double)P->max_steps;
+    int64_t st = ST_NOTRUN;
+    for (;;) {
+        /* prologue: clip the step to the next output or event time */
+        int hit = t + 1.01 * h >= tstop;
+        double hh = hit ? tstop - t : h;
+        /* stages */
+        for (int s = 0; s < NS; s++) YS[s] = y[s] + hh * ((0.2) * K1[s]);
+        rhs_one(t + (0.2) * hh, YS, p, u, K2);
+        for (int s = 0; s < NS; s++)
+            YS[s] = y[s] + hh * ((3.0 / 40.0) * K1[s] + (9.0 / 40.0) * K2[s]);
+        rhs_one(t + (0.3) * hh, YS, p, u, K3);
+        for (int s = 0; s < NS; s++)
+            YS[s] = y[s] + hh * ((44.0 / 45.0) * K1[s] + (-56.0 / 15.0) * K2[s]
+                                 + (32.0 / 9.0) * K3[s]);
+        rhs_one(t + (0.8) * hh, YS, p, u, K4);
+        for (int s = 0; s < NS; s++)
+            YS[s] = y[s] + hh * ((19372.0 / 6561.0) * K1[s] + (-25360.0 / 2187.0) * K2[s]
+                                 + (64448.0 / 6561.0) * K3[s] + (-212.0 / 729.0) * K4[s]);
+        rhs_one(t + (8.0 / 9.0) * hh, YS, p, u, K5);
+        for (int s = 0; s < NS; s++)
+            YS[s] = y[s] + hh * ((9017.0 / 3168.0) * K1[s] + (-355.0 / 33.0) * K2[s]
+                                 + (46732.0 / 5247.0) * K3[s] + (49.0 / 176.0) * K4[s]
+                                 + (-5103.0 / 18656.0) * K5[s]);
+        rhs_one(t + (1.0) * hh, YS, p, u, K6);
+        /* 5th-order solution and stiffness denominator, then K7 = f(t + h, y1) */
+        double den = 0.0;
+        for (int s = 0; s < NS; s++) {
+            double v = y[s] + hh * ((35.0 / 384.0) * K1[s] + (500.0 / 1113.0) * K3[s]
+                                    + (125.0 / 192.0) * K4[s] + (-2187.0 / 6784.0) * K5[s]
+                                    + (11.0 / 84.0) * K6[s]);
+            Y1[s] = v;
+            double w = v - YS[s];
+            den += w * w;
+        }
+        rhs_one(t + (1.0) * hh, Y1, p, u, K7);
+        double err = 0.0, num = 0.0;
+        for (int s = 0; s < NS; s++) {
+            double k7 = K7[s];
+            double w = k7 - K6[s];
+            num += w * w;
+            double sk = atol[s] + rtol * PYMAX(fabs(y[s]), fabs(Y1[s]));
+            double e = hh * ((71.0 / 57600.0) * K1[s] + (-71.0 / 16695.0) * K3[s]
+                             + (71.0 / 1920.0) * K4[s] + (-17253.0 / 339200.0) * K5[s]
+                             + (22.0 / 525.0) * K6[s] + (-1.0 / 40.0) * k7) / sk;
+            err += e * e;
+        }
+        err = sqrt(err / (double)NS);
+        /* accept / reject, step size, counters (the numba dp5_accept) */
+        int finite = err < 1e300;
+        double e = err > 1e-10 ? err : 1e-10;
+        double q = sqrt(sqrt(sqrt(sqrt(e * e * e))));
+        int acc = err <= 1.0;
+        double fac = q * (1.0 / SAFE);
+        fac = PYMIN(fac, 1.0 / FAC1);
+        fac = !acc ? fac : PYMAX(fac, 1.0 / FAC2);
+        double hnew = hh / fac;
+        double hold = h;
+        hnew = (acc && hit && (err < 0.5)) ? PYMAX(hnew, hold) : hnew;
+        hnew = finite ? hnew : 0.1 * hh;
+        h = hnew < hmax ? hnew : hmax;
+        double told = t;
+        t = acc ? (hit ? tstop : t + hh) : t;
+        nst += 1.0;
+        int stiff = (hh * hh * num > 10.5625 * den) && (den > 0.0);
+        double nsi2 = stiff ? 0.0 : nsi + 1.0;
+        double sti2 = stiff ? sti + 1.0 : (nsi2 >= 6.0 ? 0.0 : sti);
+        if (acc) { sti = sti2; nsi = nsi2; }
+        int small = hnew < 1e-14 * PYMAX(1.0, fabs(told));
+        int attn = (acc && hit) || !finite || (acc && (sti2 >= 15.0));
+        attn = attn || (nst >= maxst) || (!acc && small);
+        if (acc) {
+            for (int s = 0; s < NS; s++) {
+                double v = Y1[s];
+                if (P->nonneg[s]) v = v > 0.0 ? v : 0.0;
+                y[s] = v;
+                K1[s] = K7[s];
+            }
+        }
+        if (!attn) continue;
+        /* the scalar driver: events and outputs, failures, stiffness */
+        int finished = 0;
+        if (!(err < 1e300)) {
+            if (h < 1e-14 * PYMAX(1.0, fabs(t))) { st = ST_NONFINITE; finished = 1; }
+        } else if (!acc && h < 1e-14 * PYMAX(1.0, fabs(t))) {
+            st = ST_HMIN;
+            finished = 1;
+        }
+        if (acc && !finished && sti >= 15.0) {
+            if (P->detect_stiff && (nst + (t_end - t) / hh > P->stiff_steps)) {
+                st = ST_STIFF;
+                finished = 1;
+            } else {
+                sti = 0.0;
+            }
+        }
+        if (acc && !finished && hit) {
+            ie = apply_events(P, t, y, u, ie, pat, &jumped);
+            io = save_outputs(P, t, y, io, pat);
+            if (io >= n_out) {
+                st = ST_OK;
+                finished = 1;
+            } else {
+                tstop = next_stop(P, io, ie);
+                if (jumped) {
+                    rhs_one(t, y, p, u, f);
+                    for (int s = 0; s < NS; s++) K1[s] = f[s];
+                    double hi = hinit(t, y, f, p, u, atol, rtol, hmax, w1, w2);
+                    h = PYMIN(h, hi);
+                }
+            }
+        }
+        if (!finished && nst >= maxst) { st = ST_MAXSTEPS; finished = 1; }
+        if (finished) break;
+    }
+    P->status[pat] = st;
+    P->nsteps[pat] = (int64_t)nst;
+    if (st != ST_OK) nan_from(P, pat, io);
+}
+
+static int lu_factor(double *A, int64_t *piv)
+{
+    const int n = NS;
+    for (int k = 0; k < n; k++) {
+        int m = k;
+        double big = fabs(A[k * n + k]);
+        for (int i = k + 1; i < n; i++) {
+            if (fabs(A[i * n + k]) > big) { big = fabs(A[i * n + k]); m = i; }
+        }
+        piv[k] = m;
+        if (big == 0.0 || !isfinite(big)) return 0;
+        if (m != k) {
+            for (int j = 0; j < n; j++) {
+                double tmp = A[k * n + j];
+                A[k * n + j] = A[m * n + j];
+                A[m * n + j] = tmp;
+            }
+        }
+        double inv = 1.0 / A[k * n + k];
+        for (int i = k + 1; i < n; i++) {
+            A[i * n + k] *= inv;
+            double a = A[i * n + k];
+            if (a != 0.0) {
+                for (int j = k + 1; j < n; j++) A[i * n + j] -= a * A[k * n + j];
+            }
+        }
+    }
+    return 1;
+}
+
+static void lu_solve(const double *A, const int64_t *piv, double *b)
+{
+    const int n = NS;
+    for (int k = 0; k < n; k++) {
+        int64_t m = piv[k];
+        if (m != k) { double tmp = b[k]; b[k] = b[m]; b[m] = tmp; }
+    }
+    for (int i = 0; i < n; i++) {
+        double acc = b[i];
+        for (int j = 0; j < i; j++) acc -= A[i * n + j] * b[j];
+        b[i] = acc;
+    }
+    for (int i = n - 1; i >= 0; i--) {
+        double acc = b[i];
+        for (int j = i + 1; j < n; j++) acc -= A[i * n + j] * b[j];
+        b[i] = acc / A[i * n + i];
+    }
+}
+
+/* RODAS4 (Hairer & Wanner 1996), transformed form of the RODAS code. */
+#define RG 0.25
+#define RA21 1.544
+#define RA31 0.9466785280815826
+#define RA32 0.2557011698983284
+#define RA41 3.314825187068521
+#define RA42 2.896124015972201
+#define RA43 0.9986419139977817
+#define RA51 1.221224509226641
+#define RA52 6.019134481288629
+#define RA53 12.53708332932087
+#define RA54 -0.687886036105895
+#define RC21 -5.6688
+#define RC31 -2.430093356833875
+#define RC32 -0.2063599157091915
+#define RC41 -0.1073529058151375
+#define RC42 -9.594562251023355
+#define RC43 -20.47028614809616
+#define RC51 7.496443313967647
+#define RC52 -10.24680431464352
+#define RC53 -33.99990352819905
+#define RC54 11.7089089320616
+#define RC61 8.083246795921522
+#define RC62 -7.981132988064893
+#define RC63 -31.52159432874371
+#define RC64 16.31930543123136
+#define RC65 -6.058818238834054
+#define RCC2 0.386
+#define RCC3 0.21
+#define RCC4 0.63
+#define RD1 0.25
+#define RD2 -0.1043
+#define RD3 0.1035
+#define RD4 -0.0362
+
+static void rodas_one(const Problem *P, int64_t pat, double *wk, double *J, double *E,
+                      int64_t *piv)
+{
+    double *p = wk, *y = wk + NP, *u = y + NS, *f = u + NS, *fx = f + NS, *ynew = fx + NS;
+    double *k1 = ynew + NS, *k2 = k1 + NS, *k3 = k2 + NS, *k4 = k3 + NS, *k5 = k4 + NS;
+    double *k6 = k5 + NS, *w1 = k6 + NS, *w2 = w1 + NS;
+    const int64_t n_out = P->n_out, n_ev = P->n_ev, max_steps = P->max_steps;
+    const double t0 = P->t0, rtol = P->rtol;
+    const double hmax = P->t_out[n_out - 1] - t0;
+    const double *atol = P->atol;
+    int jumped;
+    for (int k = 0; k < NP; k++) p[k] = P->params[pat * NP + k];
+    for (int s = 0; s < NS; s++) u[s] = 0.0;
+    init_one(p, y);
+    int64_t ie = apply_events(P, t0, y, u, 0, pat, &jumped);
+    int64_t io = save_outputs(P, t0, y, 0, pat);
+    double t = t0;
+    int64_t nst = 0;
+    if (io >= n_out) { P->status[pat] = ST_OK; P->nsteps[pat] = 0; return; }
+    rhs_one(t, y, p, u, f);
+    double h = hinit(t, y, f, p, u, atol, rtol, hmax, w1, w2);
+    int64_t st = ST_OK;
+    while (io < n_out) {
+        double ts = P->t_out[io];
+        if (ie < n_ev && P->ev_t[ie] < ts) ts = P->ev_t[ie];
+        int hit = t + 1.01 * h >= ts;
+        double hh = hit ? ts - t : h;
+        rhs_one(t, y, p, u, f);
+        jac_one(t, y, p, J, w1, w2);
+        for (int i = 0; i < NS; i++) w1[i] = 0.0;
+        jvp_one(t, y, p, w1, 1.0, fx);
+        double fac = 1.0 / (hh * RG);
+        for (int i = 0; i < NS; i++) {
+            for (int j = 0; j < NS; j++) E[i * NS + j] = -J[i * NS + j];
+            E[i * NS + i] += fac;
+        }
+        if (!lu_factor(E, piv)) {
+            h = 0.25 * hh;
+            nst += 1;
+            if (h < 1e-14 * PYMAX(1.0, fabs(t)) || nst >= max_steps) { st = ST_HMIN; break; }
+            continue;
+        }
+        for (int i = 0; i < NS; i++) k1[i] = f[i] + hh * RD1 * fx[i];
+        lu_solve(E, piv, k1);
+        for (int i = 0; i < NS; i++) ynew[i] = y[i] + RA21 * k1[i];
+        rhs_one(t + RCC2 * hh, ynew, p, u, w1);
+        for (int i = 0; i < NS; i++) k2[i] = w1[i] + RC21 * k1[i] / hh + hh * RD2 * fx[i];
+        lu_solve(E, piv, k2);
+        for (int i = 0; i < NS; i++) ynew[i] = y[i] + RA31 * k1[i] + RA32 * k2[i];
+        rhs_one(t + RCC3 * hh, ynew, p, u, w1);
+        for (int i = 0; i < NS; i++)
+            k3[i] = w1[i] + (RC31 * k1[i] + RC32 * k2[i]) / hh + hh * RD3 * fx[i];
+        lu_solve(E, piv, k3);
+        for (int i = 0; i < NS; i++)
+            ynew[i] = y[i] + RA41 * k1[i] + RA42 * k2[i] + RA43 * k3[i];
+        rhs_one(t + RCC4 * hh, ynew, p, u, w1);
+        for (int i = 0; i < NS; i++)
+            k4[i] = w1[i] + (RC41 * k1[i] + RC42 * k2[i] + RC43 * k3[i]) / hh
+                    + hh * RD4 * fx[i];
+        lu_solve(E, piv, k4);
+        for (int i = 0; i < NS; i++)
+            ynew[i] = y[i] + RA51 * k1[i] + RA52 * k2[i] + RA53 * k3[i] + RA54 * k4[i];
+        rhs_one(t + hh, ynew, p, u, w1);
+        for (int i = 0; i < NS; i++)
+            k5[i] = w1[i] + (RC51 * k1[i] + RC52 * k2[i] + RC53 * k3[i] + RC54 * k4[i]) / hh;
+        lu_solve(E, piv, k5);
+        for (int i = 0; i < NS; i++) ynew[i] += k5[i];
+        rhs_one(t + hh, ynew, p, u, w1);
+        for (int i = 0; i < NS; i++)
+            k6[i] = w1[i]
+                    + (RC61 * k1[i] + RC62 * k2[i] + RC63 * k3[i] + RC64 * k4[i]
+                       + RC65 * k5[i]) / hh;
+        lu_solve(E, piv, k6);
+        for (int i = 0; i < NS; i++) ynew[i] += k6[i];
+        double err = 0.0;
+        for (int i = 0; i < NS; i++) {
+            double sk = atol[i] + rtol * PYMAX(fabs(y[i]), fabs(ynew[i]));
+            double q = k6[i] / sk;
+            err += q * q;
+        }
+        err = sqrt(err / (double)NS);
+        nst += 1;
+        if (err <= 1.0) {
+            t = hit ? ts : t + hh;
+            for (int i = 0; i < NS; i++) {
+                double v = ynew[i];
+                if (P->nonneg[i] && v < 0.0) v = 0.0;
+                y[i] = v;
+            }
+            double g = pow(PYMAX(err, 1e-10), 0.25) / SAFE;
+            g = PYMIN(6.0, g);
+            g = PYMAX(0.2, g);
+            double hnew = hh / g;
+            double hc = (hit && err < 0.5) ? PYMAX(hnew, h) : hnew;
+            h = PYMIN(hc, hmax);
+            if (hit) {
+                ie = apply_events(P, t, y, u, ie, pat, &jumped);
+                io = save_outputs(P, t, y, io, pat);
+                if (jumped && io < n_out) {
+                    rhs_one(t, y, p, u, f);
+                    double hi = hinit(t, y, f, p, u, atol, rtol, hmax, w1, w2);
+                    h = PYMIN(h, hi);
+                }
+            }
+        } else {
+            if (isfinite(err)) {
+                double g = pow(err, 0.25) / SAFE;
+                g = PYMIN(6.0, g);
+                g = PYMAX(0.2, g);
+                h = hh / g;
+            } else {
+                h = 0.1 * hh;
+            }
+            if (h < 1e-14 * PYMAX(1.0, fabs(t))) {
+                st = isfinite(err) ? ST_HMIN : ST_NONFINITE;
+                break;
+            }
+        }
+        if (nst >= max_steps) { st = ST_MAXSTEPS; break; }
+    }
+    if (io < n_out && st == ST_OK) st = ST_MAXSTEPS;
+    P->status[pat] = st;
+    P->nsteps[pat] = nst;
+    if (st != ST_OK) nan_from(P, pat, io);
+}
+
+/* ---------------- exported entry points (called through ctypes, GIL released) ---------------- */
+
+EXPORT int64_t ot_dp5_range(const Problem *P, int64_t lo, int64_t hi)
+{
+    double *wk = (double *)malloc(sizeof(double) * (15 * NS + NP + 1));
+    if (!wk) return -1;
+    for (int64_t pat = lo; pat < hi; pat++) dp5_one(P, pat, wk);
+    free(wk);
+    return 0;
+}
+
+EXPORT int64_t ot_rodas_list(const Problem *P, const int64_t *which, int64_t n)
+{
+    double *wk = (double *)malloc(sizeof(double) * (16 * NS + NP + 1));
+    double *J = (double *)malloc(sizeof(double) * NS * NS);
+    double *E = (double *)malloc(sizeof(double) * NS * NS);
+    int64_t *piv = (int64_t *)malloc(sizeof(int64_t) * NS);
+    int64_t rc = 0;
+    if (!wk || !J || !E || !piv) rc = -1;
+    else
+        for (int64_t i = 0; i < n; i++) rodas_one(P, which[i], wk, J, E, piv);
+    free(wk);
+    free(J);
+    free(E);
+    free(piv);
+    return rc;
+}
+
+EXPORT void ot_init_all(const double *params, int64_t n, double *out)
+{
+    for (int64_t i = 0; i < n; i++) init_one(params + i * NP, out + i * NS);
+}
+
+EXPORT void ot_rhs(double t, const double *y, const double *p, const double *u, double *dy)
+{
+    rhs_one(t, y, p, u, dy);
+}
+
+EXPORT void ot_jac(double t, const double *y, const double *p, double *J)
+{
+    double v[NS + 1], c[NS + 1];
+    jac_one(t, y, p, J, v, c);
+}
+
+EXPORT int64_t ot_sizes(int64_t which)
+{
+    return which == 0 ? NS : (which == 1 ? NP : (int64_t)sizeof(Problem));
+}
+"""

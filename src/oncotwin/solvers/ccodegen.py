@@ -1,0 +1,479 @@
+"""The C backend: C kernels generated from the same sympy model, built by the system compiler.
+
+The numba backend (:mod:`oncotwin.solvers.codegen`) needs minutes of symbolic work and LLVM
+compilation before a large model's first solve; this backend needs seconds. From the model's
+sympy right-hand side it prints
+
+``rhs_one(t, y, p, u, dy)``
+    the right-hand side (common subexpressions eliminated, no symbolic simplification);
+``jvp_one(t, y, p, v, vt, out)``
+    the exact directional derivative ``df/dy v + df/dt vt``, by forward-mode differentiation of
+    each common subexpression (small local derivatives, never the full symbolic Jacobian,
+    whose derivation and elimination take tens of seconds for a large model); the Rosenbrock
+    path builds the analytic Jacobian from ``NS`` of these;
+``init_one(p, y)``
+    initial values from parameters;
+
+appends the solver kernels of :mod:`oncotwin.solvers._c_template` (Dormand-Prince 5(4) with
+the stiff switch to RODAS4, events and status codes as in the numba kernels), compiles the
+file with the system C compiler into the kernel cache (:mod:`oncotwin.solvers._cache`) and
+loads it with :mod:`ctypes`, whose calls release the GIL.
+
+The compiler is ``$ONCOTWIN_CC`` if set, else the first of ``cc``, ``gcc`` and ``clang`` on the
+``PATH``. Flags keep IEEE semantics (no fast-math, no contraction into fused multiply-add), so
+a cached library and a fresh build give the same floats.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import sympy as sp
+from sympy.printing.c import C99CodePrinter
+
+from oncotwin.errors import SolverError
+from oncotwin.solvers import _c_template
+from oncotwin.solvers._cache import kernel_root, prune, touch
+from oncotwin.solvers.status import SolverStatus
+
+if TYPE_CHECKING:
+    from oncotwin.models.base import Model
+
+__all__ = ["CFLAGS", "CKernels", "c_compiler", "compile_c", "generate_c_source"]
+
+#: Compiler flags: optimised, position-independent, IEEE-exact (no contraction into FMA).
+CFLAGS = ("-O2", "-std=c11", "-fPIC", "-shared", "-ffp-contract=off", "-fno-math-errno")
+
+
+class _CPrinter(C99CodePrinter):
+    """C99 printer whose powers and literals round like the numba backend's printer."""
+
+    def _print_Heaviside(self, expr: sp.Heaviside) -> str:
+        x = self._print(expr.args[0])
+        return f"(({x}) > 0 ? 1.0 : (({x}) == 0 ? 0.5 : 0.0))"
+
+    def _print_DiracDelta(self, expr: sp.Basic) -> str:
+        return "0.0"
+
+    def _print_sign(self, expr: sp.Basic) -> str:
+        x = self._print(expr.args[0])
+        return f"(({x}) > 0 ? 1.0 : (({x}) < 0 ? -1.0 : 0.0))"
+
+    def _print_Function(self, expr: sp.Function) -> str:
+        name = type(expr).__name__
+        if name in ("SbmlFloor", "SbmlCeil"):  # oncotwin.io._sbml_math, derivative 0
+            fn = "floor" if name == "SbmlFloor" else "ceil"
+            return f"{fn}({self._print(expr.args[0])})"
+        return super()._print_Function(expr)
+
+    def _print_Pow(self, expr: sp.Pow) -> str:
+        base, exp = expr.as_base_exp()
+        b = self.parenthesize(base, 100)
+        if exp.is_Integer and 1 < abs(int(exp)) <= 4:
+            prod = "*".join([b] * abs(int(exp)))
+            return f"({prod})" if exp > 0 else f"(1.0/({prod}))"
+        if exp == -1:
+            return f"(1.0/{b})"
+        if exp == sp.S.Half:
+            return f"sqrt({self._print(base)})"
+        return f"pow({self._print(base)}, {self._print(exp)})"
+
+    def _print_Float(self, expr: sp.Float) -> str:
+        v = float(expr)
+        if v != v:
+            return "NAN"
+        if v in (float("inf"), float("-inf")):
+            return "INFINITY" if v > 0 else "(-INFINITY)"
+        return repr(v)
+
+    def _print_Integer(self, expr: sp.Integer) -> str:
+        return f"{int(expr)}.0"
+
+    def _print_Rational(self, expr: sp.Rational) -> str:
+        return repr(float(expr))
+
+
+def _symbols(model: Model) -> tuple[dict[sp.Symbol, sp.Symbol], list[sp.Symbol], sp.Symbol]:
+    from oncotwin.models.base import TIME
+
+    ys = [sp.Symbol(f"Y_{i}", real=True) for i in range(model.n_states)]
+    subs: dict[sp.Symbol, sp.Symbol] = dict(zip(model.state_symbols, ys, strict=True))
+    subs |= {p: sp.Symbol(f"P_{i}", real=True) for i, p in enumerate(model.parameter_symbols)}
+    t = sp.Symbol("t", real=True)
+    subs[TIME] = t
+    return subs, ys, t
+
+
+def _loads(model: Model, states: bool) -> list[str]:
+    out = [f"    const double Y_{i} = y[{i}];" for i in range(model.n_states)] if states else []
+    out += [f"    const double P_{i} = p[{i}];" for i in range(model.n_parameters)]
+    return out
+
+
+def generate_c_source(model: Model) -> str:
+    """C source of the model's kernels: right-hand side, its derivative, initial values and
+    the solver (see the module docstring)."""
+    pr = _CPrinter({"math_macros": {}})
+    subs, ys, t = _symbols(model)
+    rates = [sp.sympify(r).xreplace(subs) for r in model.rates]
+    reps, reduced = sp.cse(rates, symbols=sp.numbered_symbols("c_"))
+    ns, npar = model.n_states, model.n_parameters
+    lines = [
+        f"/* Generated by oncotwin for model {model.name!r} (fingerprint {model.fingerprint}).",
+        "   Do not edit: regenerated when the model or the kernels change. */",
+        "#include <math.h>",
+        "#include <stdbool.h>",
+        "#include <stdint.h>",
+        "#include <stdlib.h>",
+        '#define EXPORT __attribute__((visibility("default")))',
+        f"#define NS {ns}",
+        f"#define NP {npar}",
+        f"#define ST_OK {int(SolverStatus.SUCCESS)}",
+        f"#define ST_MAXSTEPS {int(SolverStatus.MAX_STEPS)}",
+        f"#define ST_HMIN {int(SolverStatus.STEP_SIZE_UNDERFLOW)}",
+        f"#define ST_NONFINITE {int(SolverStatus.NON_FINITE)}",
+        f"#define ST_STIFF {int(SolverStatus.STIFF)}",
+        f"#define ST_NOTRUN {int(SolverStatus.NOT_RUN)}",
+        "",
+        "static void rhs_one(double t, const double *y, const double *p, const double *u,",
+        "                    double *dy)",
+        "{",
+        *_loads(model, True),
+    ]
+    lines += [f"    const double {c} = {pr.doprint(e)};" for c, e in reps]
+    lines += [f"    dy[{i}] = ({pr.doprint(e)}) + u[{i}];" for i, e in enumerate(reduced)]
+    lines += ["}", ""]
+    lines += _jvp_source(model, reps, reduced, ys, t, pr)
+    lines += ["static void init_one(const double *p, double *y)", "{", *_loads(model, False)]
+    inits = [sp.sympify(s.initial).xreplace(subs) for s in model.states]
+    ireps, ired = sp.cse(inits, symbols=sp.numbered_symbols("c_"))
+    lines += [f"    const double {c} = {pr.doprint(e)};" for c, e in ireps]
+    lines += [f"    y[{i}] = {pr.doprint(e)};" for i, e in enumerate(ired)]
+    lines += ["}", ""]
+    return "\n".join(lines) + _c_template.SOURCE
+
+
+def _jvp_source(
+    model: Model,
+    reps: list[tuple[sp.Symbol, sp.Expr]],
+    reduced: list[sp.Expr],
+    ys: list[sp.Symbol],
+    t: sp.Symbol,
+    pr: _CPrinter,
+) -> list[str]:
+    """Forward-mode derivative of the eliminated right-hand side along ``(v, vt)``."""
+    tangent: dict[sp.Symbol, sp.Symbol] = {y: sp.Symbol(f"v[{i}]") for i, y in enumerate(ys)}
+    tangent[t] = sp.Symbol("vt")
+
+    def derivative(e: sp.Expr) -> str:
+        if not isinstance(e, sp.Expr):  # a condition (relational, And, ...): derivative 0
+            return ""
+        deps = sorted((s for s in e.free_symbols if s in tangent), key=lambda s: s.name)
+        terms = []
+        for s in deps:
+            d = sp.diff(e, s)
+            if d != 0:
+                terms.append(f"({pr.doprint(d)})*{tangent[s]}")
+        return " + ".join(terms) if terms else ""
+
+    lines = [
+        "static void jvp_one(double t, const double *y, const double *p, const double *v,",
+        "                    double vt, double *out)",
+        "{",
+        *_loads(model, True),
+    ]
+    for c, e in reps:
+        lines.append(f"    const double {c} = {pr.doprint(e)};")
+        d = derivative(e)
+        if d:
+            dc = sp.Symbol(f"d{c.name}")
+            tangent[c] = dc
+            lines.append(f"    const double {dc} = {d};")
+    for i, e in enumerate(reduced):
+        d = derivative(e)
+        lines.append(f"    out[{i}] = {d or '0.0'};")
+    lines += ["}", ""]
+    return lines
+
+
+@lru_cache(maxsize=1)
+def c_compiler() -> str | None:
+    """Path of the C compiler (``$ONCOTWIN_CC``, else ``cc``, ``gcc`` or ``clang``), or None."""
+    env = os.environ.get("ONCOTWIN_CC")
+    for name in [env] if env else ["cc", "gcc", "clang"]:
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@lru_cache(maxsize=4)
+def _compiler_id(cc: str) -> str:
+    """The compiler's path and version line (part of every cache key)."""
+    try:
+        res = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=30)
+        version = res.stdout.splitlines()[0] if res.stdout else ""
+    except (OSError, subprocess.SubprocessError):
+        version = "unknown"
+    return f"{cc}|{version}"
+
+
+def _generator_digest() -> str:
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    h.update(_c_template.SOURCE.encode())
+    h.update(repr({int(s): s.name for s in SolverStatus}).encode())
+    return h.hexdigest()[:16]
+
+
+_GENERATOR_DIGEST = _generator_digest()
+
+
+def cache_key(model: Model, cc: str) -> str:
+    """Cache key: model fingerprint, generator hash, compiler, flags, Python and NumPy."""
+    parts = (
+        model.fingerprint,
+        _GENERATOR_DIGEST,
+        _compiler_id(cc),
+        " ".join(CFLAGS),
+        sys.version,
+        np.__version__,
+        platform.machine(),
+    )
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:20]
+
+
+class _Problem(ctypes.Structure):
+    """Mirror of the ``Problem`` struct of the C template (same field order)."""
+
+    _fields_ = [
+        ("params", ctypes.c_void_p),
+        ("t0", ctypes.c_double),
+        ("t_out", ctypes.c_void_p),
+        ("n_out", ctypes.c_int64),
+        ("ev_t", ctypes.c_void_p),
+        ("ev_state", ctypes.c_void_p),
+        ("ev_kind", ctypes.c_void_p),
+        ("ev_val", ctypes.c_void_p),
+        ("n_ev", ctypes.c_int64),
+        ("save_idx", ctypes.c_void_p),
+        ("n_save", ctypes.c_int64),
+        ("atol", ctypes.c_void_p),
+        ("rtol", ctypes.c_double),
+        ("max_steps", ctypes.c_int64),
+        ("nonneg", ctypes.c_void_p),
+        ("detect_stiff", ctypes.c_int64),
+        ("stiff_steps", ctypes.c_double),
+        ("out", ctypes.c_void_p),
+        ("status", ctypes.c_void_p),
+        ("nsteps", ctypes.c_void_p),
+    ]
+
+
+def _ptr(a: np.ndarray) -> int:
+    return int(a.ctypes.data)
+
+
+@dataclass(frozen=True, eq=False)
+class CKernels:
+    """A loaded C kernel library of one model and typed wrappers around its entry points."""
+
+    model: Model
+    lib: ctypes.CDLL
+    path: Path
+
+    def problem(
+        self,
+        params: np.ndarray,
+        t0: float,
+        t_out: np.ndarray,
+        ev_t: np.ndarray,
+        ev_state: np.ndarray,
+        ev_kind: np.ndarray,
+        ev_val: np.ndarray,
+        save_idx: np.ndarray,
+        atol: np.ndarray,
+        rtol: float,
+        max_steps: int,
+        nonneg: np.ndarray,
+        detect_stiff: bool,
+        stiff_steps: float,
+        out: np.ndarray,
+        status: np.ndarray,
+        nsteps: np.ndarray,
+    ) -> tuple[_Problem, tuple[np.ndarray, ...]]:
+        """The C ``Problem`` of one chunk, and the arrays it points into (keep them alive)."""
+        f64, i64 = np.float64, np.int64
+        keep = (
+            np.ascontiguousarray(params, f64),
+            np.ascontiguousarray(t_out, f64),
+            np.ascontiguousarray(ev_t, f64),
+            np.ascontiguousarray(ev_state, i64),
+            np.ascontiguousarray(ev_kind, i64),
+            np.ascontiguousarray(ev_val, f64),
+            np.ascontiguousarray(save_idx, i64),
+            np.ascontiguousarray(atol, f64),
+            np.ascontiguousarray(nonneg, np.uint8),
+        )
+        for a, dt in ((out, f64), (status, i64), (nsteps, i64)):
+            if not (a.flags.c_contiguous and a.dtype == dt):  # pragma: no cover - internal
+                raise SolverError("internal: C kernels need contiguous output arrays")
+        pr = _Problem(
+            _ptr(keep[0]),
+            float(t0),
+            _ptr(keep[1]),
+            keep[1].shape[0],
+            _ptr(keep[2]),
+            _ptr(keep[3]),
+            _ptr(keep[4]),
+            _ptr(keep[5]),
+            keep[2].shape[0],
+            _ptr(keep[6]),
+            keep[6].shape[0],
+            _ptr(keep[7]),
+            float(rtol),
+            int(max_steps),
+            _ptr(keep[8]),
+            int(bool(detect_stiff)),
+            float(stiff_steps),
+            _ptr(out),
+            _ptr(status),
+            _ptr(nsteps),
+        )
+        return pr, keep
+
+    def dp5_range(self, pr: _Problem, lo: int, hi: int) -> None:
+        if self.lib.ot_dp5_range(ctypes.byref(pr), lo, hi) != 0:  # pragma: no cover
+            raise MemoryError("C kernels: out of memory")
+
+    def rodas_list(self, pr: _Problem, which: np.ndarray) -> None:
+        which = np.ascontiguousarray(which, np.int64)
+        if self.lib.ot_rodas_list(ctypes.byref(pr), _ptr(which), which.shape[0]) != 0:
+            raise MemoryError("C kernels: out of memory")  # pragma: no cover
+
+    def initial_values(self, params: np.ndarray) -> np.ndarray:
+        params = np.ascontiguousarray(np.atleast_2d(params), dtype=np.float64)
+        out = np.empty((params.shape[0], self.model.n_states))
+        self.lib.ot_init_all(_ptr(params), params.shape[0], _ptr(out))
+        return out
+
+    def rhs(
+        self, t: float, y: np.ndarray, p: np.ndarray, u: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Scalar right-hand side (for tests)."""
+        ns = self.model.n_states
+        y = np.ascontiguousarray(y, np.float64)
+        p = np.ascontiguousarray(p, np.float64)
+        u = np.zeros(ns) if u is None else np.ascontiguousarray(u, np.float64)
+        dy = np.empty(ns)
+        self.lib.ot_rhs(float(t), _ptr(y), _ptr(p), _ptr(u), _ptr(dy))
+        return dy
+
+    def jac(self, t: float, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """Analytic Jacobian ``df/dy`` (from the forward-mode derivative)."""
+        ns = self.model.n_states
+        y = np.ascontiguousarray(y, np.float64)
+        p = np.ascontiguousarray(p, np.float64)
+        J = np.empty((ns, ns))
+        self.lib.ot_jac(float(t), _ptr(y), _ptr(p), _ptr(J))
+        return J
+
+
+def _declare(lib: ctypes.CDLL) -> None:
+    vp, i64, f64 = ctypes.c_void_p, ctypes.c_int64, ctypes.c_double
+    lib.ot_dp5_range.argtypes = [vp, i64, i64]
+    lib.ot_dp5_range.restype = i64
+    lib.ot_rodas_list.argtypes = [vp, vp, i64]
+    lib.ot_rodas_list.restype = i64
+    lib.ot_init_all.argtypes = [vp, i64, vp]
+    lib.ot_init_all.restype = None
+    lib.ot_rhs.argtypes = [f64, vp, vp, vp, vp]
+    lib.ot_rhs.restype = None
+    lib.ot_jac.argtypes = [f64, vp, vp, vp]
+    lib.ot_jac.restype = None
+    lib.ot_sizes.argtypes = [i64]
+    lib.ot_sizes.restype = i64
+
+
+_LOCK = threading.Lock()
+_MEMO: dict[tuple[str, str], CKernels] = {}
+
+#: Newest C kernel libraries kept in the cache (older ones are pruned when one is built).
+MAX_ENTRIES = 64
+
+
+def _build(model: Model, cc: str, lib_path: Path) -> None:
+    """Generate the C source of ``model`` and compile it to ``lib_path`` (atomically)."""
+    src = generate_c_source(model)
+    tag = f"{os.getpid()}.{threading.get_ident()}"
+    c_path = lib_path.with_suffix(".c")
+    tmp_c = lib_path.with_name(f"{lib_path.stem}.{tag}.c")
+    tmp_so = lib_path.with_name(f"{lib_path.stem}.{tag}.so.tmp")
+    tmp_c.write_text(src)
+    try:
+        res = subprocess.run(
+            [cc, *CFLAGS, "-o", str(tmp_so), str(tmp_c), "-lm"],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    except (OSError, subprocess.SubprocessError) as exc:
+        tmp_c.unlink(missing_ok=True)
+        raise SolverError(
+            f"backend='c': running the C compiler {cc} failed ({exc}); "
+            "use SolverOptions(backend='numba') or set ONCOTWIN_CC to a working compiler"
+        ) from exc
+    if res.returncode != 0:
+        tmp_c.unlink(missing_ok=True)
+        tmp_so.unlink(missing_ok=True)
+        tail = "\n".join(res.stderr.splitlines()[-15:])
+        raise SolverError(
+            f"backend='c': the C compiler {cc} failed on model {model.name!r}:\n{tail}\n"
+            "use SolverOptions(backend='numba') for this model"
+        )
+    os.replace(tmp_c, c_path)
+    os.replace(tmp_so, lib_path)
+
+
+def compile_c(model: Model) -> CKernels:
+    """Generate, compile and load (or load from the cache) the C kernels of ``model``."""
+    cc = c_compiler()
+    if cc is None:
+        raise SolverError(
+            "backend='c' needs a C compiler (cc, gcc or clang on the PATH, or $ONCOTWIN_CC); "
+            "install one or use SolverOptions(backend='numba')"
+        )
+    key = cache_key(model, cc)
+    with _LOCK:
+        hit = _MEMO.get((model.fingerprint, key))
+        if hit is not None:
+            return hit
+        folder = kernel_root() / "c"
+        folder.mkdir(parents=True, exist_ok=True)
+        lib_path = folder / f"oncotwin_c_{model.name}_{key}.so"
+        lib_path = lib_path.with_name(lib_path.name.replace(":", "_"))
+        if lib_path.exists():
+            touch(lib_path)
+        else:
+            _build(model, cc, lib_path)
+            prune(folder, max_entries=MAX_ENTRIES)
+        lib = ctypes.CDLL(str(lib_path))
+        _declare(lib)
+        if lib.ot_sizes(0) != model.n_states or lib.ot_sizes(2) != ctypes.sizeof(_Problem):
+            raise SolverError(  # pragma: no cover - a corrupt cache entry
+                f"C kernel library {lib_path} does not match model {model.name!r}; delete it"
+            )
+        kernels = CKernels(model, lib, lib_path)
+        _MEMO[(model.fingerprint, key)] = kernels
+        return kernels
