@@ -140,85 +140,116 @@ static int all_finite(const double *a, const double *b)
     return 1;
 }
 
-/* One patient, Dormand-Prince 5(4) (the numba dp5_range for a single lane). */
-static void dp5_one(const Problem *P, int64_t pat, double *wk)
+/* ---- Dormand-Prince 5(4) in W SIMD lanes (the numba dp5_range, dp5_prologue, dp5_stages,
+   dp5_accept): one flat buffer B[row * W + lane]; every loop over lanes is branch-free, so the
+   compiler vectorises it (SIMD across patients); IEEE-exact flags keep every lane's result
+   identical to a scalar evaluation. */
+#define AT(row, l) B[(row) * W + (l)]
+
+static void dp5_prologue(double *restrict B, int nl)
 {
-    double *y = wk, *u = wk + NS, *f = wk + 2 * NS, *w1 = wk + 3 * NS, *w2 = wk + 4 * NS;
-    double *K1 = wk + 5 * NS, *K2 = wk + 6 * NS, *K3 = wk + 7 * NS, *K4 = wk + 8 * NS;
-    double *K5 = wk + 9 * NS, *K6 = wk + 10 * NS, *K7 = wk + 11 * NS, *YS = wk + 12 * NS;
-    double *Y1 = wk + 13 * NS, *p = wk + 14 * NS;
-    const int64_t n_out = P->n_out;
-    const double t0 = P->t0, rtol = P->rtol, t_end = P->t_out[n_out - 1];
-    const double hmax = t_end - t0;
-    const double *atol = P->atol;
-    int jumped;
-    for (int k = 0; k < NP; k++) p[k] = P->params[pat * NP + k];
-    init_one(p, y);
-    for (int s = 0; s < NS; s++) u[s] = 0.0;
-    int64_t ie = apply_events(P, t0, y, u, 0, pat, &jumped);
-    int64_t io = save_outputs(P, t0, y, 0, pat);
-    P->nsteps[pat] = 0;
-    if (io >= n_out) { P->status[pat] = ST_OK; return; }
-    rhs_one(t0, y, p, u, f);
-    if (!all_finite(f, y)) {
-        P->status[pat] = ST_NONFINITE;
-        nan_from(P, pat, io);
-        return;
+    for (int l = 0; l < nl; l++) {
+        double t = AT(R_T, l), h = AT(R_H, l), ts = AT(R_TSTOP, l);
+        int hit = t + 1.01 * h >= ts;
+        AT(R_HH, l) = hit ? ts - t : h;
+        AT(R_HIT, l) = hit ? 1.0 : 0.0;
     }
-    for (int s = 0; s < NS; s++) K1[s] = f[s];
-    double t = t0;
-    double h = hinit(t0, y, f, p, u, atol, rtol, hmax, w1, w2);
-    double tstop = next_stop(P, io, ie);
-    double nst = 0.0, sti = 0.0, nsi = 0.0;
-    const double maxst = (double)P->max_steps;
-    int64_t st = ST_NOTRUN;
-    for (;;) {
-        /* prologue: clip the step to the next output or event time */
-        int hit = t + 1.01 * h >= tstop;
-        double hh = hit ? tstop - t : h;
-        /* stages */
-        for (int s = 0; s < NS; s++) YS[s] = y[s] + hh * ((0.2) * K1[s]);
-        rhs_one(t + (0.2) * hh, YS, p, u, K2);
-        for (int s = 0; s < NS; s++)
-            YS[s] = y[s] + hh * ((3.0 / 40.0) * K1[s] + (9.0 / 40.0) * K2[s]);
-        rhs_one(t + (0.3) * hh, YS, p, u, K3);
-        for (int s = 0; s < NS; s++)
-            YS[s] = y[s] + hh * ((44.0 / 45.0) * K1[s] + (-56.0 / 15.0) * K2[s]
-                                 + (32.0 / 9.0) * K3[s]);
-        rhs_one(t + (0.8) * hh, YS, p, u, K4);
-        for (int s = 0; s < NS; s++)
-            YS[s] = y[s] + hh * ((19372.0 / 6561.0) * K1[s] + (-25360.0 / 2187.0) * K2[s]
-                                 + (64448.0 / 6561.0) * K3[s] + (-212.0 / 729.0) * K4[s]);
-        rhs_one(t + (8.0 / 9.0) * hh, YS, p, u, K5);
-        for (int s = 0; s < NS; s++)
-            YS[s] = y[s] + hh * ((9017.0 / 3168.0) * K1[s] + (-355.0 / 33.0) * K2[s]
-                                 + (46732.0 / 5247.0) * K3[s] + (49.0 / 176.0) * K4[s]
-                                 + (-5103.0 / 18656.0) * K5[s]);
-        rhs_one(t + (1.0) * hh, YS, p, u, K6);
-        /* 5th-order solution and stiffness denominator, then K7 = f(t + h, y1) */
-        double den = 0.0;
-        for (int s = 0; s < NS; s++) {
-            double v = y[s] + hh * ((35.0 / 384.0) * K1[s] + (500.0 / 1113.0) * K3[s]
-                                    + (125.0 / 192.0) * K4[s] + (-2187.0 / 6784.0) * K5[s]
-                                    + (11.0 / 84.0) * K6[s]);
-            Y1[s] = v;
-            double w = v - YS[s];
-            den += w * w;
+}
+
+static void stage_time(double *restrict B, int nl, double c)
+{
+    for (int l = 0; l < nl; l++) AT(R_TT, l) = AT(R_T, l) + c * AT(R_HH, l);
+}
+
+static void take_d(double *restrict B, int nl, int row)
+{
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++) AT(row + s, l) = AT(R_D + s, l);
+}
+
+static void dp5_stages(double *restrict B, int nl)
+{
+    stage_time(B, nl, 0.2);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l) + AT(R_HH, l) * ((0.2) * AT(R_K1 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K2);
+    stage_time(B, nl, 0.3);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l) + AT(R_HH, l) * ((3.0 / 40.0) * AT(R_K1 + s, l)
+                                                             + (9.0 / 40.0) * AT(R_K2 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K3);
+    stage_time(B, nl, 0.8);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l) + AT(R_HH, l) * ((44.0 / 45.0) * AT(R_K1 + s, l)
+                                                             + (-56.0 / 15.0) * AT(R_K2 + s, l)
+                                                             + (32.0 / 9.0) * AT(R_K3 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K4);
+    stage_time(B, nl, 8.0 / 9.0);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l)
+                              + AT(R_HH, l) * ((19372.0 / 6561.0) * AT(R_K1 + s, l)
+                                               + (-25360.0 / 2187.0) * AT(R_K2 + s, l)
+                                               + (64448.0 / 6561.0) * AT(R_K3 + s, l)
+                                               + (-212.0 / 729.0) * AT(R_K4 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K5);
+    stage_time(B, nl, 1.0);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l)
+                              + AT(R_HH, l) * ((9017.0 / 3168.0) * AT(R_K1 + s, l)
+                                               + (-355.0 / 33.0) * AT(R_K2 + s, l)
+                                               + (46732.0 / 5247.0) * AT(R_K3 + s, l)
+                                               + (49.0 / 176.0) * AT(R_K4 + s, l)
+                                               + (-5103.0 / 18656.0) * AT(R_K5 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K6);
+    /* 5th-order solution and stiffness denominator, then K7 = f(t + h, y1) */
+    for (int l = 0; l < nl; l++) AT(R_STDEN, l) = 0.0;
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++) {
+            double v = AT(R_Y + s, l)
+                       + AT(R_HH, l) * ((35.0 / 384.0) * AT(R_K1 + s, l)
+                                        + (500.0 / 1113.0) * AT(R_K3 + s, l)
+                                        + (125.0 / 192.0) * AT(R_K4 + s, l)
+                                        + (-2187.0 / 6784.0) * AT(R_K5 + s, l)
+                                        + (11.0 / 84.0) * AT(R_K6 + s, l));
+            AT(R_Y1 + s, l) = v;
+            double w = v - AT(R_YS + s, l);
+            AT(R_STDEN, l) += w * w;
+            AT(R_YS + s, l) = v;
         }
-        rhs_one(t + (1.0) * hh, Y1, p, u, K7);
-        double err = 0.0, num = 0.0;
-        for (int s = 0; s < NS; s++) {
-            double k7 = K7[s];
-            double w = k7 - K6[s];
-            num += w * w;
-            double sk = atol[s] + rtol * PYMAX(fabs(y[s]), fabs(Y1[s]));
-            double e = hh * ((71.0 / 57600.0) * K1[s] + (-71.0 / 16695.0) * K3[s]
-                             + (71.0 / 1920.0) * K4[s] + (-17253.0 / 339200.0) * K5[s]
-                             + (22.0 / 525.0) * K6[s] + (-1.0 / 40.0) * k7) / sk;
-            err += e * e;
+    rhs_lanes(B, nl);
+    for (int l = 0; l < nl; l++) { AT(R_ERR, l) = 0.0; AT(R_STNUM, l) = 0.0; }
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++) {
+            double h = AT(R_HH, l), rt = AT(R_RTOL, l);
+            double k7 = AT(R_D + s, l);
+            AT(R_K7 + s, l) = k7;
+            double w = k7 - AT(R_K6 + s, l);
+            AT(R_STNUM, l) += w * w;
+            double sk = AT(R_ATOL + s, l) + rt * PYMAX(fabs(AT(R_Y + s, l)), fabs(AT(R_Y1 + s, l)));
+            double e = h * ((71.0 / 57600.0) * AT(R_K1 + s, l) + (-71.0 / 16695.0) * AT(R_K3 + s, l)
+                            + (71.0 / 1920.0) * AT(R_K4 + s, l)
+                            + (-17253.0 / 339200.0) * AT(R_K5 + s, l)
+                            + (22.0 / 525.0) * AT(R_K6 + s, l) + (-1.0 / 40.0) * k7) / sk;
+            AT(R_ERR, l) += e * e;
         }
-        err = sqrt(err / (double)NS);
-        /* accept / reject, step size, counters (the numba dp5_accept) */
+    for (int l = 0; l < nl; l++) AT(R_ERR, l) = sqrt(AT(R_ERR, l) / (double)NS);
+}
+
+static void dp5_accept(double *restrict B, int nl, const uint8_t *nonneg)
+{
+    for (int l = 0; l < nl; l++) {
+        double err = AT(R_ERR, l), h = AT(R_HH, l), t = AT(R_T, l);
+        int hit = AT(R_HIT, l) > 0.5;
         int finite = err < 1e300;
         double e = err > 1e-10 ? err : 1e-10;
         double q = sqrt(sqrt(sqrt(sqrt(e * e * e))));
@@ -226,68 +257,172 @@ static void dp5_one(const Problem *P, int64_t pat, double *wk)
         double fac = q * (1.0 / SAFE);
         fac = PYMIN(fac, 1.0 / FAC1);
         fac = !acc ? fac : PYMAX(fac, 1.0 / FAC2);
-        double hnew = hh / fac;
-        double hold = h;
-        hnew = (acc && hit && (err < 0.5)) ? PYMAX(hnew, hold) : hnew;
-        hnew = finite ? hnew : 0.1 * hh;
-        h = hnew < hmax ? hnew : hmax;
-        double told = t;
-        t = acc ? (hit ? tstop : t + hh) : t;
-        nst += 1.0;
-        int stiff = (hh * hh * num > 10.5625 * den) && (den > 0.0);
+        double hnew = h / fac;
+        double hold = AT(R_H, l);
+        hnew = (acc & hit & (err < 0.5)) ? PYMAX(hnew, hold) : hnew;
+        hnew = finite ? hnew : 0.1 * h;
+        double hmax = AT(R_HMAX, l);
+        AT(R_H, l) = hnew < hmax ? hnew : hmax;
+        AT(R_T, l) = acc ? (hit ? AT(R_TSTOP, l) : t + h) : t;
+        double nst = AT(R_NST, l) + 1.0;
+        AT(R_NST, l) = nst;
+        double den = AT(R_STDEN, l);
+        int stiff = (h * h * AT(R_STNUM, l) > 10.5625 * den) & (den > 0.0);
+        double sti = AT(R_STI, l), nsi = AT(R_NONSTI, l);
         double nsi2 = stiff ? 0.0 : nsi + 1.0;
         double sti2 = stiff ? sti + 1.0 : (nsi2 >= 6.0 ? 0.0 : sti);
-        if (acc) { sti = sti2; nsi = nsi2; }
-        int small = hnew < 1e-14 * PYMAX(1.0, fabs(told));
-        int attn = (acc && hit) || !finite || (acc && (sti2 >= 15.0));
-        attn = attn || (nst >= maxst) || (!acc && small);
-        if (acc) {
-            for (int s = 0; s < NS; s++) {
-                double v = Y1[s];
-                if (P->nonneg[s]) v = v > 0.0 ? v : 0.0;
-                y[s] = v;
-                K1[s] = K7[s];
+        AT(R_STI, l) = acc ? sti2 : sti;
+        AT(R_NONSTI, l) = acc ? nsi2 : nsi;
+        int small = hnew < 1e-14 * PYMAX(1.0, fabs(t));
+        int attn = (acc & hit) | (!finite) | (acc & (sti2 >= 15.0));
+        attn = attn | (nst >= AT(R_MAXST, l)) | ((!acc) & small);
+        AT(R_ATTN, l) = attn ? 1.0 : 0.0;
+        AT(R_ACC, l) = acc ? 1.0 : 0.0;
+    }
+    for (int s = 0; s < NS; s++) {
+        const int nn = nonneg[s] != 0;
+        for (int l = 0; l < nl; l++) {
+            int acc = AT(R_ACC, l) > 0.5;
+            double v = AT(R_Y1 + s, l);
+            v = (nn && !(v > 0.0)) ? 0.0 : v;
+            AT(R_Y + s, l) = acc ? v : AT(R_Y + s, l);
+            AT(R_K1 + s, l) = acc ? AT(R_K7 + s, l) : AT(R_K1 + s, l);
+        }
+    }
+}
+
+/* Patients lo..hi-1 through W lanes; a lane whose patient finishes takes the next one. */
+EXPORT int64_t ot_dp5_range(const Problem *P, int64_t lo, int64_t hi)
+{
+    const int64_t n_out = P->n_out;
+    const double t0 = P->t0, rtol = P->rtol, t_end = P->t_out[n_out - 1];
+    const double hmax = t_end - t0;
+    const double *atol = P->atol;
+    double *B = (double *)calloc((size_t)R_ROWS * W, sizeof(double));
+    double *wk = (double *)malloc(sizeof(double) * (5 * NS + NP + 1));
+    if (!B || !wk) { free(B); free(wk); return -1; }
+    double *y = wk, *u = wk + NS, *f = wk + 2 * NS, *w1 = wk + 3 * NS, *w2 = wk + 4 * NS;
+    double *p = wk + 5 * NS;
+    int64_t PAT[W], IO[W], IE[W];
+    int ACTIVE[W];
+    int jumped;
+    for (int l = 0; l < W; l++) {
+        PAT[l] = -1; IO[l] = 0; IE[l] = 0; ACTIVE[l] = 0;
+        AT(R_RTOL, l) = rtol;
+        AT(R_HMAX, l) = hmax;
+        AT(R_MAXST, l) = (double)P->max_steps;
+        for (int s = 0; s < NS; s++) AT(R_ATOL + s, l) = atol[s];
+    }
+    int64_t nxt = lo;
+    int n_active = 0;
+    for (;;) {
+        /* (re)fill idle lanes with the next patients of the group */
+        for (int l = 0; l < W; l++) {
+            while (!ACTIVE[l] && nxt < hi) {
+                int64_t pat = nxt++;
+                for (int k = 0; k < NP; k++) p[k] = P->params[pat * NP + k];
+                init_one(p, y);
+                for (int s = 0; s < NS; s++) u[s] = 0.0;
+                int64_t ie = apply_events(P, t0, y, u, 0, pat, &jumped);
+                int64_t io = save_outputs(P, t0, y, 0, pat);
+                P->nsteps[pat] = 0;
+                if (io >= n_out) { P->status[pat] = ST_OK; continue; }
+                rhs_one(t0, y, p, u, f);
+                if (!all_finite(f, y)) {
+                    P->status[pat] = ST_NONFINITE;
+                    nan_from(P, pat, io);
+                    continue;
+                }
+                for (int k = 0; k < NP; k++) AT(R_P + k, l) = p[k];
+                for (int s = 0; s < NS; s++) {
+                    AT(R_Y + s, l) = y[s];
+                    AT(R_U + s, l) = u[s];
+                    AT(R_K1 + s, l) = f[s];
+                }
+                AT(R_T, l) = t0;
+                AT(R_H, l) = hinit(t0, y, f, p, u, atol, rtol, hmax, w1, w2);
+                AT(R_TSTOP, l) = next_stop(P, io, ie);
+                AT(R_NST, l) = 0.0;
+                AT(R_STI, l) = 0.0;
+                AT(R_NONSTI, l) = 0.0;
+                PAT[l] = pat; IO[l] = io; IE[l] = ie; ACTIVE[l] = 1;
+                n_active++;
             }
         }
-        if (!attn) continue;
-        /* the scalar driver: events and outputs, failures, stiffness */
-        int finished = 0;
-        if (!(err < 1e300)) {
-            if (h < 1e-14 * PYMAX(1.0, fabs(t))) { st = ST_NONFINITE; finished = 1; }
-        } else if (!acc && h < 1e-14 * PYMAX(1.0, fabs(t))) {
-            st = ST_HMIN;
-            finished = 1;
-        }
-        if (acc && !finished && sti >= 15.0) {
-            if (P->detect_stiff && (nst + (t_end - t) / hh > P->stiff_steps)) {
-                st = ST_STIFF;
+        if (n_active == 0) break;
+        /* one step of every lane (vectorised) */
+        dp5_prologue(B, W);
+        dp5_stages(B, W);
+        dp5_accept(B, W, P->nonneg);
+        /* lanes that need the scalar driver */
+        for (int l = 0; l < W; l++) {
+            if (!ACTIVE[l] || AT(R_ATTN, l) == 0.0) continue;
+            int64_t pat = PAT[l];
+            double err = AT(R_ERR, l);
+            int acc = AT(R_ACC, l) > 0.5;
+            double tl = AT(R_T, l);
+            int finished = 0;
+            if (!(err < 1e300)) {
+                if (AT(R_H, l) < 1e-14 * PYMAX(1.0, fabs(tl))) {
+                    P->status[pat] = ST_NONFINITE;
+                    finished = 1;
+                }
+            } else if (!acc && AT(R_H, l) < 1e-14 * PYMAX(1.0, fabs(tl))) {
+                P->status[pat] = ST_HMIN;
                 finished = 1;
-            } else {
-                sti = 0.0;
             }
-        }
-        if (acc && !finished && hit) {
-            ie = apply_events(P, t, y, u, ie, pat, &jumped);
-            io = save_outputs(P, t, y, io, pat);
-            if (io >= n_out) {
-                st = ST_OK;
-                finished = 1;
-            } else {
-                tstop = next_stop(P, io, ie);
-                if (jumped) {
-                    rhs_one(t, y, p, u, f);
-                    for (int s = 0; s < NS; s++) K1[s] = f[s];
-                    double hi = hinit(t, y, f, p, u, atol, rtol, hmax, w1, w2);
-                    h = PYMIN(h, hi);
+            if (acc && !finished && AT(R_STI, l) >= 15.0) {
+                /* stiff for 15 accepted steps: RODAS4 only if the explicit path would need
+                   more than stiff_steps steps in all */
+                if (P->detect_stiff
+                    && (AT(R_NST, l) + (t_end - tl) / AT(R_HH, l) > P->stiff_steps)) {
+                    P->status[pat] = ST_STIFF;
+                    finished = 1;
+                } else {
+                    AT(R_STI, l) = 0.0;
                 }
             }
+            if (acc && !finished && AT(R_HIT, l) > 0.5) {
+                for (int s = 0; s < NS; s++) { y[s] = AT(R_Y + s, l); u[s] = AT(R_U + s, l); }
+                int64_t ie = apply_events(P, tl, y, u, IE[l], pat, &jumped);
+                IE[l] = ie;
+                IO[l] = save_outputs(P, tl, y, IO[l], pat);
+                if (IO[l] >= n_out) {
+                    P->status[pat] = ST_OK;
+                    finished = 1;
+                } else {
+                    AT(R_TSTOP, l) = next_stop(P, IO[l], ie);
+                    if (jumped) {
+                        for (int k = 0; k < NP; k++) p[k] = AT(R_P + k, l);
+                        rhs_one(tl, y, p, u, f);
+                        for (int s = 0; s < NS; s++) {
+                            AT(R_Y + s, l) = y[s];
+                            AT(R_U + s, l) = u[s];
+                            AT(R_K1 + s, l) = f[s];
+                        }
+                        double hi0 = hinit(tl, y, f, p, u, atol, rtol, hmax, w1, w2);
+                        AT(R_H, l) = PYMIN(AT(R_H, l), hi0);
+                    }
+                }
+            }
+            if (!finished && AT(R_NST, l) >= (double)P->max_steps) {
+                P->status[pat] = ST_MAXSTEPS;
+                finished = 1;
+            }
+            if (finished) {
+                P->nsteps[pat] = (int64_t)AT(R_NST, l);
+                if (P->status[pat] != ST_OK) nan_from(P, pat, IO[l]);
+                AT(R_H, l) = 0.0;   /* park the idle lane: zero step, no attention */
+                AT(R_T, l) = 0.0;
+                AT(R_TSTOP, l) = 0.0;
+                ACTIVE[l] = 0;
+                n_active--;
+            }
         }
-        if (!finished && nst >= maxst) { st = ST_MAXSTEPS; finished = 1; }
-        if (finished) break;
     }
-    P->status[pat] = st;
-    P->nsteps[pat] = (int64_t)nst;
-    if (st != ST_OK) nan_from(P, pat, io);
+    free(B);
+    free(wk);
+    return 0;
 }
 
 static int lu_factor(double *A, int64_t *piv)
@@ -501,15 +636,6 @@ static void rodas_one(const Problem *P, int64_t pat, double *wk, double *J, doub
 }
 
 /* ---------------- exported entry points (called through ctypes, GIL released) ---------------- */
-
-EXPORT int64_t ot_dp5_range(const Problem *P, int64_t lo, int64_t hi)
-{
-    double *wk = (double *)malloc(sizeof(double) * (15 * NS + NP + 1));
-    if (!wk) return -1;
-    for (int64_t pat = lo; pat < hi; pat++) dp5_one(P, pat, wk);
-    free(wk);
-    return 0;
-}
 
 EXPORT int64_t ot_rodas_list(const Problem *P, const int64_t *which, int64_t n)
 {

@@ -1,7 +1,8 @@
 """Batched ODE kernels, appended to every generated model module (see codegen.py).
 
 This file is not imported on its own: the names ``rhs_lanes``, ``rhs_one``, ``jac_one``,
-``dfdt_one``, ``init_one``, ``NS``, ``NP`` and ``W`` come from the generated model code above it.
+``dfdt_one``, ``init_one``, ``NS``, ``NP``, ``W`` and ``ST_*`` come from the generated model
+code above it.
 
 Explicit path: Dormand-Prince 5(4) with FSAL, an I step-size controller and Hairer's
 stiffness detection (Hairer, Norsett & Wanner, Solving ODEs I, 2nd ed., Table II.5.2 and
@@ -21,15 +22,10 @@ event or output time; no root-finding. Event kinds: 0 adds ``value`` to a state 
 ``value`` (fractional kill), 3 sets the state to ``value`` (NaN: skipped). Outputs at an
 event time are taken after the event.
 
-Status codes: 0 success, 1 maximum number of steps, 2 step size underflow, 3 non-finite
-state, 4 stiffness detected (the driver re-solves with RODAS4), 5 not run.
+Status codes ``ST_*`` are generated from :class:`oncotwin.solvers.status.SolverStatus` above
+this text: success, maximum number of steps, step size underflow, non-finite state, stiffness
+detected (the driver re-solves with RODAS4), not run.
 """
-
-ST_OK = 0
-ST_MAXSTEPS = 1
-ST_HMIN = 2
-ST_NONFINITE = 3
-ST_STIFF = 4
 
 # Dormand & Prince (1980) 5(4) tableau.
 C2 = 0.2

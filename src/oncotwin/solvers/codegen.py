@@ -34,21 +34,35 @@ import sympy as sp
 from sympy.printing.pycode import PythonCodePrinter
 
 from oncotwin.solvers import _kernels_src
+from oncotwin.solvers._cache import kernel_root, prune, touch
+from oncotwin.solvers.status import SolverStatus
 
 if TYPE_CHECKING:
     from oncotwin.models.base import Model
 
 __all__ = ["CompiledModel", "cache_dir", "compile_model", "generate_source"]
 
+#: Names of the status constants in the generated kernels.
+_STATUS_NAMES = {
+    "OK": SolverStatus.SUCCESS,
+    "MAXSTEPS": SolverStatus.MAX_STEPS,
+    "HMIN": SolverStatus.STEP_SIZE_UNDERFLOW,
+    "NONFINITE": SolverStatus.NON_FINITE,
+    "STIFF": SolverStatus.STIFF,
+    "NOTRUN": SolverStatus.NOT_RUN,
+}
+
 #: Patients per SIMD block (lanes). 8 doubles = two AVX2 registers or one AVX-512 register.
 LANES = 8
 
 
+#: Newest generated numba modules kept in the cache (older ones are pruned when one is added).
+MAX_ENTRIES = 32
+
+
 def cache_dir() -> Path:
     """Folder of generated kernel modules (``$ONCOTWIN_CACHE`` or ``~/.cache/oncotwin``)."""
-    root = os.environ.get("ONCOTWIN_CACHE")
-    base = Path(root) if root else Path.home() / ".cache" / "oncotwin"
-    return base / "kernels"
+    return kernel_root()
 
 
 class _Printer(PythonCodePrinter):
@@ -386,6 +400,7 @@ def generate_source(model: Model) -> str:
         f"NS = {ns}",
         f"NP = {npar}",
         f"W = {L}",
+        *(f"ST_{k} = {int(v)}" for k, v in _STATUS_NAMES.items()),
     ]
     lines += [f"R_{k} = {v}" for k, v in rows.items()]
     lines += [
@@ -492,6 +507,7 @@ def _generator_digest() -> str:
     h = hashlib.sha256(Path(__file__).read_bytes())
     h.update(_kernels_src.SOURCE.encode())
     h.update(str(LANES).encode())
+    h.update(repr(sorted((k, int(v)) for k, v in _STATUS_NAMES.items())).encode())
     return h.hexdigest()[:16]
 
 
@@ -516,11 +532,14 @@ def compile_model(model: Model) -> CompiledModel:
         folder.mkdir(parents=True, exist_ok=True)
         modname = f"oncotwin_kernel_{model.name}_{digest}"
         path = folder / f"{modname}.py"
-        if not path.exists():
+        if path.exists():
+            touch(path)
+        else:
             src = generate_source(model)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
             tmp.write_text(src)
             os.replace(tmp, path)
+            prune(folder, max_entries=MAX_ENTRIES, suffix=".py", extra_dirs=("__pycache__",))
         spec = importlib.util.spec_from_file_location(modname, path)
         if spec is None or spec.loader is None:  # pragma: no cover - importlib contract
             raise ImportError(f"cannot load generated kernels from {path}")

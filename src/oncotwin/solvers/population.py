@@ -133,7 +133,7 @@ class Solution:
 
     @property
     def success(self) -> np.ndarray:
-        return self.status == 0
+        return self.status == SolverStatus.SUCCESS
 
     def __getitem__(self, name: str) -> np.ndarray:
         """``(n_patients, n_times)`` trajectory of a saved state or a named expression."""
