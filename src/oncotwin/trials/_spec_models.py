@@ -1,0 +1,343 @@
+"""The tables of a trial spec as small frozen pydantic models, and the whole :class:`TrialSpec`.
+
+Build a spec with :func:`oncotwin.trials.spec.load_spec` or
+:func:`oncotwin.trials.spec.parse_spec`, which turn validation errors into one message with
+file and line per bad field. The public names are re-exported by :mod:`oncotwin.trials.spec`;
+import them from there.
+
+Examples
+--------
+>>> CrossoverSpec(to_arm="pembrolizumab", fraction=0.66).at
+'progression'
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections.abc import Iterable
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from oncotwin._constants import DAYS_PER_MONTH
+from oncotwin._random import randomisation_hash
+from oncotwin.errors import OncotwinError, did_you_mean
+from oncotwin.regimens import Regimen, parse_regimen
+from oncotwin.trials._spec_errors import SpecError, _LocatedError
+from oncotwin.trials._spec_scans import ScheduleSpec, _Frozen
+
+__all__ = [
+    "ArmSpec",
+    "CrossoverSpec",
+    "PopulationSpec",
+    "PublishedLink",
+    "TreatmentSpec",
+    "TrialInfo",
+    "TrialSpec",
+]
+
+#: Literal regimen values meaning "no active drug" (placebo / observation arms).
+PLACEBO: frozenset[str] = frozenset({"placebo", "none"})
+
+
+class TrialInfo(_Frozen):
+    """The ``[trial]`` table: name, cancer, seed, size and follow-up."""
+
+    name: Annotated[str, Field(min_length=1)]
+    description: str = ""
+    cancer: Annotated[str, Field(min_length=1)]
+    seed: Annotated[int, Field(ge=0)]
+    patients: Annotated[int, Field(gt=0)]
+    follow_up_months: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    reference_arm: str | None = None
+    #: The model the arms are simulated in (``oncotwin models`` lists them); any model with
+    #: clinical readouts (a tumour-size state) runs a trial.
+    model: Annotated[str, Field(min_length=1)] = "metastatic_io"
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, v: str) -> str:
+        from oncotwin.models.registry import list_models
+
+        names = [m for m in list_models() if m != "pk:<drug>"]
+        if v not in names:
+            raise ValueError(did_you_mean(v, names, what="model"))
+        return v
+
+
+Scalar = bool | int | float | str
+
+
+class PopulationSpec(_Frozen):
+    """The ``[population]`` table.
+
+    ``eligibility`` (e.g. ``{pdl1_tps_min = 50, no_brain_mets = true}``) and ``baseline`` (a
+    published baseline table, e.g. ``{age_yr = 61}``) are checked against the keys the
+    population module knows when it passes them to :func:`parse_spec` (``eligibility_keys``).
+    """
+
+    eligibility: dict[str, Scalar] = Field(default_factory=dict)
+    baseline: dict[str, Scalar] = Field(default_factory=dict)
+
+
+class CrossoverSpec(_Frozen):
+    """Patients of an arm switch treatment at ``at``; ``fraction`` of them do.
+
+    They switch to another arm's regimen (``to_arm``) or to a regimen of their own
+    (``regimen``, e.g. the PD-1 antibody alone after chemotherapy); give exactly one.
+    """
+
+    to_arm: Annotated[str, Field(min_length=1)] | None = None
+    regimen: str | None = None
+    at: Literal["progression"] = "progression"
+    fraction: Annotated[float, Field(gt=0, le=1)] = 1.0
+
+    @field_validator("regimen")
+    @classmethod
+    def _parse(cls, v: str | None) -> str | None:
+        if v is not None:
+            parse_regimen(v)
+        return v
+
+    @model_validator(mode="after")
+    def _one_target(self) -> CrossoverSpec:
+        if (self.to_arm is None) == (self.regimen is None):
+            raise ValueError(
+                "give exactly one of to_arm (another arm's name) or regimen (a regimen "
+                'string), e.g. crossover = { to_arm = "pembrolizumab", fraction = 0.66 }'
+            )
+        return self
+
+
+class TreatmentSpec(_Frozen):
+    """The ``[treatment]`` table: when treatment stops (applies to every arm)."""
+
+    max_duration_months: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    discontinue_on: tuple[Literal["progression", "toxicity"], ...] = ("progression", "toxicity")
+
+
+class PublishedLink(_Frozen):
+    """Links an arm to its published outcomes in :data:`oncotwin.trials.targets.PUBLISHED`."""
+
+    arm_id: str
+
+    @field_validator("arm_id")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        from oncotwin.trials.targets import PUBLISHED
+
+        if v not in PUBLISHED:
+            raise ValueError(did_you_mean(v, PUBLISHED, what="published arm_id"))
+        return v
+
+
+class ArmSpec(_Frozen):
+    """One ``[[arm]]`` table.
+
+    ``regimen`` holds one or more regimen strings given concurrently (each starting on day 0)
+    or ``("placebo",)``; ``ratio`` is the arm's whole-number share of each randomisation block.
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    regimen: tuple[str, ...]
+    ratio: Annotated[int, Field(ge=1)] = 1
+    description: str = ""
+    published: PublishedLink | None = None
+    crossover: CrossoverSpec | None = None
+
+    @field_validator("regimen", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @field_validator("regimen")
+    @classmethod
+    def _parse(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            raise ValueError('no regimen given; write e.g. regimen = "pembrolizumab 200 mg IV q3w"')
+        if any(s.strip().lower() in PLACEBO for s in v) and len(v) > 1:
+            raise ValueError('"placebo" stands alone; leave it out of a list of active regimens')
+        for i, text in enumerate(v):
+            if text.strip().lower() in PLACEBO:
+                continue
+            try:
+                parse_regimen(text)
+            except OncotwinError as exc:
+                where = f"regimen {i + 1} of {len(v)}: " if len(v) > 1 else ""
+                raise _LocatedError((i,) if len(v) > 1 else (), where + str(exc)) from None
+        return v
+
+    @property
+    def is_placebo(self) -> bool:
+        """True if the arm gets no active drug."""
+        return self.regimen[0].strip().lower() in PLACEBO
+
+    def regimens(self) -> tuple[Regimen, ...]:
+        """The parsed concurrent regimens (empty for a placebo arm)."""
+        return () if self.is_placebo else tuple(parse_regimen(s) for s in self.regimen)
+
+
+class TrialSpec(_Frozen):
+    """A whole trial spec. Build it with :func:`load_spec` or :func:`parse_spec`."""
+
+    trial: TrialInfo
+    population: PopulationSpec = PopulationSpec()
+    schedule: ScheduleSpec = ScheduleSpec()
+    treatment: TreatmentSpec = TreatmentSpec()
+    arms: tuple[ArmSpec, ...] = Field(alias="arm", min_length=1)
+
+    _text: str | None = PrivateAttr(default=None)
+    _source: str = PrivateAttr(default="<object>")
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> TrialSpec:
+        names = [a.name for a in self.arms]
+        for j, name in enumerate(names):
+            if name in names[:j]:
+                raise _LocatedError(
+                    ("arm", j, "name"),
+                    f"duplicate arm name {name!r} (arms {names.index(name) + 1} and {j + 1}); "
+                    "give each [[arm]] a different name",
+                )
+        ref = self.trial.reference_arm
+        if ref is not None and ref not in names:
+            raise _LocatedError(
+                ("trial", "reference_arm"),
+                f"{did_you_mean(ref, names, what='arm')}; reference_arm must be the name of "
+                "one of the [[arm]] tables",
+            )
+        for j, arm in enumerate(self.arms):
+            if arm.crossover is None:
+                continue
+            to = arm.crossover.to_arm
+            if to is None:
+                continue
+            if to == arm.name:
+                raise _LocatedError(
+                    ("arm", j, "crossover"),
+                    f"arm {arm.name!r} crosses over to itself; name another arm in to_arm",
+                )
+            if to not in names:
+                raise _LocatedError(
+                    ("arm", j, "crossover"),
+                    f"crossover to_arm: {did_you_mean(to, names, what='arm')}",
+                )
+        return self
+
+    # -- derived -----------------------------------------------------------------------------
+    @property
+    def arm_names(self) -> tuple[str, ...]:
+        """Arm names in file order (arm index i is ``arm_names[i]``)."""
+        return tuple(a.name for a in self.arms)
+
+    @property
+    def reference(self) -> str:
+        """The reference (control) arm: ``trial.reference_arm`` or else the last arm."""
+        return self.trial.reference_arm or self.arms[-1].name
+
+    @property
+    def horizon_days(self) -> float:
+        """Follow-up in days (``follow_up_months`` x :data:`DAYS_PER_MONTH`)."""
+        return self.trial.follow_up_months * DAYS_PER_MONTH
+
+    @property
+    def text(self) -> str:
+        """The spec's TOML text if it was parsed from text, else its canonical JSON."""
+        return self._text if self._text is not None else self.canonical_json()
+
+    @property
+    def source(self) -> str:
+        """The file (or ``"<string>"``) the spec was read from."""
+        return self._source
+
+    def canonical_json(self) -> str:
+        """A canonical JSON dump (sorted keys, no whitespace): what :meth:`hash` digests."""
+        data = self.model_dump(mode="json", by_alias=True)
+        return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+    def hash(self) -> str:
+        """sha256 (hex) of :meth:`canonical_json`; unchanged by comments and key order."""
+        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
+
+    def scan_days(self, horizon_days: float | None = None) -> np.ndarray:
+        """Scan days from day 0 (the baseline scan) to ``horizon_days`` (default: follow-up).
+
+        Each segment continues from the last scan of the previous one.
+
+        Examples
+        --------
+        >>> from oncotwin.trials.spec import parse_spec
+        >>> spec = parse_spec(_MINIMAL.replace('q8w', 'q6w to week 12, then q12w'))
+        >>> spec.scan_days(200.0).tolist()
+        [0.0, 42.0, 84.0, 168.0]
+        """
+        horizon = self.horizon_days if horizon_days is None else float(horizon_days)
+        days = [0.0]
+        t = 0.0
+        for seg in self.schedule.scans:  # a handful of segments
+            step = seg.every_weeks * 7.0
+            end = horizon if seg.until_week is None else min(seg.until_week * 7.0, horizon)
+            n = math.floor((end - t) / step + 1e-9)
+            if n > 0:
+                days.extend((t + step * np.arange(1, n + 1)).tolist())
+                t = days[-1]
+        return np.asarray(days, dtype=float)
+
+    def arm_of(self, patient_ids: Iterable[int] | np.ndarray) -> np.ndarray:
+        """Arm index of each patient by block randomisation.
+
+        Blocks hold ``sum(ratio)`` consecutive patient ids, each arm ``ratio`` times, in an
+        order given by a hash of ``(trial seed, block, position)``; so patient i's arm depends
+        only on (seed, i) and every chunk or worker agrees.
+
+        Examples
+        --------
+        >>> from oncotwin.trials.spec import example_path, load_spec
+        >>> spec = load_spec(example_path("optim"))    # T-VEC : GM-CSF = 2 : 1
+        >>> spec.arm_of(range(6)).tolist()
+        [0, 0, 1, 0, 1, 0]
+        """
+        ids = np.asarray(patient_ids, dtype=np.int64)
+        if ids.size and ids.min() < 0:
+            raise SpecError(f"patient_ids: {int(ids.min())} is negative; ids run from 0 to N-1")
+        ratios = np.array([a.ratio for a in self.arms], dtype=np.int64)
+        base = np.repeat(np.arange(ratios.size), ratios)
+        size = base.size
+        block, pos = np.divmod(ids, size)
+        blocks, inverse = np.unique(block, return_inverse=True)
+        key = (blocks.astype(np.uint64)[:, None] * np.uint64(size)) + np.arange(
+            size, dtype=np.uint64
+        )
+        order = np.argsort(
+            randomisation_hash(np.uint64(self.trial.seed), key), axis=1, kind="stable"
+        )
+        return base[order[inverse.reshape(ids.shape), pos]]
+
+    def allocation(self, n_total: int | None = None) -> dict[str, int]:
+        """Patients per arm for ``n_total`` patients (default: ``trial.patients``)."""
+        n = self.trial.patients if n_total is None else int(n_total)
+        if n < 0:
+            raise SpecError(f"n_total: {n} patients; give a number >= 0")
+        counts = np.bincount(self.arm_of(np.arange(n)), minlength=len(self.arms))
+        return {a.name: int(c) for a, c in zip(self.arms, counts, strict=True)}
+
+
+#: A minimal valid spec (used in the examples).
+_MINIMAL = """\
+[trial]
+name = "demo"
+cancer = "melanoma"
+seed = 1
+patients = 10
+follow_up_months = 12
+
+[schedule]
+scans = "q8w"
+
+[[arm]]
+name = "nivolumab"
+regimen = "nivolumab 240 mg IV q2w"
+"""
