@@ -1,0 +1,183 @@
+"""Treatments of ``metastatic_io``: drug exposures, dose targets and exposure effects
+(equations only; values come from the parameter set ``metastatic_io/default``).
+
+Antibodies of each class share a two-compartment PK (constants set from the dosed drug by
+:class:`~oncotwin.models.metastatic_io.IORegimenAdapter`); cytokines have one compartment in
+MIU; chemotherapy, lymphodepletion and VEGFR TKIs are K-PD exposures in standard doses
+(Jacqmin 2007); CAR-T follows the expansion, contraction and memory phases of Stein 2019 with
+antigen-driven expansion; vaccines, radiotherapy's danger signal, oncolytic virus and
+corticosteroids are depots that decay. Private to :mod:`oncotwin.models.metastatic_io`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from oncotwin.models.components.pk import two_compartment
+from oncotwin.models.metastatic_io import ANTIBODY_CLASSES, DRUG_STANDARD_DOSE, TARGET_ANTIGENS
+
+if TYPE_CHECKING:
+    from oncotwin.models.metastatic_io import _Build
+
+__all__ = ["add_equations", "declare", "declare_effects", "occ"]
+
+_HALF = sp.Rational(1, 2)
+
+
+def occ(c: sp.Expr, k: sp.Expr) -> sp.Expr:
+    """Occupancy (or half-saturating effect) ``c / (c + k)``."""
+    return c / (c + k)
+
+
+def _kpd(io: _Build, name: str, drugs: tuple[str, ...], what: str) -> sp.Symbol:
+    """A K-PD exposure state in standard doses with its effect half-life."""
+    b = io.b
+    X = io.state(name, "standard dose", description=f"{what} exposure (K-PD)")
+    hl = io.p(f"{name}_half_life")
+    b.add_rate(X, -sp.log(2) / hl * X)
+    for d in drugs:
+        b.dose(d, X, scale=1.0 / DRUG_STANDARD_DOSE[d], description=f"{d} [mg] / std dose")
+    return X
+
+
+def declare(io: _Build) -> None:
+    """Drug states, dose targets and drug parameters (in the order of the parameter vector)."""
+    b, pk = io.b, io.pk
+    cl_f = io.p("antibody_cl_factor")
+    for mech, prefix in ANTIBODY_CLASSES.items():
+        CL = io.p(f"{prefix}_CL")
+        V1 = io.p(f"{prefix}_V1")
+        Q = io.p(f"{prefix}_Q")
+        V2 = io.p(f"{prefix}_V2")
+        syms = two_compartment(b, prefix, CL * cl_f, Q, V1, V2)
+        b.dose(mech, syms.central, description=f"{mech} dose [mg] into the central compartment")
+        pk[prefix] = syms.concentration
+        pk[prefix + "_kd"] = io.p(f"{prefix}_EC50")
+    # cytokines (one compartment, MIU)
+    for prefix, drug in (("IL2", "aldesleukin"), ("IFN", "interferon alfa-2b")):
+        A = io.state(prefix, "MIU", description=f"{drug} amount")
+        CL = io.p(f"{prefix}_CL")
+        V = io.p(f"{prefix}_V")
+        b.add_rate(A, -CL / V * A)
+        b.dose(drug, A, scale=1e-6, description=f"{drug} dose [IU] -> MIU")
+        pk[prefix] = A / V
+    for name in ("il2_EC50_effector", "il2_EC50_treg", "il2_boost", "ifn_EC50", "ifn_boost"):
+        io.p(name)
+
+    # K-PD exposures in standard doses
+    chemo = ("docetaxel", "paclitaxel", "carboplatin", "cisplatin", "pemetrexed")
+    _kpd(io, "chemo", chemo, "cytotoxic chemotherapy")
+    _kpd(io, "lymphodepletion", ("fludarabine", "cyclophosphamide"), "lymphodepleting")
+    _kpd(io, "tki", ("sunitinib", "axitinib"), "VEGFR TKI")
+    for name in ("chemo_kill", "tki_effect", "tki_resistance_rate"):
+        io.p(name)
+    io.state("tki_resistance", "1", description="acquired TKI resistance (0-1)")
+
+    # cell therapies / vaccines / virus
+    CE = io.state("cart_effector", "1e9 cell", description="CAR-T effector cells")
+    io.state("cart_memory", "1e9 cell", description="CAR-T memory cells")
+    b.dose("CAR-T", CE, scale=1e-9, description="CAR-T cells -> 1e9 cells")
+    for name in (
+        "cart_expansion",
+        "cart_contraction",
+        "cart_memory_decay",
+        "cart_memory_rate",
+        "cart_reactivation",
+        "cart_antigen_half",
+        "cart_kill",
+        "cart_lymphodepletion_boost",
+        "cart_target_match",
+    ):
+        io.p(name)
+    Vac = io.state("vaccine", "1", description="vaccine antigen/APC depot")
+    b.dose("peptide vaccine", Vac, scale=1.0, description="peptide [mg]")
+    b.dose("cellular vaccine", Vac, scale=1.0 / 5e7, description="APC cells / 5e7")
+    io.p("vaccine_decay")
+    io.p("vaccine_potency")
+    Zr = io.state("rt_danger", "1", description="radiation-induced innate danger signal")
+    rt_dec = io.p("rt_danger_decay")
+    io.p("rt_priming")
+    b.add_rate(Zr, -rt_dec * Zr)
+    Vir = io.state("virus", "1e8 PFU", description="oncolytic virus in injected lesions")
+    b.dose("oncolytic virus", Vir, scale=1e-8, description="PFU -> 1e8 PFU")
+    for name in (
+        "virus_clearance",
+        "virus_replication",
+        "virus_lysis",
+        "virus_half",
+        "virus_priming",
+        "mab_target_match",
+        *(f"expresses_{antigen}" for antigen in TARGET_ANTIGENS),
+    ):
+        io.p(name)
+    St = io.state("steroid", "1", description="corticosteroid exposure (irAE/CRS management)")
+    b.dose("corticosteroid", St, description="one high-dose course = 1 unit")
+    st_hl = io.p("steroid_half_life")
+    io.p("steroid_suppression")
+    b.add_rate(St, -sp.log(2) / st_hl * St)
+    for name in ("mab_signalling", "mab_adcc", "rt_alpha", "rt_beta", "rt_antigen"):
+        io.p(name)
+
+
+def declare_effects(io: _Build) -> None:
+    """Receptor occupancies and exposure effects (named where they are observables) and the
+    combined suppression of killing by MDSCs, Tregs and steroids."""
+    v, pk = io.v, io.pk
+    il2_hi, il2_lo, ifn_half, vir_half = io(
+        "il2_EC50_effector", "il2_EC50_treg", "ifn_EC50", "virus_half"
+    )
+    Ch, LD, TK, Res, Vir, St = io(
+        "chemo", "lymphodepletion", "tki", "tki_resistance", "virus", "steroid"
+    )
+    mdsc, treg_w, st_w, R = io(
+        "mdsc_suppression", "treg_suppression", "steroid_suppression", "treg"
+    )
+    io.expression("ro_ctla4", occ(pk["aCTLA4"], pk["aCTLA4_kd"]), unit="1")
+    io.expression(
+        "ro_pd_axis_blood",
+        1 - (1 - occ(pk["aPD1"], pk["aPD1_kd"])) * (1 - occ(pk["aPDL1"], pk["aPDL1_kd"])),
+        unit="1",
+    )
+    io.expression("il2_effect", occ(pk["IL2"], il2_hi), unit="1")
+    v["il2_t"] = occ(pk["IL2"], il2_lo)
+    io.expression("ifn_effect", occ(pk["IFN"], ifn_half), unit="1")
+    io.expression("chemo_effect", Ch / (Ch + _HALF), unit="1")
+    v["ld_e"] = LD / (LD + _HALF)
+    v["tk_raw"] = TK / (TK + _HALF)
+    tk_e = io.expression("tki_effect_net", v["tk_raw"] * (1 - Res), unit="1")
+    v["vir_e"] = Vir / (Vir + vir_half)
+    v["steroid_e"] = St / (St + _HALF)
+    supp = 1 / (1 + mdsc * (1 - _HALF * tk_e)) / (1 + treg_w * R)
+    v["supp"] = supp / (1 + st_w * v["steroid_e"])
+
+
+def add_equations(io: _Build) -> None:
+    """CAR-T kinetics (Stein 2019 phases, antigen-driven), vaccine depot, oncolytic virus in
+    the injectable lesions (skin, lymph nodes), acquired TKI resistance."""
+    b, v = io.b, io.v
+    car_rho, car_alpha, car_beta, car_mem, car_react, car_kag, car_ld = io(
+        "cart_expansion",
+        "cart_contraction",
+        "cart_memory_decay",
+        "cart_memory_rate",
+        "cart_reactivation",
+        "cart_antigen_half",
+        "cart_lymphodepletion_boost",
+    )
+    vac_dec, vir_rep, vir_clear, tki_res = io(
+        "vaccine_decay", "virus_replication", "virus_clearance", "tki_resistance_rate"
+    )
+    CE, CM, Ly, Vac, Vir, Res = io(
+        "cart_effector", "cart_memory", "lymphocytes", "vaccine", "virus", "tki_resistance"
+    )
+    antigen_car = v["antigen_car"]
+    drive = antigen_car / (antigen_car + car_kag) * (1 + car_ld * (1 - Ly))
+    v["cart_drive"] = drive
+    b.add_rate(CE, car_rho * drive * CE - car_alpha * CE - car_mem * CE + car_react * drive * CM)
+    b.add_rate(CM, car_mem * CE - car_beta * CM - car_react * drive * CM)
+    b.add_rate(Vac, -vac_dec * Vac)
+    infected = v["T_skin"] + v["T_lymph_node"] + v["U_skin"] + v["U_lymph_node"]
+    b.add_rate(Vir, vir_rep * Vir * infected / (infected + 1) - vir_clear * Vir)
+    b.add_rate(Res, tki_res * v["tk_raw"] * (1 - Res))

@@ -1,0 +1,223 @@
+"""Tumour sites and metastatic seeding of ``metastatic_io`` (equations only; values come from
+the parameter set ``metastatic_io/default``).
+
+Each site's viable cells (antigen-positive ``T`` and antigen-negative ``U``) grow as Gompertz
+towards a vascular carrying capacity ``K`` (Hahnfeldt 1999) and are killed by CD8+ effectors
+``E`` (de Pillis 2005 ratio-dependent lysis, inhibited by PD-1 engagement, exhaustion and
+suppression), NK cells, chemotherapy, antibodies, CAR-T and oncolytic virus. Micrometastases
+are log cell numbers per organ fed by Iwata's colonisation rate scaled by the EMT state.
+Private to :mod:`oncotwin.models.metastatic_io`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import sympy as sp
+
+from oncotwin.models._metastatic_io_treatments import occ
+from oncotwin.models.components.kill import ratio_dependent_kill
+from oncotwin.models.metastatic_io import (
+    _INFILTRATION,
+    _LETHALITY,
+    _PENETRATION,
+    _SEEDING,
+    METASTATIC_SITES,
+    SITES,
+)
+
+if TYPE_CHECKING:
+    from oncotwin.models.metastatic_io import _Build
+
+__all__ = [
+    "add_site_equations",
+    "declare_metastasis_parameters",
+    "declare_parameters",
+    "declare_sites",
+]
+
+_ZERO = sp.Integer(0)
+
+
+def declare_parameters(io: _Build) -> None:
+    """Patient and tumour parameters: growth, angiogenesis, antigen, PD-L1, infiltration,
+    suppression, EMT."""
+    for name in (
+        "growth_rate",
+        "angio_stimulation",
+        "angio_inhibition",
+        "capacity_ratio",
+        "antigen_negative_fraction",
+        "immunogenicity",
+        "pdl1_baseline",
+        "pdl1_inducible",
+        "ifn_half_effectors",
+        "infiltration",
+        "mdsc_suppression",
+        "emt",
+    ):
+        io.p(name)
+
+
+def declare_metastasis_parameters(io: _Build) -> None:
+    """Iwata's colonisation coefficient, fractal dimension and colony plateau."""
+    for name in ("colonization", "fractal_dim", "colony_plateau"):
+        io.p(name)
+
+
+def declare_sites(io: _Build) -> None:
+    """Per-site states (T, U, K, E) with their burden and lesion-count parameters, then one
+    log micrometastatic burden per metastatic organ."""
+    f_neg, k_ratio, infil = io("antigen_negative_fraction", "capacity_ratio", "infiltration")
+    for s in SITES:
+        init_burden = io.p(f"burden_{s}")
+        io.state(
+            f"T_{s}",
+            "1e9 cell",
+            initial=init_burden * (1 - f_neg),
+            description=f"antigen-positive tumour cells, {s}",
+        )
+        io.state(
+            f"U_{s}",
+            "1e9 cell",
+            initial=init_burden * f_neg,
+            description=f"antigen-negative tumour cells, {s}",
+        )
+        io.state(
+            f"K_{s}",
+            "1e9 cell",
+            initial=init_burden * k_ratio,
+            description=f"vascular carrying capacity, {s}",
+        )
+        io.p(f"lesions_{s}")
+        io.state(
+            f"E_{s}",
+            "1e9 cell",
+            initial=init_burden * infil * _INFILTRATION[s] * sp.Rational(1, 100),
+            description=f"effector CD8+ T cells in {s}",
+        )
+    # micrometastases: n = log(cells) per organ
+    for s in METASTATIC_SITES:
+        b_init = io.p(f"micromet0_{s}")
+        io.state(
+            f"micromet_{s}",
+            "log(cell)",
+            initial=b_init,
+            nonnegative=False,
+            description=f"log micrometastatic cells (new lesions), {s}",
+        )
+    T = {s: io.v[f"T_{s}"] for s in SITES}
+    U = {s: io.v[f"U_{s}"] for s in SITES}
+    E = {s: io.v[f"E_{s}"] for s in SITES}
+    (car_match,) = io("cart_target_match")
+    io.v["total"] = sum((T[s] + U[s] for s in SITES), _ZERO)
+    io.v["antigen_car"] = sum((T[s] for s in SITES), _ZERO) * car_match
+    io.v["E_tot"] = sum(E.values(), _ZERO)
+
+
+def add_site_equations(io: _Build) -> None:
+    """Growth, killing, capacity and effector rates per site; seeding of micrometastases."""
+    b, v = io.b, io.v
+    lam, k_b, k_d, pdl1, pdl1_ind, k_ifn, infil, emt = io(
+        "growth_rate",
+        "angio_stimulation",
+        "angio_inhibition",
+        "pdl1_baseline",
+        "pdl1_inducible",
+        "ifn_half_effectors",
+        "infiltration",
+        "emt",
+    )
+    kill_d, kill_l, kill_s, pd_k, traffic, k_rec, d_E, r_exp, nk_kill = io(
+        "kill_max",
+        "kill_exponent",
+        "kill_steepness",
+        "pd1_inhibition",
+        "trafficking",
+        "recruit_half",
+        "tissue_effector_death",
+        "local_expansion",
+        "nk_kill",
+    )
+    k_surv, p_half, seed_m, seed_a, gomp_b = io(
+        "surveillance", "surveillance_half", "colonization", "fractal_dim", "colony_plateau"
+    )
+    ch_max, tki_max, car_kill, car_kag, car_match, vir_lysis, mab_match, mab_sig, mab_adcc = io(
+        "chemo_kill",
+        "tki_effect",
+        "cart_kill",
+        "cart_antigen_half",
+        "cart_target_match",
+        "virus_lysis",
+        "mab_target_match",
+        "mab_signalling",
+        "mab_adcc",
+    )
+    il2_max, Pe, X, NK, CE = io("il2_boost", "effector_blood", "exhaustion", "nk", "cart_effector")
+    pk = io.pk
+    supp, ch_e, tk_e, vir_e, il2_e = io(
+        "supp", "chemo_effect", "tki_effect_net", "vir_e", "il2_effect"
+    )
+    total, antigen_car = io("total", "antigen_car")
+
+    kill_total = _ZERO
+    pd_signal = _ZERO
+    for s in SITES:
+        T, U, K, E, LES = io(f"T_{s}", f"U_{s}", f"K_{s}", f"E_{s}", f"lesions_{s}")
+        V = T + U
+        pen = _PENETRATION[s]
+        ro_pd = 1 - (1 - occ(pk["aPD1"] * pen, pk["aPD1_kd"])) * (
+            1 - occ(pk["aPDL1"] * pen, pk["aPDL1_kd"])
+        )
+        pdl1_s = io.expression(
+            f"pdl1_{s}", pdl1 + (1 - pdl1) * pdl1_ind * E / (E + k_ifn), unit="1"
+        )
+        engaged = pdl1_s * (1 - ro_pd)
+        pd_signal += engaged * E
+        inhibit = 1 / (1 + engaged / pd_k) * (1 - X) * supp
+        cd8 = io.expression(
+            f"cd8_kill_{s}",
+            ratio_dependent_kill(kill_d * inhibit, E, V, kill_s, kill_l),
+            unit="1e9 cell/day",
+        )
+        # per-cell rates (the kill expression is for the whole site; split by share)
+        share_T = sp.Piecewise((T / V, V > 0), (_ZERO, True))
+        gomp = sp.Piecewise((lam * sp.log(K / V), (V > 0) & (K > 0)), (_ZERO, True))
+        mab_occ = occ(pk["mAb"] * pen, pk["mAb_kd"]) * mab_match
+        vir_here = vir_e if s in ("skin", "lymph_node") else _ZERO
+        k_car = car_kill * CE / (CE + antigen_car + car_kag)
+        per_cell_common = ch_max * ch_e + nk_kill * NK + vir_lysis * vir_here
+        kill_T = cd8 * share_T + (per_cell_common + mab_adcc * mab_occ * NK + k_car * car_match) * T
+        kill_U = cd8 * (1 - share_T) + per_cell_common * U
+        b.add_rate(T, gomp * (1 - mab_sig * mab_occ) * T - kill_T)
+        b.add_rate(U, gomp * U - kill_U)
+        b.add_rate(
+            K,
+            sp.Piecewise((k_b * V - k_d * K * (V / LES) ** sp.Rational(2, 3), V > 0), (_ZERO, True))
+            - tki_max * tk_e * K,
+        )
+        recruit = traffic * Pe * infil * _INFILTRATION[s] * V / (V + k_rec)
+        expand = r_exp * inhibit * E * V / (V + 10 * E + sp.Rational(1, 10**12))
+        b.add_rate(E, recruit + expand - d_E * E - ch_max * ch_e * E * sp.Rational(1, 2))
+        kill_total += kill_T + kill_U
+    v["kill_total"] = kill_total
+    v["pd_signal"] = pd_signal
+
+    # micrometastases: influx (Iwata colonisation, EMT-scaled) + Gompertz - immune control
+    shed = (
+        seed_m
+        * (emt / sp.Rational(1, 5))
+        * sp.Piecewise(((total * 1e9) ** seed_a, total > 0), (_ZERO, True))
+    )
+    surveil = k_surv * Pe / (Pe + p_half) * supp * (1 + il2_max * il2_e)
+    n = {s: v[f"micromet_{s}"] for s in METASTATIC_SITES}
+    for s in METASTATIC_SITES:
+        b.add_rate(
+            n[s],
+            _SEEDING[s] * shed * sp.exp(-n[s])
+            + lam * (sp.log(gomp_b) - n[s])
+            - surveil * infil * _INFILTRATION[s]
+            - ch_max * ch_e,
+        )
+    v["mm_burden"] = sum((sp.exp(n[s]) * 1e-9 * _LETHALITY[s] for s in METASTATIC_SITES), _ZERO)
+    io.expression("tumor_burden", total, unit="1e9 cell")
