@@ -83,8 +83,44 @@ def synthetic_trial_tables(
     pid = np.arange(n)
     k = np.repeat(np.arange(n_arm), int(n_per_arm))
     arm = np.asarray(arms, dtype=object)[k]
+    # the draws happen in this order: covariates, survival, response, toxicity, visits
+    patients, groups = _patients(rng, pid, arm)
+    inflamed = groups["immune_phenotype"] == "inflamed"
+    high_tmb = patients["tmb_mut_per_mb"].to_numpy() >= 10
+    survival = _survival(rng, k, inflamed, high_tmb)
+    response = _response(rng, k, inflamed, survival)
+    toxicity, tox_day = _toxicity(rng, survival)
+    outcomes = pd.DataFrame(
+        {"patient_id": pid, "arm": arm, **response, **survival, **toxicity, **groups}
+    )
+    visits = _visits(
+        rng,
+        pid,
+        arm,
+        response["best_pct_change"],
+        survival["pfs_days"],
+        survival["pfs_event"],
+        survival["os_days"],
+    )
+    events = _events(outcomes, tox_day)
+    summary = _summary(outcomes, arms)
+    manifest = {
+        "synthetic": True,
+        "note": "SYNTHETIC tables from oncotwin.report._demo: random draws, not a trial",
+        "seed": seed,
+        "n_per_arm": int(n_per_arm),
+        "arms": list(arms),
+        "reference_arm": arms[0],
+        "citations": [],
+    }
+    return SyntheticTrial(patients, outcomes, visits, events, summary, manifest)
 
-    # covariates and subgroups
+
+def _patients(
+    rng: np.random.Generator, pid: np.ndarray, arm: np.ndarray
+) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
+    """The ``patients`` table (covariates) and the subgroup columns of ``outcomes``."""
+    n = pid.size
     pdl1 = np.clip(rng.gamma(0.6, 40.0, n), 0, 100)
     pdl1[rng.random(n) < 0.3] = 0.0
     tmb = rng.lognormal(np.log(6.0), 0.9, n)
@@ -103,9 +139,16 @@ def synthetic_trial_tables(
             "immune_phenotype": phenotype,
         }
     )
+    groups = {"pdl1_group": pdl1_group, "tmb_group": tmb_group, "immune_phenotype": phenotype}
+    return patients, groups
 
-    # survival: exponential times, hazard lowered by the arm and a favourable biology
-    frail = np.exp(-0.35 * (phenotype == "inflamed") - 0.25 * (tmb >= 10))
+
+def _survival(
+    rng: np.random.Generator, k: np.ndarray, inflamed: np.ndarray, high_tmb: np.ndarray
+) -> dict[str, np.ndarray]:
+    """PFS and OS: exponential times, hazard lowered by the arm and a favourable biology."""
+    n = k.size
+    frail = np.exp(-0.35 * inflamed - 0.25 * high_tmb)
     hazard = frail * 0.7**k
     pfs_true = rng.exponential(182.0 / np.log(2), n) * 1 / hazard
     os_true = pfs_true + rng.exponential(300.0 / np.log(2), n) * 1 / hazard
@@ -114,9 +157,16 @@ def synthetic_trial_tables(
     os_event = os_true <= censor
     pfs_days = np.minimum(pfs_true, os_days)
     pfs_event = pfs_true <= censor
+    return {"pfs_days": pfs_days, "pfs_event": pfs_event, "os_days": os_days, "os_event": os_event}
 
-    # tumour response: nadir % change, NE when no scan was done before death/censoring
-    best = rng.normal(-8.0 - 12.0 * k - 15.0 * (phenotype == "inflamed"), 32.0, n)
+
+def _response(
+    rng: np.random.Generator, k: np.ndarray, inflamed: np.ndarray, survival: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Tumour response: nadir % change, NE when no scan was done before death/censoring."""
+    n = k.size
+    pfs_days, os_days = survival["pfs_days"], survival["os_days"]
+    best = rng.normal(-8.0 - 12.0 * k - 15.0 * inflamed, 32.0, n)
     best = np.clip(best, -100.0, 150.0)
     best[best < -80] = -100.0
     no_scan = os_days < SCAN_EVERY_DAYS
@@ -127,9 +177,22 @@ def synthetic_trial_tables(
     resp[np.isin(resp, ["CR", "PR"]) & ~confirmed] = "SD"
     response_day = np.where(confirmed, SCAN_EVERY_DAYS * rng.integers(1, 3, n), np.nan)
     response_day = np.minimum(response_day, pfs_days)
-    dor_days = pfs_days - response_day
+    return {
+        "best_response": resp.astype(str),
+        "confirmed": confirmed,
+        "best_pct_change": best,
+        "response_day": response_day,
+        "dor_days": pfs_days - response_day,
+        "dor_event": confirmed & survival["pfs_event"],
+    }
 
-    # toxicity (grades 0-5; CTCAE for irAE, ASTCT for CRS/ICANS)
+
+def _toxicity(
+    rng: np.random.Generator, survival: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Toxicity columns (grades 0-5; CTCAE for irAE, ASTCT for CRS/ICANS) and their day."""
+    pfs_days, os_days = survival["pfs_days"], survival["os_days"]
+    n = pfs_days.size
     irae = rng.choice(6, n, p=[0.55, 0.17, 0.13, 0.11, 0.035, 0.005])
     crs = rng.choice(5, n, p=[0.93, 0.04, 0.015, 0.01, 0.005])
     icans = rng.choice(5, n, p=[0.95, 0.03, 0.01, 0.007, 0.003])
@@ -138,48 +201,23 @@ def synthetic_trial_tables(
     tox_stop = (irae >= 3) & (tox_day < pfs_days)
     treat_end = np.minimum(np.minimum(pfs_days, 730.0), np.where(tox_stop, tox_day, np.inf))
     discontinued = np.select(
-        [tox_stop, os_event & (os_days <= treat_end), pfs_event & (pfs_days <= treat_end)],
+        [
+            tox_stop,
+            survival["os_event"] & (os_days <= treat_end),
+            survival["pfs_event"] & (pfs_days <= treat_end),
+        ],
         ["toxicity", "death", "progression"],
         default=np.where(treat_end >= 730.0, "completed", ""),
     )
-    outcomes = pd.DataFrame(
-        {
-            "patient_id": pid,
-            "arm": arm,
-            "best_response": resp.astype(str),
-            "confirmed": confirmed,
-            "best_pct_change": best,
-            "response_day": response_day,
-            "dor_days": dor_days,
-            "dor_event": confirmed & pfs_event,
-            "pfs_days": pfs_days,
-            "pfs_event": pfs_event,
-            "os_days": os_days,
-            "os_event": os_event,
-            "max_irae_grade": irae,
-            "max_crs_grade": crs,
-            "max_icans_grade": icans,
-            "g3plus_ae": g3,
-            "treatment_end_day": treat_end,
-            "discontinued": discontinued.astype(str),
-            "pdl1_group": pdl1_group,
-            "tmb_group": tmb_group,
-            "immune_phenotype": phenotype,
-        }
-    )
-    visits = _visits(rng, pid, arm, best, pfs_days, pfs_event, os_days)
-    events = _events(outcomes, tox_day)
-    summary = _summary(outcomes, arms)
-    manifest = {
-        "synthetic": True,
-        "note": "SYNTHETIC tables from oncotwin.report._demo: random draws, not a trial",
-        "seed": seed,
-        "n_per_arm": int(n_per_arm),
-        "arms": list(arms),
-        "reference_arm": arms[0],
-        "citations": [],
+    columns = {
+        "max_irae_grade": irae,
+        "max_crs_grade": crs,
+        "max_icans_grade": icans,
+        "g3plus_ae": g3,
+        "treatment_end_day": treat_end,
+        "discontinued": discontinued.astype(str),
     }
-    return SyntheticTrial(patients, outcomes, visits, events, summary, manifest)
+    return columns, tox_day
 
 
 def _visits(
@@ -281,9 +319,16 @@ def _clopper_pearson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarr
 
 def _summary(outcomes: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
     """Contract ``summary`` rows per arm (ORR/CR/DCR/AE rates, medians, landmarks, HR)."""
-    from lifelines import CoxPHFitter, KaplanMeierFitter
-    from lifelines.utils import median_survival_times
+    rows = [*_rate_rows(outcomes, arms), *_km_rows(outcomes, arms), *_hr_rows(outcomes, arms)]
+    out = pd.DataFrame(rows)
+    out["published"] = np.nan
+    out["source"] = ""
+    cols = ["arm", "endpoint", "value", "ci_low", "ci_high", "n", "unit", "published", "source"]
+    return out[[*cols, "p_value"]] if "p_value" in out else out[cols]
 
+
+def _rate_rows(outcomes: pd.DataFrame, arms: list[str]) -> list[dict]:
+    """ORR, CR, DCR and grade >= 3 AE/CRS/ICANS rates [%] per arm with exact 95% CIs."""
     rows: list[dict] = []
     g = outcomes.groupby("arm", sort=False)
     n = g.size().reindex(arms).to_numpy()
@@ -310,6 +355,15 @@ def _summary(outcomes: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
                     unit="%",
                 )
             )
+    return rows
+
+
+def _km_rows(outcomes: pd.DataFrame, arms: list[str]) -> list[dict]:
+    """Kaplan-Meier median PFS/OS [months] and the 12-month PFS / 24-month OS rates [%]."""
+    from lifelines import KaplanMeierFitter
+    from lifelines.utils import median_survival_times
+
+    rows: list[dict] = []
     for a in arms:
         sub = outcomes[outcomes["arm"] == a]
         for ep, landmark in (("PFS", 12), ("OS", 24)):
@@ -341,6 +395,14 @@ def _summary(outcomes: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
                     unit="%",
                 )
             )
+    return rows
+
+
+def _hr_rows(outcomes: pd.DataFrame, arms: list[str]) -> list[dict]:
+    """Cox hazard ratios of PFS and OS of every arm against the first, with CI and p."""
+    from lifelines import CoxPHFitter
+
+    rows: list[dict] = []
     ref = outcomes[outcomes["arm"] == arms[0]]
     for a in arms[1:]:
         sub = outcomes[outcomes["arm"] == a]
@@ -367,8 +429,4 @@ def _summary(outcomes: pd.DataFrame, arms: list[str]) -> pd.DataFrame:
                     p_value=float(s["p"]),
                 )
             )
-    out = pd.DataFrame(rows)
-    out["published"] = np.nan
-    out["source"] = ""
-    cols = ["arm", "endpoint", "value", "ci_low", "ci_high", "n", "unit", "published", "source"]
-    return out[[*cols, "p_value"]] if "p_value" in out else out[cols]
+    return rows
