@@ -9,8 +9,10 @@ metastases per organ and their sizes, body size) to that patient's mechanistic p
 :func:`io_population` does both and returns a :class:`~oncotwin.population.Population`
 plus the covariate table.
 
-Every value here is a flagged assumption with its reason (cancer-level kinetics are
-literature ranges, not fitted); the calibration issue replaces them with fitted priors.
+The cancer-level values are parameter sets, ``metastatic_io/<cancer>``
+(``oncotwin/parameters/sets/metastatic_io/<cancer>.toml``, each with ``base = "default"``):
+every value a flagged assumption with its reason (cancer-level kinetics are literature ranges,
+not fitted); calibrated sets layer over them.
 Patient ``i``'s random numbers derive from (seed, i) alone, so chunks agree.
 """
 
@@ -22,8 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from oncotwin.errors import ParameterError
-from oncotwin.parameters import Parameter
+from oncotwin.errors import ParameterError, did_you_mean
+from oncotwin.parameters import ParameterSet
 from oncotwin.population.sampling import Population, patient_normals
 
 if TYPE_CHECKING:
@@ -46,23 +48,6 @@ __all__ = [
 #: (1e9 cells) per mm^3.
 LESION_CELLS_PER_MM3 = 1e-3
 
-_VDT_REASON = (
-    "volume doubling times of untreated metastases of this cancer are of the order "
-    "{vdt} days in imaging series; growth_rate = 0.23/VDT for a lesion at a twentieth of "
-    "its carrying capacity (Gompertz rate lambda ln 20 = 3 lambda)"
-)
-
-
-def _growth(vdt: float) -> Parameter:
-    return Parameter(
-        0.23 / vdt,
-        "1/day",
-        assumption=True,
-        reason=_VDT_REASON.format(vdt=int(vdt)),
-        description="Gompertz growth constant (cancer default)",
-        log_sd=0.3,
-    )
-
 
 @dataclass(frozen=True)
 class CancerSet:
@@ -72,6 +57,8 @@ class CancerSet:
     patient's tumour expresses unless a covariate says otherwise; ``primary_mm`` is the
     diameter of a primary tumour still in place (0: resected or not applicable);
     ``haematologic`` marks blood/marrow/node disease (assessed by Lugano/IMWG/marrow rules).
+    Built from the parameter set ``metastatic_io/<name>`` (:attr:`parameter_set`): its own
+    parameters and its ``[settings]``.
     """
 
     name: str
@@ -81,81 +68,55 @@ class CancerSet:
     haematologic: bool = False
     assessment: str = "recist"
 
-
-def _set(
-    name: str,
-    vdt: float,
-    *,
-    chemo: float = 0.3,
-    rt_alpha: float = 0.3,
-    antigens: tuple[str, ...] = (),
-    primary_mm: float = 0.0,
-    haematologic: bool = False,
-    assessment: str = "recist",
-) -> CancerSet:
-    params = {
-        "growth_rate": _growth(vdt),
-        "chemo_kill": Parameter(
-            chemo,
-            "1/day",
-            assumption=True,
-            reason="relative chemosensitivity of the cancer (haematologic > solid); order "
-            "of magnitude giving single-agent response rates of published comparator arms",
-            description="maximal chemotherapy kill rate (cancer default)",
-            log_sd=0.3,
-        ),
-        "rt_alpha": Parameter(
-            rt_alpha,
-            "1/Gy",
-            assumption=True,
-            reason="lymphomas are radiosensitive (alpha ~0.5/Gy), most carcinomas and "
-            "melanoma ~0.2-0.35/Gy (Fowler 1989 ranges)",
-            description="linear-quadratic alpha (cancer default)",
-        ),
-    }
-    return CancerSet(name, MappingProxyType(params), antigens, primary_mm, haematologic, assessment)
+    @property
+    def parameter_set(self) -> ParameterSet:
+        """The full set (this cancer's values over the model defaults), e.g. to layer a
+        calibrated set over: ``cancer_set("melanoma").parameter_set | calibrated``."""
+        return ParameterSet.load(f"metastatic_io/{self.name}")
 
 
-#: Cancer-level defaults (keys: canonical names of :mod:`oncotwin.population.covariates`).
-CANCER_SETS: dict[str, CancerSet] = {
-    s.name: s
-    for s in (
-        _set("melanoma", 60.0, chemo=0.15),
-        _set("nsclc", 150.0, chemo=0.3, primary_mm=35.0),
-        _set("renal_cell", 200.0, chemo=0.05),
-        _set("urothelial", 100.0, chemo=0.3, primary_mm=30.0),
-        _set("colorectal_msi_high", 120.0, chemo=0.3, antigens=("EGFR",)),
-        _set("breast_her2", 120.0, chemo=0.4, antigens=("HER2",), primary_mm=25.0),
-        _set("prostate", 300.0, chemo=0.2, primary_mm=30.0),
-        _set(
-            "large_b_cell_lymphoma",
-            30.0,
-            chemo=0.6,
-            rt_alpha=0.5,
-            antigens=("CD19", "CD20"),
-            haematologic=True,
-            assessment="lugano",
-        ),
-        _set(
-            "b_all",
-            10.0,
-            chemo=0.8,
-            rt_alpha=0.5,
-            antigens=("CD19",),
-            haematologic=True,
-            assessment="marrow",
-        ),
-        _set(
-            "multiple_myeloma",
-            200.0,
-            chemo=0.3,
-            rt_alpha=0.4,
-            antigens=("BCMA",),
-            haematologic=True,
-            assessment="imwg",
-        ),
+#: The cancers with a parameter set ``metastatic_io/<cancer>``, in the order of the docs.
+_CANCERS = (
+    "melanoma",
+    "nsclc",
+    "renal_cell",
+    "urothelial",
+    "colorectal_msi_high",
+    "breast_her2",
+    "prostate",
+    "large_b_cell_lymphoma",
+    "b_all",
+    "multiple_myeloma",
+)
+
+
+def _from_set(cancer: str) -> CancerSet:
+    """The :class:`CancerSet` of the parameter set ``metastatic_io/<cancer>``."""
+    from oncotwin.models.metastatic_io import TARGET_ANTIGENS
+
+    pset = ParameterSet.load(f"metastatic_io/{cancer}")
+    settings = pset.settings
+    antigens = tuple(settings.get("antigens", ()))
+    for antigen in antigens:
+        if antigen not in TARGET_ANTIGENS:
+            raise ParameterError(
+                f"parameter set {pset.origin}: settings.antigens: "
+                + did_you_mean(antigen, TARGET_ANTIGENS, what="target antigen")
+            )
+    return CancerSet(
+        cancer,
+        MappingProxyType({k: pset[k] for k in pset.own}),
+        antigens,
+        float(settings.get("primary_mm", 0.0)),
+        bool(settings.get("haematologic", False)),
+        str(settings.get("assessment", "recist")),
     )
-}
+
+
+#: Cancer-level defaults (keys: canonical names of :mod:`oncotwin.population.covariates`),
+#: read from the parameter sets ``metastatic_io/<cancer>``
+#: (``oncotwin/parameters/sets/metastatic_io/<cancer>.toml``, each layered over the defaults).
+CANCER_SETS: dict[str, CancerSet] = {c: _from_set(c) for c in _CANCERS}
 
 #: Nucleated marrow cells of an adult [1e9 cells] (~1.5e12; a flagged assumption from
 #: textbook marrow cellularity): a leukaemic marrow's blast burden is this times the blast
