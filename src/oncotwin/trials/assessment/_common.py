@@ -249,6 +249,132 @@ class _Visits:
             np.zeros((n_pat, n_vis), dtype=bool),
         )
 
+    def record(
+        self,
+        v: int,
+        active: np.ndarray,
+        response: np.ndarray,
+        measure: np.ndarray,
+        has_targets: np.ndarray,
+        pct_base: np.ndarray,
+        nadir: np.ndarray,
+        new: np.ndarray,
+    ) -> None:
+        """Store visit ``v`` of a lesion criterion; NE / NaN where no scan was done."""
+        self.response[:, v] = np.where(active, response, NE)
+        self.scanned[:, v] = active
+        self.measure[:, v] = np.where(active & has_targets, measure, np.nan)
+        self.pct_base[:, v] = np.where(active, pct_base, np.nan)
+        self.pct_nadir[:, v] = np.where(active, _pct(measure, nadir), np.nan)
+        self.new[:, v] = active & new
+
+
+@dataclass
+class _Progression:
+    """Which patients progressed (and stopped being assessed), and on which day (inf: never)."""
+
+    stopped: np.ndarray
+    day: np.ndarray
+
+    @classmethod
+    def none(cls, n_pat: int) -> _Progression:
+        return cls(np.zeros(n_pat, dtype=bool), np.full(n_pat, np.inf))
+
+    def first_pd(self, active: np.ndarray, response: np.ndarray, day: float) -> None:
+        """A PD at a scan of an active patient is progression on ``day``; assessment stops."""
+        first = active & (response == PD)
+        self.day = np.where(first, day, self.day)
+        self.stopped |= first
+
+
+def _measure_lesions(
+    d: np.ndarray,
+    v: int,
+    common: _Common,
+    exists: np.ndarray,
+    *,
+    stream: int,
+    noise_cv: float,
+    limit: float,
+) -> np.ndarray:
+    """The reader's sizes [mm] of every lesion at visit ``v``; 0 for a lesion that never was."""
+    z = keyed_normals(common.keys, v, d.shape[2], stream=stream)
+    measured = _read(_visit_slice(d, v), z, noise_cv, limit)
+    return np.where(exists, np.nan_to_num(measured, nan=0.0), 0.0)
+
+
+def _confirmed_at(days: np.ndarray, hit: np.ndarray, confirm_min_days: float) -> np.ndarray:
+    """True at a visit whose ``hit`` holds at every scan up to one >= ``confirm_min_days`` later."""
+    n_vis = hit.shape[1]
+    out = np.zeros_like(hit)
+    for v in range(1, n_vis):
+        later = np.nonzero((days >= days[v] + confirm_min_days) & (np.arange(n_vis) > v))[0]
+        if later.size:
+            out[:, v] = hit[:, v : later[0] + 1].all(axis=1)
+    return out
+
+
+def _best_response(
+    days: np.ndarray,
+    visits: _Visits,
+    *,
+    confirm: bool,
+    confirm_min_days: float,
+    min_sd_days: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Best overall response code, whether it was confirmed, and the first response day."""
+    resp = visits.response
+    post = visits.scanned.copy()
+    post[:, 0] = False
+    is_cr = post & (resp == CR)
+    is_resp = post & ((resp == CR) | (resp == PR))
+    conf_cr = _confirmed_at(days, is_cr, confirm_min_days)
+    conf_resp = _confirmed_at(days, is_resp, confirm_min_days)
+    counted_cr, counted_resp = (conf_cr, conf_resp) if confirm else (is_cr, is_resp)
+    has_cr, has_resp = counted_cr.any(axis=1), counted_resp.any(axis=1)
+    sd_ok = (post & (resp <= SD) & (days[None, :] >= min_sd_days)).any(axis=1)
+    has_pd = (post & (resp == PD)).any(axis=1)
+    best = np.select([has_cr, has_resp, sd_ok, has_pd], [CR, PR, SD, PD], NE).astype(np.int8)
+    confirmed = np.where(
+        best == CR, conf_cr.any(axis=1), np.where(best == PR, conf_resp.any(axis=1), False)
+    )
+    first = np.argmax(counted_resp, axis=1)
+    response_day = np.where(best <= PR, days[first], np.nan)
+    return best, confirmed, response_day
+
+
+def _best_pct_change(visits: _Visits) -> np.ndarray:
+    """Most negative % change from baseline over the post-baseline scans (NaN: none)."""
+    post = visits.scanned.copy()
+    post[:, 0] = False
+    pct_post = np.where(post & np.isfinite(visits.pct_base), visits.pct_base, np.inf)
+    best_pct = pct_post.min(axis=1)
+    return np.where(np.isfinite(best_pct), best_pct, np.nan)
+
+
+def _time_to_event(
+    common: _Common,
+    visits: _Visits,
+    progression_day: np.ndarray,
+    responder: np.ndarray,
+    response_day: np.ndarray,
+) -> dict[str, np.ndarray]:
+    """PFS, DOR and OS [days] with their event flags (death after follow-up is censored)."""
+    days, n_vis = common.days, visits.scanned.shape[1]
+    last_scan = days[n_vis - 1 - np.argmax(visits.scanned[:, ::-1], axis=1)]
+    death_seen = common.death <= common.end
+    death_or_inf = np.where(death_seen, common.death, np.inf)
+    pfs_event = np.isfinite(progression_day) | death_seen
+    pfs_days = np.where(pfs_event, np.minimum(progression_day, death_or_inf), last_scan)
+    return {
+        "pfs_days": pfs_days,
+        "pfs_event": pfs_event,
+        "dor_days": np.where(responder, pfs_days - response_day, np.nan),
+        "dor_event": responder & pfs_event,
+        "os_days": np.where(death_seen, common.death, common.end),
+        "os_event": death_seen,
+    }
+
 
 def _finalise(
     *,
@@ -265,45 +391,14 @@ def _finalise(
     detail: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> Assessment:
     """Best overall response, confirmation, PFS, DOR and OS from the per-visit responses."""
-    days, resp = common.days, visits.response
-    n_vis = resp.shape[1]
-    post = visits.scanned.copy()
-    post[:, 0] = False
-    is_cr = post & (resp == CR)
-    is_resp = post & ((resp == CR) | (resp == PR))
-    conf_cr = np.zeros_like(post)
-    conf_resp = np.zeros_like(post)
-    for v in range(1, n_vis):
-        later = np.nonzero((days >= days[v] + confirm_min_days) & (np.arange(n_vis) > v))[0]
-        if later.size:
-            c = later[0]
-            conf_resp[:, v] = is_resp[:, v : c + 1].all(axis=1)
-            conf_cr[:, v] = is_cr[:, v : c + 1].all(axis=1)
-    counted_cr, counted_resp = (conf_cr, conf_resp) if confirm else (is_cr, is_resp)
-    has_cr, has_resp = counted_cr.any(axis=1), counted_resp.any(axis=1)
-    sd_ok = (post & (resp <= SD) & (days[None, :] >= min_sd_days)).any(axis=1)
-    has_pd = (post & (resp == PD)).any(axis=1)
-    best = np.select([has_cr, has_resp, sd_ok, has_pd], [CR, PR, SD, PD], NE).astype(np.int8)
-    confirmed = np.where(
-        best == CR, conf_cr.any(axis=1), np.where(best == PR, conf_resp.any(axis=1), False)
+    best, confirmed, response_day = _best_response(
+        common.days,
+        visits,
+        confirm=confirm,
+        confirm_min_days=confirm_min_days,
+        min_sd_days=min_sd_days,
     )
-    responder = best <= PR
-    first = np.argmax(counted_resp, axis=1)
-    response_day = np.where(responder, days[first], np.nan)
-
-    pct_post = np.where(post & np.isfinite(visits.pct_base), visits.pct_base, np.inf)
-    best_pct = pct_post.min(axis=1)
-    best_pct = np.where(np.isfinite(best_pct), best_pct, np.nan)
-
-    last_scan = days[n_vis - 1 - np.argmax(visits.scanned[:, ::-1], axis=1)]
-    death_seen = common.death <= common.end
-    death_or_inf = np.where(death_seen, common.death, np.inf)
-    pfs_event = np.isfinite(progression_day) | death_seen
-    pfs_days = np.where(pfs_event, np.minimum(progression_day, death_or_inf), last_scan)
-    dor_days = np.where(responder, pfs_days - response_day, np.nan)
-    dor_event = responder & pfs_event
-    os_days = np.where(death_seen, common.death, common.end)
-
+    best_pct = _best_pct_change(visits)
     names = np.asarray(RESPONSE_CODES)[best]
     best_detail = names if detail is None else detail(best, best_pct)
     return Assessment(
@@ -311,7 +406,7 @@ def _finalise(
         measure=measure,
         patient_ids=common.pid,
         visit_days=common.days,
-        response=resp,
+        response=visits.response,
         scanned=visits.scanned,
         sum_diameters=visits.measure,
         pct_change_baseline=visits.pct_base,
@@ -323,12 +418,7 @@ def _finalise(
         best_pct_change=best_pct,
         response_day=response_day,
         progression_day=progression_day,
-        pfs_days=pfs_days,
-        pfs_event=pfs_event,
-        dor_days=dor_days,
-        dor_event=dor_event,
-        os_days=os_days,
-        os_event=death_seen,
+        **_time_to_event(common, visits, progression_day, best <= PR, response_day),
         n_targets=n_targets,
         pseudoprogression=pseudoprogression,
     )

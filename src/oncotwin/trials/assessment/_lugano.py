@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from oncotwin._random import Stream, keyed_normals
+from oncotwin._random import Stream
 from oncotwin.citations import cite
 from oncotwin.trials.assessment._common import (
     _EPS,
@@ -13,9 +13,9 @@ from oncotwin.trials.assessment._common import (
     _common,
     _finalise,
     _lesion_inputs,
+    _measure_lesions,
     _pct,
-    _read,
-    _visit_slice,
+    _Progression,
     _Visits,
 )
 from oncotwin.trials.assessment._recist import select_target_lesions
@@ -74,16 +74,21 @@ def assess_lugano(
     exists = (organ >= 0) & np.isfinite(np.asarray(d[:, 0, :], dtype=np.float64))
     is_node = organ == _NODE
     out = _Visits.empty(n_pat, n_vis)
-    stopped = np.zeros(n_pat, dtype=bool)
-    progression = np.full(n_pat, np.inf)
+    progression = _Progression.none(n_pat)
     targets = np.zeros((n_pat, n_les), dtype=bool)
     lesion_nadir = np.zeros((n_pat, n_les))
     baseline = nadir = np.zeros(n_pat)
     has_targets = np.zeros(n_pat, dtype=bool)
     for v in range(n_vis):
-        z = keyed_normals(common.keys, v, n_les, stream=Stream.READER_LUGANO)
-        measured = _read(_visit_slice(d, v), z, noise_cv, detection_limit_mm)
-        measured = np.where(exists, np.nan_to_num(measured, nan=0.0), 0.0)
+        measured = _measure_lesions(
+            d,
+            v,
+            common,
+            exists,
+            stream=Stream.READER_LUGANO,
+            noise_cv=noise_cv,
+            limit=detection_limit_mm,
+        )
         if v == 0:
             targets = select_target_lesions(
                 np.where(exists, measured, np.nan), organ, max_total=6, max_per_organ=6
@@ -94,32 +99,14 @@ def assess_lugano(
         if v == 0:
             baseline = nadir = spd
         new = common.new_day <= common.days[v]
-        rise = measured - lesion_nadir
-        lesion_pd = (
-            exists
-            & (measured > 15.0)
-            & (measured**2 >= 1.5 * lesion_nadir**2 - _EPS)
-            & (rise >= np.where(lesion_nadir <= 20.0, 5.0, 10.0) - _EPS)
-        )
-        is_pd = new | (has_targets & lesion_pd.any(axis=1))
-        gone = (~exists) | np.where(is_node, measured <= 15.0, measured == 0.0)
         pct_base = _pct(spd, baseline)
-        resp = np.select(
-            [is_pd, ~has_targets, gone.all(axis=1), pct_base <= -50.0 + _EPS], [PD, NE, CR, PR], SD
-        )
+        resp = _lugano_response(measured, lesion_nadir, exists, is_node, has_targets, new, pct_base)
         if v == 0:
             resp = np.where(has_targets, SD, NE)
-        active = common.can_scan[:, v] & ~stopped
+        active = common.can_scan[:, v] & ~progression.stopped
         if v > 0:
-            first_pd = active & (resp == PD)
-            progression = np.where(first_pd, common.days[v], progression)
-            stopped |= first_pd
-        out.response[:, v] = np.where(active, resp, NE)
-        out.scanned[:, v] = active
-        out.measure[:, v] = np.where(active & has_targets, spd, np.nan)
-        out.pct_base[:, v] = np.where(active, pct_base, np.nan)
-        out.pct_nadir[:, v] = np.where(active, _pct(spd, nadir), np.nan)
-        out.new[:, v] = active & new
+            progression.first_pd(active, resp, common.days[v])
+        out.record(v, active, resp, spd, has_targets, pct_base, nadir, new)
         nadir = np.where(active, np.minimum(nadir, spd), nadir)
         lesion_nadir = np.where(active[:, None], np.minimum(lesion_nadir, measured), lesion_nadir)
     return _finalise(
@@ -127,10 +114,34 @@ def assess_lugano(
         measure="SPD [mm2]",
         common=common,
         visits=out,
-        progression_day=progression,
+        progression_day=progression.day,
         confirm=confirm,
         confirm_min_days=confirm_min_days,
         min_sd_days=min_sd_days,
         n_targets=targets.sum(axis=1),
         pseudoprogression=np.zeros(n_pat, dtype=bool),
+    )
+
+
+def _lugano_response(
+    measured: np.ndarray,
+    lesion_nadir: np.ndarray,
+    exists: np.ndarray,
+    is_node: np.ndarray,
+    has_targets: np.ndarray,
+    new: np.ndarray,
+    pct_base: np.ndarray,
+) -> np.ndarray:
+    """Lugano response of one post-baseline scan (rules: :func:`assess_lugano`)."""
+    rise = measured - lesion_nadir
+    lesion_pd = (
+        exists
+        & (measured > 15.0)
+        & (measured**2 >= 1.5 * lesion_nadir**2 - _EPS)
+        & (rise >= np.where(lesion_nadir <= 20.0, 5.0, 10.0) - _EPS)
+    )
+    is_pd = new | (has_targets & lesion_pd.any(axis=1))
+    gone = (~exists) | np.where(is_node, measured <= 15.0, measured == 0.0)
+    return np.select(
+        [is_pd, ~has_targets, gone.all(axis=1), pct_base <= -50.0 + _EPS], [PD, NE, CR, PR], SD
     )

@@ -32,9 +32,11 @@ new lesion makes them PD. Death is a PFS event whenever it happens before the en
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from oncotwin._random import Stream, keyed_normals
+from oncotwin._random import Stream
 from oncotwin.citations import cite
 from oncotwin.errors import OncotwinError, ParameterError
 from oncotwin.trials.assessment._common import (
@@ -45,9 +47,9 @@ from oncotwin.trials.assessment._common import (
     _common,
     _finalise,
     _lesion_inputs,
+    _measure_lesions,
     _pct,
-    _read,
-    _visit_slice,
+    _Progression,
     _Visits,
 )
 from oncotwin.trials.assessment._result import _SLD, CR, NE, PD, PR, SD, Assessment
@@ -192,21 +194,23 @@ def assess_recist(
     is_node = organ == _NODE
 
     out = _Visits.empty(n_pat, n_vis)
-    stopped = np.zeros(n_pat, dtype=bool)
-    progression = np.full(n_pat, np.inf)
-    in_iupd = np.zeros(n_pat, dtype=bool)
-    iupd_day = np.full(n_pat, np.inf)
-    iupd_sum = np.zeros(n_pat)
-    pseudo = np.zeros(n_pat, dtype=bool)
+    progression = _Progression.none(n_pat)
+    iupd = _IUPD.none(n_pat)
     targets = np.zeros((n_pat, n_les), dtype=bool)
     baseline = nadir = np.zeros(n_pat)
     has_targets = np.zeros(n_pat, dtype=bool)
 
     for v in range(n_vis):
         day = common.days[v]
-        z = keyed_normals(common.keys, v, n_les, stream=Stream.READER_RECIST)
-        measured = _read(_visit_slice(d, v), z, noise_cv, detection_limit_mm)
-        measured = np.where(exists, np.nan_to_num(measured, nan=0.0), 0.0)
+        measured = _measure_lesions(
+            d,
+            v,
+            common,
+            exists,
+            stream=Stream.READER_RECIST,
+            noise_cv=noise_cv,
+            limit=detection_limit_mm,
+        )
         if v == 0:
             targets = select_target_lesions(np.where(exists, measured, np.nan), organ)
             has_targets = targets.any(axis=1)
@@ -214,55 +218,102 @@ def assess_recist(
         if v == 0:
             baseline = nadir = total
         new = common.new_day <= day
-        gone = (~exists) | np.where(is_node, measured < 10.0, measured == 0.0)
-        growth = total - nadir
-        pd_targets = has_targets & (growth >= 0.2 * nadir - _EPS) & (growth >= 5.0 - _EPS)
-        is_pd = pd_targets | new
         pct_base = _pct(total, baseline)
-        resp = np.select(
-            [is_pd, ~has_targets, gone.all(axis=1), pct_base <= -30.0 + _EPS],
-            [PD, NE, CR, PR],
-            SD,
+        resp, is_pd = _recist_response(
+            measured, total, nadir, pct_base, exists, is_node, has_targets, new
         )
         if v == 0:
             resp = np.where(has_targets, SD, NE)  # baseline: reference only
-        active = common.can_scan[:, v] & ~stopped
+        active = common.can_scan[:, v] & ~progression.stopped
         if irecist and v > 0:
-            due = active & in_iupd & (day - iupd_day >= confirm_min_days - _EPS)
-            further = (total - iupd_sum >= 5.0 - _EPS) | new
-            confirmed_pd = due & is_pd & further
-            back = due & ~is_pd
-            progression = np.where(confirmed_pd, iupd_day, progression)
-            stopped |= confirmed_pd
-            pseudo |= back
-            in_iupd &= ~back
-            resp = np.where(active & in_iupd & ~due, PD, resp)  # iUPD persists until due
-            start = active & ~in_iupd & ~confirmed_pd & (resp == PD)
-            in_iupd |= start
-            iupd_day = np.where(start, day, iupd_day)
-            iupd_sum = np.where(start, total, iupd_sum)
+            resp = iupd.step(progression, active, resp, is_pd, total, new, day, confirm_min_days)
         elif v > 0:
-            first_pd = active & (resp == PD)
-            progression = np.where(first_pd, day, progression)
-            stopped |= first_pd
-        out.response[:, v] = np.where(active, resp, NE)
-        out.scanned[:, v] = active
-        out.measure[:, v] = np.where(active & has_targets, total, np.nan)
-        out.pct_base[:, v] = np.where(active, pct_base, np.nan)
-        out.pct_nadir[:, v] = np.where(active, _pct(total, nadir), np.nan)
-        out.new[:, v] = active & new
+            progression.first_pd(active, resp, day)
+        out.record(v, active, resp, total, has_targets, pct_base, nadir, new)
         nadir = np.where(active, np.minimum(nadir, total), nadir)
     if irecist:  # an iUPD never confirmed nor resolved by the end counts as progression
-        progression = np.where(in_iupd & ~stopped, iupd_day, progression)
+        progression.day = np.where(iupd.pending & ~progression.stopped, iupd.day, progression.day)
     return _finalise(
         criteria="iRECIST" if irecist else "RECIST 1.1",
         measure=_SLD,
         common=common,
         visits=out,
-        progression_day=progression,
+        progression_day=progression.day,
         confirm=confirm,
         confirm_min_days=confirm_min_days,
         min_sd_days=min_sd_days,
         n_targets=targets.sum(axis=1),
-        pseudoprogression=pseudo,
+        pseudoprogression=iupd.pseudo,
     )
+
+
+def _recist_response(
+    measured: np.ndarray,
+    total: np.ndarray,
+    nadir: np.ndarray,
+    pct_base: np.ndarray,
+    exists: np.ndarray,
+    is_node: np.ndarray,
+    has_targets: np.ndarray,
+    new: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """RECIST 1.1 response of one scan and whether it meets PD (rules: module docstring)."""
+    gone = (~exists) | np.where(is_node, measured < 10.0, measured == 0.0)
+    growth = total - nadir
+    pd_targets = has_targets & (growth >= 0.2 * nadir - _EPS) & (growth >= 5.0 - _EPS)
+    is_pd = pd_targets | new
+    resp = np.select(
+        [is_pd, ~has_targets, gone.all(axis=1), pct_base <= -30.0 + _EPS],
+        [PD, NE, CR, PR],
+        SD,
+    )
+    return resp, is_pd
+
+
+@dataclass
+class _IUPD:
+    """iRECIST state per patient: an unconfirmed progression (iUPD) open since ``day``."""
+
+    pending: np.ndarray
+    day: np.ndarray
+    total: np.ndarray  # target sum at the iUPD scan [mm]
+    pseudo: np.ndarray  # a scan fell back below the PD thresholds (pseudoprogression)
+
+    @classmethod
+    def none(cls, n_pat: int) -> _IUPD:
+        return cls(
+            np.zeros(n_pat, dtype=bool),
+            np.full(n_pat, np.inf),
+            np.zeros(n_pat),
+            np.zeros(n_pat, dtype=bool),
+        )
+
+    def step(
+        self,
+        progression: _Progression,
+        active: np.ndarray,
+        resp: np.ndarray,
+        is_pd: np.ndarray,
+        total: np.ndarray,
+        new: np.ndarray,
+        day: float,
+        confirm_min_days: float,
+    ) -> np.ndarray:
+        """Confirm (iCPD, dated back to the iUPD) or resolve open iUPDs, open new ones.
+
+        Returns the scan's responses with an open iUPD shown as PD until it is due.
+        """
+        due = active & self.pending & (day - self.day >= confirm_min_days - _EPS)
+        further = (total - self.total >= 5.0 - _EPS) | new
+        confirmed_pd = due & is_pd & further
+        back = due & ~is_pd
+        progression.day = np.where(confirmed_pd, self.day, progression.day)
+        progression.stopped |= confirmed_pd
+        self.pseudo |= back
+        self.pending &= ~back
+        resp = np.where(active & self.pending & ~due, PD, resp)  # iUPD persists until due
+        start = active & ~self.pending & ~confirmed_pd & (resp == PD)
+        self.pending |= start
+        self.day = np.where(start, day, self.day)
+        self.total = np.where(start, total, self.total)
+        return resp
