@@ -56,7 +56,6 @@ True
 from __future__ import annotations
 
 import importlib
-import math
 import tomllib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -69,6 +68,7 @@ from typing import TYPE_CHECKING, Any
 
 from oncotwin.errors import ParameterError, UnknownNameError, did_you_mean
 from oncotwin.parameters import _toml
+from oncotwin.parameters._check import fit_to_model
 from oncotwin.parameters.core import Parameter
 
 if TYPE_CHECKING:
@@ -216,7 +216,7 @@ class ParameterSet(Mapping[str, Parameter]):
         """This set checked against ``model`` (names, units, ranges); values given in another
         compatible unit come back converted to the model's unit."""
         where = f"parameter set {self.origin or self.name!r}"
-        fitted = _fit_to_model(self.parameters, model, where)
+        fitted = fit_to_model(self.parameters, model, where)
         return replace(self, parameters=fitted, model=model.name)
 
     # ----------------------------------------------------------------------- writing
@@ -224,7 +224,8 @@ class ParameterSet(Mapping[str, Parameter]):
         """The set as TOML text (the format :meth:`from_file` reads).
 
         Without ``over`` every parameter is written (a self-contained file). With ``over`` only
-        the records that differ from ``over``'s are written, with ``base = over.name``, so the
+        the records (and settings) that differ from ``over``'s are written, with
+        ``base = over.name`` (its short name when ``over`` is a set of the same model), so the
         file layers over that set when loaded.
         """
         params: Mapping[str, Parameter] = self.parameters
@@ -414,7 +415,7 @@ def _read(
             table, where=f"{where}, parameter {key!r}", model_unit=unit
         )
     if checked is not None:
-        own = _fit_to_model(own, checked, where)
+        own = fit_to_model(own, checked, where)
     parameters = {**base_set.parameters, **own} if base_set is not None else own
     return ParameterSet(
         name,
@@ -457,44 +458,3 @@ def _base(
         return _load_named(base, validate, stack)
     except UnknownNameError as e:
         raise ParameterError(f"{where}: base: {e}") from None
-
-
-def _fit_to_model(
-    params: Mapping[str, Parameter], model: Model, where: str
-) -> dict[str, Parameter]:
-    """``params`` checked against ``model``'s declared parameters (name, unit, range)."""
-    from oncotwin.units import ureg
-
-    declared = model.parameters.parameters
-    out: dict[str, Parameter] = {}
-    for key, p in params.items():
-        if key not in declared:
-            raise UnknownNameError(
-                f"{where}: {did_you_mean(key, declared, what='parameter')} (model "
-                f"{model.name!r}); rename it to one of the model's parameters or remove it"
-            )
-        d = declared[key]
-        at = f"{where}, parameter {key!r}"
-        if p.unit != d.unit:
-            try:
-                ratio = ureg.Quantity(ureg.parse_expression(p.unit)) / ureg.Quantity(
-                    ureg.parse_expression(d.unit)
-                )
-                factor = float(ratio.to("dimensionless").magnitude)
-            except Exception:  # pint: DimensionalityError, UndefinedUnitError, syntax errors
-                raise ParameterError(
-                    f"{at}: unit {p.unit!r} is not compatible with the model's unit {d.unit!r}; "
-                    f'give the value in the model\'s unit: unit = "{d.unit}"'
-                ) from None
-            if factor != 1.0:
-                p = replace(
-                    p, value=p.value * factor, unit=d.unit, lower=p.lower * factor,
-                    upper=p.upper * factor,
-                )  # fmt: skip
-        if not (d.lower <= p.value <= d.upper) or not math.isfinite(p.value):
-            raise ParameterError(
-                f"{at}: value {p.value} [{d.unit}] is outside the model's valid range "
-                f"[{d.lower}, {d.upper}]; give a value in range"
-            )
-        out[key] = p
-    return out
