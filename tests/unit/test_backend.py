@@ -16,7 +16,7 @@ from oncotwin.errors import SolverError
 from oncotwin.models import ModelBuilder
 from oncotwin.solvers import STATUS, EventTable, SolverOptions, SolverStatus, ccodegen, solve
 from oncotwin.solvers._cache import prune
-from oncotwin.solvers.population import resolve_backend
+from oncotwin.solvers.population import initial_values, resolve_backend
 from oncotwin.solvers.reference import lambdify_model, reference_solve
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,6 +53,7 @@ def test_c_jacobian_equals_the_symbolic_jacobian(name: str) -> None:
     f, _, y0 = lambdify_model(m)
     np.testing.assert_allclose(k.rhs(2.0, y, p), f(2.0, y, p), rtol=1e-12, atol=1e-300)
     np.testing.assert_allclose(k.initial_values(p)[0], y0(p), rtol=1e-15)
+    assert np.array_equal(initial_values(m, p, backend="c"), k.initial_values(p))
 
 
 @pytest.mark.parametrize("name", ["bench_anchor", "kuznetsov1994", "claret2009"])

@@ -28,7 +28,16 @@ if TYPE_CHECKING:
 
     from oncotwin.models.base import Model
 
-__all__ = ["STATUS", "Backend", "Solution", "SolverOptions", "SolverStatus", "solve"]
+__all__ = [
+    "STATUS",
+    "Backend",
+    "Solution",
+    "SolverOptions",
+    "SolverStatus",
+    "initial_values",
+    "resolve_backend",
+    "solve",
+]
 
 Method = Literal["auto", "dopri5", "rodas4"]
 Backend = Literal["auto", "c", "numba"]
@@ -233,6 +242,18 @@ def _kernels(model: Model, backend: Backend) -> tuple[str, Any]:
     from oncotwin.solvers.codegen import compile_model
 
     return "numba", compile_model(model).module
+
+
+def initial_values(model: Model, params: np.ndarray, backend: Backend = "auto") -> np.ndarray:
+    """``(n_patients, n_states)`` initial values of ``model`` for each row of ``params``, from
+    the compiled kernels of ``backend`` (the C backend builds in seconds on first use)."""
+    params = np.ascontiguousarray(np.atleast_2d(params), dtype=np.float64)
+    name, kern = _kernels(model, backend)
+    if name == "c":
+        return kern.initial_values(params)
+    out = np.empty((params.shape[0], model.n_states))
+    kern.init_all(params, out)
+    return out
 
 
 def _default_threads(backend: str) -> int:
