@@ -196,3 +196,27 @@ def test_cache_is_keyed_and_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert sorted(prune(d, max_entries=3, max_age_days=60)) == ["e3"]
     assert sorted(prune(d, max_entries=2)) == ["e2"]
     assert sorted(p.name for p in d.iterdir()) == ["e0.c", "e0.so", "e1.c", "e1.so"]
+
+
+def test_auto_falls_back_to_numba_when_c_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    orig_cache = os.environ.get("ONCOTWIN_CACHE")
+    monkeypatch.setenv("ONCOTWIN_CACHE", str(tmp_path))
+    monkeypatch.delenv("ONCOTWIN_BACKEND", raising=False)
+    monkeypatch.setattr(ccodegen, "_MEMO", {})
+
+    def unprintable(model: object) -> str:
+        raise NotImplementedError("no C for this function")
+
+    monkeypatch.setattr(ccodegen, "generate_c_source", unprintable)
+    m, p, ev = _anchor(2)
+    with pytest.raises(SolverError, match="cannot print model 'bench_anchor' as C"):
+        solve(m, p, T_OUT, events=ev, options=C)
+    if orig_cache is None:  # the numba kernels from the usual cache
+        monkeypatch.delenv("ONCOTWIN_CACHE")
+    else:
+        monkeypatch.setenv("ONCOTWIN_CACHE", orig_cache)
+    with pytest.warns(RuntimeWarning, match="using the numba backend"):
+        sol = solve(m, p, T_OUT, events=ev)
+    assert np.array_equal(sol.y, solve(m, p, T_OUT, events=ev, options=NUMBA).y)

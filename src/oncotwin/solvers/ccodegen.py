@@ -288,7 +288,13 @@ MAX_ENTRIES = 64
 
 def _build(model: Model, cc: str, lib_path: Path) -> None:
     """Generate the C source of ``model`` and compile it to ``lib_path`` (atomically)."""
-    src = generate_c_source(model)
+    try:
+        src = generate_c_source(model)
+    except (ValueError, TypeError, NotImplementedError, AttributeError) as exc:
+        raise SolverError(
+            f"backend='c' cannot print model {model.name!r} as C ({type(exc).__name__}: {exc}); "
+            "use SolverOptions(backend='numba') for this model"
+        ) from exc
     tag = f"{os.getpid()}.{threading.get_ident()}"
     c_path = lib_path.with_suffix(".c")
     tmp_c = lib_path.with_name(f"{lib_path.stem}.{tag}.c")
