@@ -1,7 +1,10 @@
 """The registry of papers behind oncotwin's models, parameters and drugs.
 
-Citations are *registered* when a module defining a model, a parameter set or a drug is
-imported, and *used* when a run touches that model, parameter set or drug. A run's manifest
+The bibliographic record of every paper oncotwin cites lives in the package data file
+``oncotwin/data/citations.toml`` (one table per key), loaded into the registry when this module
+is imported; code names a paper only by its key (``cite("Kuznetsov1994")``). A user model adds its
+own papers with :func:`register_citation`. Citations are *used* when a run touches a model,
+parameter set or drug that cites them. A run's manifest
 lists the used ones; :func:`print_citations` prints them.
 
 Examples
@@ -17,7 +20,16 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Any
 
+from oncotwin._datafiles import (
+    check_keys,
+    fail,
+    field_int,
+    field_str,
+    parse_toml,
+    read_package_text,
+)
 from oncotwin.errors import UnknownNameError, did_you_mean
 
 __all__ = [
@@ -63,6 +75,46 @@ def register_citation(citation: Citation) -> Citation:
             raise ValueError(f"citation key {citation.key!r} registered twice with different data")
         _REGISTRY[citation.key] = citation
     return citation
+
+
+#: The citations data file of the package (``oncotwin/data/citations.toml``).
+DATA_FILE = "citations.toml"
+_FIELDS = frozenset({"authors", "year", "title", "journal", "doi"})
+
+
+def load_citations(text: str | None = None, *, label: str = "") -> dict[str, Citation]:
+    """Parse a citations TOML file (default: the shipped one) into records by key.
+
+    Each table ``[Key]`` needs ``authors``, ``year`` (integer), ``title`` and ``journal``
+    (non-empty strings); ``doi`` is optional and starts with ``10.``. A malformed file raises
+    :class:`~oncotwin._datafiles.DataFileError` naming the file and the field.
+    """
+    if text is None:
+        text, label = read_package_text("oncotwin.data", DATA_FILE)
+    label = label or "<citations>"
+    data = parse_toml(text, label)
+    out: dict[str, Citation] = {}
+    for key, rec in data.items():
+        if not isinstance(rec, dict):
+            raise fail(label, key, f"expected a table, got {rec!r}", f"write [{key}]")
+        out[key] = _record(key, rec, label)
+    return out
+
+
+def _record(key: str, rec: dict[str, Any], label: str) -> Citation:
+    check_keys(rec, _FIELDS, file=label, where=key)
+    kw: dict[str, Any] = {"year": field_int(rec, "year", file=label, where=key)}
+    for name in ("authors", "title", "journal"):
+        kw[name] = field_str(rec, name, file=label, where=key)
+        if not kw[name].strip():
+            raise fail(label, f"{key}.{name}", "empty", f"give the paper's {name}")
+    doi = field_str(rec, "doi", file=label, where=key, default="")
+    if doi and not doi.startswith("10."):
+        raise fail(label, f"{key}.doi", f"{doi!r} is not a DOI", "write it as 10.xxxx/...")
+    return Citation(key, doi=doi, **kw)
+
+
+_REGISTRY.update(load_citations())
 
 
 def get_citation(key: str) -> Citation:

@@ -17,60 +17,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from oncotwin.citations import Citation, register_citation
-
 __all__ = ["bertalanffy", "exponential", "gompertz", "hahnfeldt", "logistic"]
 
-register_citation(
-    Citation(
-        "Benzekry2014",
-        "Benzekry S, Lamont C, Beheshti A, Tracz A, Ebos JML, Hlatky L, Hahnfeldt P",
-        2014,
-        "Classical mathematical models for description and prediction of experimental tumor growth",
-        "PLoS Comput Biol 10(8):e1003800",
-        "10.1371/journal.pcbi.1003800",
-    )
-)
-register_citation(
-    Citation(
-        "Verhulst1838",
-        "Verhulst PF",
-        1838,
-        "Notice sur la loi que la population suit dans son accroissement",
-        "Correspondance mathematique et physique 10:113-121",
-    )
-)
-register_citation(
-    Citation(
-        "Gompertz1825",
-        "Gompertz B",
-        1825,
-        "On the nature of the function expressive of the law of human mortality, and on a new "
-        "mode of determining the value of life contingencies",
-        "Phil Trans R Soc Lond 115:513-583",
-        "10.1098/rstl.1825.0026",
-    )
-)
-register_citation(
-    Citation(
-        "vonBertalanffy1957",
-        "von Bertalanffy L",
-        1957,
-        "Quantitative laws in metabolism and growth",
-        "Q Rev Biol 32(3):217-231",
-        "10.1086/401873",
-    )
-)
-register_citation(
-    Citation(
-        "Hahnfeldt1999",
-        "Hahnfeldt P, Panigrahy D, Folkman J, Hlatky L",
-        1999,
-        "Tumor development under angiogenic signaling: a dynamical theory of tumor growth, "
-        "treatment response, and postvascular dormancy",
-        "Cancer Res 59(19):4770-4775",
-    )
-)
 
 ExprLike = sp.Expr | float
 

@@ -22,41 +22,8 @@ from __future__ import annotations
 
 import sympy as sp
 
-from oncotwin.citations import Citation, register_citation
-
 __all__ = ["mass_action_kill", "michaelis_menten_kill", "ratio_dependent_kill"]
 
-register_citation(
-    Citation(
-        "Kuznetsov1994",
-        "Kuznetsov VA, Makalkin IA, Taylor MA, Perelson AS",
-        1994,
-        "Nonlinear dynamics of immunogenic tumors: parameter estimation and global bifurcation "
-        "analysis",
-        "Bull Math Biol 56(2):295-321",
-        "10.1007/BF02460644",
-    )
-)
-register_citation(
-    Citation(
-        "KirschnerPanetta1998",
-        "Kirschner D, Panetta JC",
-        1998,
-        "Modeling immunotherapy of the tumor-immune interaction",
-        "J Math Biol 37(3):235-252",
-        "10.1007/s002850050127",
-    )
-)
-register_citation(
-    Citation(
-        "dePillis2005",
-        "de Pillis LG, Radunskaya AE, Wiseman CL",
-        2005,
-        "A validated mathematical model of cell-mediated immune response to tumor growth",
-        "Cancer Res 65(17):7950-7958",
-        "10.1158/0008-5472.CAN-05-0564",
-    )
-)
 
 ExprLike = sp.Expr | float
 

@@ -26,32 +26,10 @@ from typing import NamedTuple
 
 import sympy as sp
 
-from oncotwin.citations import Citation, register_citation
 from oncotwin.models.base import ModelBuilder
 
 __all__ = ["PKSymbols", "one_compartment", "two_compartment"]
 
-register_citation(
-    Citation(
-        "MagerJusko2001",
-        "Mager DE, Jusko WJ",
-        2001,
-        "General pharmacokinetic model for drugs exhibiting target-mediated drug disposition",
-        "J Pharmacokinet Pharmacodyn 28(6):507-532",
-        "10.1023/A:1014414520282",
-    )
-)
-register_citation(
-    Citation(
-        "Gibiansky2008",
-        "Gibiansky L, Gibiansky E, Kakkar T, Ma P",
-        2008,
-        "Approximations of the target-mediated drug disposition model and identifiability of "
-        "model parameters",
-        "J Pharmacokinet Pharmacodyn 35(5):573-591",
-        "10.1007/s10928-008-9102-8",
-    )
-)
 
 ExprLike = sp.Expr | float
 

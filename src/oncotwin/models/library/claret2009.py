@@ -37,33 +37,14 @@ from functools import cache
 
 import sympy as sp
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.models.base import TIME, Model, ModelBuilder
 from oncotwin.models.components import exponential
 from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "build", "time_to_growth"]
 
-CITATION = register_citation(
-    Citation(
-        "Claret2009",
-        "Claret L, Girard P, Hoff PM, Van Cutsem E, Zuideveld KP, Jorga K, Fagerberg J, Bruno R",
-        2009,
-        "Model-based prediction of phase III overall survival in colorectal cancer on the basis "
-        "of phase II tumor dynamics",
-        "J Clin Oncol 27(25):4103-4108",
-        "10.1200/JCO.2008.21.0807",
-    )
-)
-register_citation(
-    Citation(
-        "MODEL1708310001",
-        "BioModels curation (Fairbanks E)",
-        2017,
-        "Claret2009 - Predicting phase III overall survival in colorectal cancer (SBML encoding)",
-        "BioModels Database, MODEL1708310001",
-    )
-)
+CITATION = get_citation("Claret2009")
 
 _SBML = "capecitabine phase II estimate, parameter {} of MODEL1708310001 ({}/week; here /7)"
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-from oncotwin.citations import Citation, get_citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.errors import ModelError
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic, mass_action_kill, ratio_dependent_kill
@@ -39,18 +39,8 @@ from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "LOG_SD_REASON", "PARAMETER_SETS", "VARYING", "build"]
 
-#: Registered with the law it introduced, in oncotwin.models.components.kill.
+#: Its record is in oncotwin/data/citations.toml (one record per paper).
 CITATION = get_citation("dePillis2005")
-register_citation(
-    Citation(
-        "MODEL1907260001",
-        "BioModels curation",
-        2019,
-        "dePillis2005 - A validated mathematical model of cell-mediated immune response "
-        "(SBML encoding)",
-        "BioModels Database, MODEL1907260001",
-    )
-)
 
 #: Named parameter sets of this module.
 PARAMETER_SETS = ("mouse",)

@@ -43,7 +43,7 @@ from typing import Literal
 
 import sympy as sp
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.errors import ModelError
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic, mass_action_kill, ratio_dependent_kill
@@ -59,25 +59,7 @@ __all__ = [
     "build",
 ]
 
-CITATION = register_citation(
-    Citation(
-        "dePillis2009",
-        "de Pillis L, Fister KR, Gu W, Collins C, Daub M, Gross D, Moore J, Preskill B",
-        2009,
-        "Mathematical model creation for cancer chemo-immunotherapy",
-        "Comput Math Methods Med 10(3):165-184",
-        "10.1080/17486700802216301",
-    )
-)
-register_citation(
-    Citation(
-        "BIOMD0000000779",
-        "BioModels curation",
-        2019,
-        "dePillis2009 - Mathematical model creation for cancer chemo-immunotherapy (SBML encoding)",
-        "BioModels Database, BIOMD0000000779",
-    )
-)
+CITATION = get_citation("dePillis2009")
 
 #: Blood volume converting doses (mg, IU) to the model's concentrations [L] (assumption).
 BLOOD_VOLUME_L = 5.0

@@ -38,7 +38,7 @@ from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "DOSE_SCALE", "DRUGS", "MOUSE_WEIGHT", "build", "steady_state"]
 
-#: Registered with the law it introduced, in oncotwin.models.components.growth.
+#: Its record is in oncotwin/data/citations.toml (one record per paper).
 CITATION = get_citation("Hahnfeldt1999")
 
 #: Drug potency ``e`` [kg/(mg day)] and clearance ``clr`` [1/day] (Table 1).

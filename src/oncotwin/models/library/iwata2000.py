@@ -35,23 +35,14 @@ from functools import cache
 
 import sympy as sp
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import gompertz
 from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "build", "time_to_size"]
 
-CITATION = register_citation(
-    Citation(
-        "Iwata2000",
-        "Iwata K, Kawasaki K, Shigesada N",
-        2000,
-        "A dynamical model for the growth and size distribution of multiple metastatic tumors",
-        "J Theor Biol 203(2):177-186",
-        "10.1006/jtbi.2000.1075",
-    )
-)
+CITATION = get_citation("Iwata2000")
 
 _FIT = "parameter estimates for the hepatocellular carcinoma case (Results)"
 

@@ -43,7 +43,7 @@ from __future__ import annotations
 from functools import cache
 from typing import Literal
 
-from oncotwin.citations import Citation, get_citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.errors import ModelError
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic
@@ -61,17 +61,8 @@ __all__ = [
     "build",
 ]
 
-#: Registered with the law it introduced, in oncotwin.models.components.kill.
+#: Its record is in oncotwin/data/citations.toml (one record per paper).
 CITATION = get_citation("KirschnerPanetta1998")
-register_citation(
-    Citation(
-        "BIOMD0000000732",
-        "BioModels curation",
-        2019,
-        "Kirschner1998_Immunotherapy_Tumour (SBML encoding)",
-        "BioModels Database, BIOMD0000000732",
-    )
-)
 
 #: The model variants: the paper's equations or the BioModels kinetic law for E activation.
 VARIANTS = ("paper", "biomodels")

@@ -21,24 +21,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from oncotwin.citations import Citation, get_citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic, mass_action_kill
 from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "LOG_SD_REASON", "VARYING", "build"]
 
-#: Registered with the law it introduced, in oncotwin.models.components.kill.
+#: Its record is in oncotwin/data/citations.toml (one record per paper).
 CITATION = get_citation("Kuznetsov1994")
-register_citation(
-    Citation(
-        "BIOMD0000000762",
-        "BioModels curation (Meyer J)",
-        2019,
-        "Kuznetsov1994 - Nonlinear dynamics of immunogenic tumors (SBML encoding)",
-        "BioModels Database, BIOMD0000000762",
-    )
-)
 
 _PAPER = "section 2, parameter estimates for BCL1 lymphoma (= BioModels BIOMD0000000762)"
 _SBML = "initial concentration of species {} in the SBML file"

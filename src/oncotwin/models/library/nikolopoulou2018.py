@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.models.components import logistic, mass_action_kill
 from oncotwin.parameters import Parameter, Source
@@ -45,26 +45,7 @@ __all__ = ["CITATION", "DOSE_KEY", "GAMMA_A_PAPER", "LOG_SD_REASON", "VARYING", 
 #: effective density, so it is refused; events in g/cm^3 use this key.
 DOSE_KEY = "anti-PD-1 effective level [g/cm3]"
 
-CITATION = register_citation(
-    Citation(
-        "Nikolopoulou2018",
-        "Nikolopoulou E, Johnson LR, Harris D, Nagy JD, Stites EC, Kuang Y",
-        2018,
-        "Tumour-immune dynamics with an immune checkpoint inhibitor",
-        "Lett Biomath 5(sup1):S137-S159",
-        "10.1080/23737867.2018.1440978",
-    )
-)
-register_citation(
-    Citation(
-        "MODEL1908270001",
-        "BioModels curation (Meyer J)",
-        2019,
-        "Nikolopoulou2018 - Tumour-immune dynamics with an immune checkpoint inhibitor "
-        "(SBML encoding)",
-        "BioModels Database, MODEL1908270001",
-    )
-)
+CITATION = get_citation("Nikolopoulou2018")
 
 #: Continuous anti-PD-1 input rate of the SBML file (parameter ``gamma_A``) [g/cm^3/day].
 GAMMA_A_PAPER = 1e-10

@@ -42,23 +42,13 @@ from functools import cache
 
 import sympy as sp
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin.citations import get_citation
 from oncotwin.models.base import TIME, Model, ModelBuilder
 from oncotwin.parameters import Parameter, Source
 
 __all__ = ["CITATION", "CMAX", "DOSE_REF", "DOSE_SCALE", "FOLDX", "SWITCH_WIDTH", "build"]
 
-CITATION = register_citation(
-    Citation(
-        "Stein2019",
-        "Stein AM, Grupp SA, Levine JE, et al.",
-        2019,
-        "Tisagenlecleucel model-based cellular kinetic analysis of chimeric antigen "
-        "receptor-T cells",
-        "CPT Pharmacometrics Syst Pharmacol 8(5):285-295",
-        "10.1002/psp4.12388",
-    )
-)
+CITATION = get_citation("Stein2019")
 
 _TABLE = "Table 1 (typical value, final model)"
 #: Typical peak transgene level [copies/ug] (Table 1, ``Cmax``).
