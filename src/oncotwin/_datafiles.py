@@ -31,6 +31,7 @@ __all__ = [
     "field_str",
     "field_strs",
     "field_table",
+    "parameter_record",
     "read_package_text",
     "read_package_toml",
 ]
@@ -150,3 +151,52 @@ def check_keys(
     for k in table:
         if k not in allowed:
             raise fail(file, f"{where}.{k}", did_you_mean(k, allowed, what="field"), "fix the key")
+
+
+_PARAM_KEYS = frozenset(
+    {"value", "unit", "source", "where", "assumption", "reason", "description"}
+    | {"log_sd", "lower", "upper"}
+)
+
+
+def _number(rec: Mapping[str, Any], key: str, file: str, where: str) -> float | int:
+    v = rec[key]
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        raise fail(file, f"{where}.{key}", f"expected a number, got {v!r}", "write a number")
+    return v
+
+
+def parameter_record(rec: Any, *, file: str, where: str) -> Any:
+    """One :class:`~oncotwin.parameters.Parameter` from a TOML table.
+
+    Fields: ``value``, ``unit`` (pint string), and ``source`` (citation key) + ``where``, or
+    ``assumption = true`` + ``reason``; optional ``description``, ``log_sd``, ``lower``,
+    ``upper``. Numbers keep their TOML type (an integer stays an integer).
+    """
+    from oncotwin.parameters import Parameter, Source
+
+    if not isinstance(rec, dict):
+        raise fail(file, where, f"expected a table, got {rec!r}", f"write [{where}]")
+    check_keys(rec, _PARAM_KEYS, file=file, where=where)
+    if "value" not in rec:
+        raise fail(file, f"{where}.value", "missing", "add value = <number>")
+    field_str(rec, "unit", file=file, where=where)
+    kw: dict[str, Any] = {
+        k: _number(rec, k, file, where) for k in ("value", "log_sd", "lower", "upper") if k in rec
+    }
+    for k in ("unit", "reason", "description"):
+        if k in rec:
+            kw[k] = field_str(rec, k, file=file, where=where)
+    if "assumption" in rec:
+        if not isinstance(rec["assumption"], bool):
+            raise fail(file, f"{where}.assumption", "expected true or false", "write true")
+        kw["assumption"] = rec["assumption"]
+    try:
+        if "source" in rec:
+            key = field_str(rec, "source", file=file, where=where)
+            kw["source"] = Source(key, field_str(rec, "where", file=file, where=where, default=""))
+        return Parameter(**kw)
+    except OncotwinError as exc:
+        raise fail(file, where, str(exc), "fix the record") from None
+    except ValueError as exc:
+        raise fail(file, where, str(exc), "fix the record") from None

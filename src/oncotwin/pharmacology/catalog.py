@@ -40,12 +40,13 @@ from oncotwin._datafiles import (
     field_str,
     field_strs,
     field_table,
+    parameter_record,
     parse_toml,
     read_package_text,
 )
 from oncotwin.citations import all_citations
-from oncotwin.errors import OncotwinError, UnknownNameError, did_you_mean
-from oncotwin.parameters import Parameter, Source
+from oncotwin.errors import UnknownNameError, did_you_mean
+from oncotwin.parameters import Parameter
 
 __all__ = [
     "DOSE_KINDS",
@@ -142,46 +143,6 @@ _DRUG_KEYS = frozenset(
         "molecular_weight", "approved_doses", "dose_range", "citations", "notes",
     }
 )  # fmt: skip
-_PARAM_KEYS = frozenset(
-    {"value", "unit", "source", "where", "assumption", "reason", "description"}
-    | {"log_sd", "lower", "upper"}
-)
-
-
-def _number(rec: dict[str, Any], key: str, label: str, where: str) -> float | int:
-    v = rec[key]
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        raise fail(label, f"{where}.{key}", f"expected a number, got {v!r}", "write a number")
-    return v
-
-
-def _parameter(rec: Any, label: str, where: str) -> Parameter:
-    """One parameter record (value, unit, source + where | assumption + reason)."""
-    if not isinstance(rec, dict):
-        raise fail(label, where, f"expected a table, got {rec!r}", f"write [{where}]")
-    check_keys(rec, _PARAM_KEYS, file=label, where=where)
-    field_str(rec, "unit", file=label, where=where)
-    if "value" not in rec:
-        raise fail(label, f"{where}.value", "missing", "add value = <number>")
-    kw: dict[str, Any] = {
-        k: _number(rec, k, label, where) for k in ("value", "log_sd", "lower", "upper") if k in rec
-    }
-    for k in ("unit", "reason", "description"):
-        if k in rec:
-            kw[k] = field_str(rec, k, file=label, where=where)
-    if "source" in rec:
-        kw["source"] = Source(
-            field_str(rec, "source", file=label, where=where),
-            field_str(rec, "where", file=label, where=where, default=""),
-        )
-    if "assumption" in rec:
-        if not isinstance(rec["assumption"], bool):
-            raise fail(label, f"{where}.assumption", "expected true or false", "write true")
-        kw["assumption"] = rec["assumption"]
-    try:
-        return Parameter(**kw)
-    except (OncotwinError, ValueError) as exc:
-        raise fail(label, where, str(exc), "fix the record") from None
 
 
 def _drug(name: str, rec: Any, label: str) -> Drug:
@@ -197,10 +158,10 @@ def _drug(name: str, rec: Any, label: str) -> Drug:
     for k in ("approved_doses", "dose_range", "citations"):
         kw[k] = field_strs(rec, k, file=label, where=name, default=())
     pk = field_table(rec, "pk", file=label, where=name, default={})
-    kw["pk"] = {k: _parameter(v, label, f"{name}.pk.{k}") for k, v in pk.items()}
+    kw["pk"] = {k: parameter_record(v, file=label, where=f"{name}.pk.{k}") for k, v in pk.items()}
     if "molecular_weight" in rec:
-        kw["molecular_weight"] = _parameter(
-            rec["molecular_weight"], label, f"{name}.molecular_weight"
+        kw["molecular_weight"] = parameter_record(
+            rec["molecular_weight"], file=label, where=f"{name}.molecular_weight"
         )
     for key in kw["citations"]:
         if key not in all_citations():
