@@ -220,3 +220,35 @@ def test_auto_falls_back_to_numba_when_c_fails(
     with pytest.warns(RuntimeWarning, match="using the numba backend"):
         sol = solve(m, p, T_OUT, events=ev)
     assert np.array_equal(sol.y, solve(m, p, T_OUT, events=ev, options=NUMBA).y)
+
+
+def test_c_prints_constants_functions_and_piecewise_exactly() -> None:
+    """Constants, elementary functions, powers, min/max, |x|, Heaviside and piecewise rates:
+    the C right-hand side and Jacobian equal the lambdified sympy ones."""
+    import sympy as sp
+
+    from oncotwin.models import TIME
+
+    b = ModelBuilder("printing_backend_test")
+    x = b.state("x", "1", initial=_const(1.5), nonnegative=False)
+    z = b.state("z", "1", initial=_const(0.7), nonnegative=False)
+    k = b.parameter("k", _const(0.3))
+    b.add_rate(
+        x,
+        -k * x
+        + sp.pi * sp.exp(-z) / sp.E
+        + sp.sqrt(sp.Abs(x - 1)) * x**3
+        + x ** sp.Rational(5, 2)
+        + 1 / (1 + z**2)
+        + sp.Max(x, z) * sp.Min(x, 2 * z)
+        + sp.Heaviside(k - 0.1) * sp.log(1 + z),
+    )
+    b.add_rate(z, sp.Piecewise((-z * x, x < 2), (z**-2, True)) + sp.sin(TIME) * z)
+    m = b.build()
+    kern = ccodegen.compile_c(m)
+    f, jac, _ = lambdify_model(m)
+    p = m.default_parameters()
+    for y in ([1.5, 0.7], [0.5, 1.2], [2.5, 0.4]):
+        y = np.array(y)
+        np.testing.assert_allclose(kern.rhs(0.8, y, p), f(0.8, y, p), rtol=1e-13)
+        np.testing.assert_allclose(kern.jac(0.8, y, p), jac(0.8, y, p), rtol=1e-12, atol=1e-14)

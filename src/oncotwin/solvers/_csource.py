@@ -71,6 +71,12 @@ class _CPrinter(C99CodePrinter):
             return "INFINITY" if v > 0 else "(-INFINITY)"
         return repr(v)
 
+    def _print_NumberSymbol(self, expr: sp.Basic) -> str:
+        return repr(float(expr))  # pi, E, ...: the nearest double, no declarations
+
+    _print_Exp1 = _print_Pi = _print_GoldenRatio = _print_EulerGamma = _print_NumberSymbol
+    _print_Catalan = _print_TribonacciConstant = _print_NumberSymbol
+
     def _print_Integer(self, expr: sp.Integer) -> str:
         return f"{int(expr)}.0"
 
