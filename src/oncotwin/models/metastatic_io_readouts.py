@@ -178,9 +178,18 @@ class IOReadouts:
         return SITES
 
     def baseline_diameters(self, population: Any) -> np.ndarray:
-        from oncotwin.models.metastatic_io_cancers import lesion_table
+        """Index-lesion diameters from the patients' covariates (a VirtualPopulation); for a
+        plain parameter population, each site's burden read as one spherical lesion (an
+        approximation: the covariates that split it into lesions are not there)."""
+        from oncotwin.models.metastatic_io import SITES
+        from oncotwin.models.metastatic_io_cancers import LESION_CELLS_PER_MM3, lesion_table
 
-        return lesion_table(population.covariates, population.cancer)[0]
+        covariates = getattr(population, "covariates", None)
+        if covariates is not None and getattr(population, "cancer", None):
+            return lesion_table(covariates, population.cancer)[0]
+        burden = np.column_stack([population.parameter(f"burden_{s}") for s in SITES])
+        volume_mm3 = np.maximum(burden, 0.0) / LESION_CELLS_PER_MM3
+        return np.cbrt(6.0 * volume_mm3 / np.pi)
 
     def lesion_diameters(self, sol: Solution, baseline_mm: np.ndarray) -> np.ndarray:
         return lesion_diameters(sol, baseline_mm)
