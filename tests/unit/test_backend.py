@@ -252,3 +252,17 @@ def test_c_prints_constants_functions_and_piecewise_exactly() -> None:
         y = np.array(y)
         np.testing.assert_allclose(kern.rhs(0.8, y, p), f(0.8, y, p), rtol=1e-13)
         np.testing.assert_allclose(kern.jac(0.8, y, p), jac(0.8, y, p), rtol=1e-12, atol=1e-14)
+
+
+def test_c_results_do_not_depend_on_optimisation_or_vector_width(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """IEEE-exact flags: the vectorised -O3 -march=native build gives the same floats as an
+    unoptimised scalar build (-O0), so results do not depend on the machine's SIMD width."""
+    m, p, ev = _anchor(20, seed=6)
+    fast = solve(m, p, T_OUT, events=ev, options=C).y
+    monkeypatch.setenv("ONCOTWIN_CACHE", str(tmp_path))
+    monkeypatch.setattr(ccodegen, "_MEMO", {})
+    flags = tuple(f for f in ccodegen.CFLAGS if not f.startswith(("-O", "-march")))
+    monkeypatch.setattr(ccodegen, "CFLAGS", ("-O0", *flags))
+    assert np.array_equal(solve(m, p, T_OUT, events=ev, options=C).y, fast)

@@ -120,7 +120,7 @@ class Solution:
     y
         ``(n_patients, n_times, n_saved)`` values; NaN after a patient's failure.
     status
-        ``(n_patients,)`` status codes, see :data:`STATUS` (0 is success).
+        ``(n_patients,)`` status codes, see :class:`SolverStatus` (0 is success).
     nsteps
         Accepted + rejected steps per patient.
     method
