@@ -170,7 +170,8 @@ def _drug(name: str, rec: Any, label: str) -> Drug:
     try:
         return Drug(name, **kw)
     except ValueError as exc:
-        raise fail(label, name, str(exc), "use one of the listed values") from None
+        problem = str(exc).removeprefix(f"{name}: ")
+        raise fail(label, name, problem, "use one of the listed values") from None
 
 
 def load_drugs(text: str | None = None, *, label: str = "") -> list[Drug]:
