@@ -97,7 +97,7 @@ def load_organs(text: str | None = None, *, label: str = "") -> tuple[Organ, ...
     field (e.g. ``organ[5].code``).
     """
     if text is None:
-        text, label = read_package_text("oncotwin.data", DATA_FILE)
+        text, label = read_package_text("oncotwin", f"data/{DATA_FILE}")
     label = label or "<organs>"
     data = parse_toml(text, label)
     check_keys(data, frozenset({"organ"}), file=label, where="organs")

@@ -90,7 +90,7 @@ def load_citations(text: str | None = None, *, label: str = "") -> dict[str, Cit
     :class:`~oncotwin._datafiles.DataFileError` naming the file and the field.
     """
     if text is None:
-        text, label = read_package_text("oncotwin.data", DATA_FILE)
+        text, label = read_package_text("oncotwin", f"data/{DATA_FILE}")
     label = label or "<citations>"
     data = parse_toml(text, label)
     out: dict[str, Citation] = {}

@@ -79,14 +79,14 @@ def test_published_arms_load_and_validate() -> None:
 
 
 def test_published_arms_are_the_shared_file(shared_file) -> None:
-    shipped = _text("oncotwin.trials.data", "published_arms.csv")
+    shipped = _text("oncotwin.trials", "data/published_arms.csv")
     assert shipped == Path(shared_file("data/trials/calibration_arms.csv")).read_text("utf-8")
 
 
 def test_malformed_published_arms_name_file_and_field() -> None:
     from oncotwin.trials.targets import load_published
 
-    text = _text("oncotwin.trials.data", "published_arms.csv")
+    text = _text("oncotwin.trials", "data/published_arms.csv")
     head, first, rest = text.split("\n", 2)
     bad = "\n".join([head, first.replace(",314,57.6,", ",314,abc,", 1), rest])
     with pytest.raises(
@@ -114,7 +114,7 @@ def test_drugs_load_and_validate() -> None:
 
 
 def test_drug_data_has_one_table_per_drug() -> None:
-    data = tomllib.loads(_text("oncotwin.pharmacology.data", "drugs.toml"))
+    data = tomllib.loads(_text("oncotwin.pharmacology", "data/drugs.toml"))
     from oncotwin.pharmacology.catalog import all_drugs
 
     assert list(data) == list(all_drugs())
@@ -190,7 +190,7 @@ def test_organ_table_matches_the_three_lists() -> None:
 def test_malformed_organs_name_file_and_field() -> None:
     from oncotwin._organs import load_organs
 
-    text = _text("oncotwin.data", "organs.toml")
+    text = _text("oncotwin", "data/organs.toml")
     with pytest.raises(DataFileError, match=r"^o\.toml: organ\[2\]\.code: 3 is not the row index"):
         load_organs(text.replace("code = 2", "code = 3"), label="o.toml")
     with pytest.raises(DataFileError, match=r"o\.toml: organ\[0\]\.metastatic: expected bool"):
@@ -205,7 +205,7 @@ def test_covariate_files_load_and_validate() -> None:
     from oncotwin.population.covariates import covariate_data
 
     assert list(covariate_data()["cancers"]) == list(c.CANCER_TYPES)
-    data = tomllib.loads(_text("oncotwin.population.data", "cancers.toml"))
+    data = tomllib.loads(_text("oncotwin.population", "data/cancers.toml"))
     for unit in data["units"].values():
         _unit_ok(unit)
     assert c.load_assumptions() == c.ASSUMPTIONS
@@ -218,7 +218,7 @@ def test_covariate_files_load_and_validate() -> None:
     assert set(c._HAEMATOLOGIC) <= set(c.CANCER_TYPES)
     for name, p in c.load_covariate_parameters().items():
         _check_parameter(p, name)
-    lesions = tomllib.loads(_text("oncotwin.population.data", "lesions.toml"))
+    lesions = tomllib.loads(_text("oncotwin.population", "data/lesions.toml"))
     for unit in lesions["units"].values():
         _unit_ok(unit)
     assert list(c.load_lesions()) == list(c.ORGANS)
@@ -227,14 +227,14 @@ def test_covariate_files_load_and_validate() -> None:
 def test_malformed_covariate_files_name_file_and_field() -> None:
     from oncotwin.population import _cancers as c
 
-    data = tomllib.loads(_text("oncotwin.population.data", "cancers.toml"))
+    data = tomllib.loads(_text("oncotwin.population", "data/cancers.toml"))
     data["assumptions"]["melanoma"]["site_probability"]["lungs"] = 0.4
     with pytest.raises(
         DataFileError,
         match=r"^c\.toml: assumptions\.melanoma\.site_probability\.lungs: unknown organ 'lungs'",
     ):
         c.load_assumptions(data, label="c.toml")
-    data = tomllib.loads(_text("oncotwin.population.data", "cancers.toml"))
+    data = tomllib.loads(_text("oncotwin.population", "data/cancers.toml"))
     data["assumptions"]["nsclc"]["ecog"] = [0.5, 0.5]
     with pytest.raises(DataFileError, match=r"c\.toml: assumptions\.nsclc\.ecog: expected 3"):
         c.load_assumptions(data, label="c.toml")
@@ -244,7 +244,7 @@ def test_malformed_covariate_files_name_file_and_field() -> None:
     bad = {"rho_burden_nlr": {"value": 0.25, "unit": "1", "assumption": True}}
     with pytest.raises(DataFileError, match=r"p\.toml: rho_burden_nlr: .*reason"):
         c.load_covariate_parameters(bad, label="p.toml")
-    lesions = tomllib.loads(_text("oncotwin.population.data", "lesions.toml"))
+    lesions = tomllib.loads(_text("oncotwin.population", "data/lesions.toml"))
     lesions["lesions"]["liver"]["largest_median_mm"] = "30"
     with pytest.raises(
         DataFileError, match=r"l\.toml: lesions\.liver\.largest_median_mm: expected a number"

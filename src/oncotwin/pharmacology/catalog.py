@@ -181,7 +181,7 @@ def load_drugs(text: str | None = None, *, label: str = "") -> list[Drug]:
     field (e.g. ``pembrolizumab.pk.CL.unit``).
     """
     if text is None:
-        text, label = read_package_text("oncotwin.pharmacology.data", DATA_FILE)
+        text, label = read_package_text("oncotwin.pharmacology", f"data/{DATA_FILE}")
     label = label or "<drug catalog>"
     return [_drug(name, rec, label) for name, rec in parse_toml(text, label).items()]
 

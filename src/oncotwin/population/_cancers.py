@@ -43,7 +43,7 @@ __all__ = [
     "resolve_cancer",
 ]
 
-_PACKAGE = "oncotwin.population.data"
+_PACKAGE = "oncotwin.population"
 
 #: Organs with a metastatic-site column ``site_<organ>`` (lesion count) and ``largest_<organ>_mm``.
 ORGANS: tuple[str, ...] = COVARIATE_ORGANS
@@ -52,7 +52,7 @@ ORGANS: tuple[str, ...] = COVARIATE_ORGANS
 # --------------------------------------------------------------------------------------------
 # Cancer types and aliases (cancers.toml)
 # --------------------------------------------------------------------------------------------
-_CANCERS, _CANCERS_FILE = read_package_toml(_PACKAGE, "cancers.toml")
+_CANCERS, _CANCERS_FILE = read_package_toml(_PACKAGE, "data/cancers.toml")
 check_keys(
     _CANCERS,
     {"types", "haematologic", "aliases", "units", "reasons", "assumptions"},
@@ -254,7 +254,7 @@ def load_covariate_parameters(
 ) -> dict[str, Parameter]:
     """The parameter records of ``covariate_parameters.toml`` (default: the shipped file)."""
     if data is None:
-        data, label = read_package_toml(_PACKAGE, "covariate_parameters.toml")
+        data, label = read_package_toml(_PACKAGE, "data/covariate_parameters.toml")
     label = label or "<covariate parameters>"
     return {k: parameter_record(v, file=label, where=k) for k, v in data.items()}
 
@@ -268,7 +268,7 @@ def load_lesions(
 ) -> dict[str, tuple[float, float]]:
     """Per organ ``(extra_lesions_mean, largest_median_mm)`` of ``lesions.toml``."""
     if data is None:
-        data, label = read_package_toml(_PACKAGE, "lesions.toml")
+        data, label = read_package_toml(_PACKAGE, "data/lesions.toml")
     label = label or "<lesions>"
     check_keys(data, {"units", "provenance", "lesions"}, file=label, where="lesions")
     table = field_table(data, "lesions", file=label, where="lesions")

@@ -141,7 +141,7 @@ def load_published(text: str | None = None, *, label: str = "") -> dict[str, Pub
     malformed file raises :class:`~oncotwin._datafiles.DataFileError` naming the line and column.
     """
     if text is None:
-        text, label = read_package_text("oncotwin.trials.data", DATA_FILE)
+        text, label = read_package_text("oncotwin.trials", f"data/{DATA_FILE}")
     label = label or "<published arms>"
     reader = csv.DictReader(io.StringIO(text))
     if tuple(reader.fieldnames or ()) != _COLUMNS:
