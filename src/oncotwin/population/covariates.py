@@ -18,9 +18,8 @@ Where the numbers come from
   immune phenotype, CD8 density, HER2/CD19/BCMA, height) come from :data:`ASSUMPTIONS`,
   :data:`COVARIATE_PARAMETERS` and :data:`LESIONS`, every value flagged ``assumption=True`` with
   the reason; they are package data (``population/data/cancers.toml``,
-  ``covariate_parameters.toml``, ``lesions.toml``). They are
-  tied to the copula through shared latent normals (e.g. immune phenotype to TMB and PD-L1, tumour
-  burden to NLR and albumin).
+  ``covariate_parameters.toml``, ``lesions.toml``). They are tied to the copula through shared
+  latent normals (e.g. immune phenotype to TMB and PD-L1, tumour burden to NLR and albumin).
 
 Each patient's row depends only on ``(seed, patient index)``: all randomness comes from
 :func:`oncotwin.population.sampling.patient_normals`, so drawing patients 0..999 at once or as
