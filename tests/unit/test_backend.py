@@ -217,6 +217,11 @@ def test_auto_falls_back_to_numba_when_c_fails(
         monkeypatch.delenv("ONCOTWIN_CACHE")
     else:
         monkeypatch.setenv("ONCOTWIN_CACHE", orig_cache)
+
+    def failing(model: object) -> None:
+        raise SolverError("backend='c': the C compiler failed")
+
+    monkeypatch.setattr(ccodegen, "compile_c", failing)
     with pytest.warns(RuntimeWarning, match="using the numba backend"):
         sol = solve(m, p, T_OUT, events=ev)
     assert np.array_equal(sol.y, solve(m, p, T_OUT, events=ev, options=NUMBA).y)

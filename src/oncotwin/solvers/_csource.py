@@ -21,7 +21,7 @@ from sympy.printing.c import C99CodePrinter
 from sympy.printing.precedence import PRECEDENCE
 
 from oncotwin.solvers import _c_template
-from oncotwin.solvers.codegen import LANES, _lane_layout
+from oncotwin.solvers.codegen import _DP_B, _DP_E, _DP_STAGES, LANES, _lane_layout
 from oncotwin.solvers.status import SolverStatus
 
 if TYPE_CHECKING:
@@ -125,6 +125,8 @@ def generate_c_source(model: Model) -> str:
         f"#define ST_NONFINITE {int(SolverStatus.NON_FINITE)}",
         f"#define ST_STIFF {int(SolverStatus.STIFF)}",
         f"#define ST_NOTRUN {int(SolverStatus.NOT_RUN)}",
+        "#define PYMIN(a, b) (((b) < (a)) ? (b) : (a)) /* Python's min(a, b) */",
+        "#define PYMAX(a, b) (((b) > (a)) ? (b) : (a)) /* Python's max(a, b) */",
         "",
         "static void rhs_one(double t, const double *y, const double *p, const double *u,",
         "                    double *dy)",
@@ -170,7 +172,76 @@ def _lanes_source(
         f"        B[{rows['D'] + i} * W + l] = ({pr.doprint(e)}) + B[{rows['U'] + i} * W + l];"
         for i, e in enumerate(reduced)
     ]
-    return [*lines, "    }", "}", ""]
+    return [*lines, "    }", "}", "", *_stages_source(model.n_states, rows)]
+
+
+def _stages_source(ns: int, rows: dict[str, int]) -> list[str]:
+    """``dp5_stages``: the six Dormand-Prince stages, error and stiffness sums for all lanes,
+    one loop over lanes per stage with every state in its body (as the numba generator)."""
+
+    def at(row: str, s: int = 0) -> str:
+        return f"B[{rows[row] + s} * W + l]"
+
+    out = ["static void dp5_stages(double *restrict B, int nl)", "{"]
+    for j, (c, coeffs) in enumerate(_DP_STAGES, start=2):
+        out += [
+            "    for (int l = 0; l < nl; l++) {",
+            f"        const double h = {at('HH')};",
+            f"        {at('TT')} = {at('T')} + ({c}) * h;",
+        ]
+        for s in range(ns):
+            terms = " + ".join(f"({a}) * {at(f'K{i + 1}', s)}" for i, a in enumerate(coeffs))
+            out.append(f"        {at('YS', s)} = {at('Y', s)} + h * ({terms});")
+        out += ["    }", "    rhs_lanes(B, nl);", "    for (int l = 0; l < nl; l++) {"]
+        out += [f"        {at(f'K{j}', s)} = {at('D', s)};" for s in range(ns)]
+        out.append("    }")
+    # 5th-order solution and stiffness denominator, then K7 = f(t + h, y1)
+    out += [
+        "    for (int l = 0; l < nl; l++) {",
+        f"        const double h = {at('HH')};",
+        "        double den = 0.0, v, w;",
+    ]
+    for s in range(ns):
+        terms = " + ".join(
+            f"({b}) * {at(f'K{i + 1}', s)}" for i, b in enumerate(_DP_B) if b != "0.0"
+        )
+        out += [
+            f"        v = {at('Y', s)} + h * ({terms});",
+            f"        {at('Y1', s)} = v;",
+            f"        w = v - {at('YS', s)};",
+            "        den += w * w;",
+            f"        {at('YS', s)} = v;",
+        ]
+    out += [f"        {at('STDEN')} = den;", "    }", "    rhs_lanes(B, nl);"]
+    # error estimate and stiffness numerator
+    out += [
+        "    for (int l = 0; l < nl; l++) {",
+        f"        const double h = {at('HH')}, rt = {at('RTOL')};",
+        "        double err = 0.0, num = 0.0, k7, w, sk, e;",
+    ]
+    for s in range(ns):
+        terms = " + ".join(
+            f"({e}) * {at(f'K{i + 1}', s) if i < 6 else at('D', s)}"
+            for i, e in enumerate(_DP_E)
+            if e != "0.0"
+        )
+        out += [
+            f"        k7 = {at('D', s)};",
+            f"        {at('K7', s)} = k7;",
+            f"        w = k7 - {at('K6', s)};",
+            "        num += w * w;",
+            f"        sk = {at('ATOL', s)} + rt * PYMAX(fabs({at('Y', s)}), fabs({at('Y1', s)}));",
+            f"        e = h * ({terms}) / sk;",
+            "        err += e * e;",
+        ]
+    out += [
+        f"        {at('ERR')} = sqrt(err / {ns}.0);",
+        f"        {at('STNUM')} = num;",
+        "    }",
+        "}",
+        "",
+    ]
+    return out
 
 
 def _tangent(e: sp.Basic, tangent: dict[sp.Symbol, str], pr: _CPrinter) -> str | None:
