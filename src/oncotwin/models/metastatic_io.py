@@ -49,7 +49,7 @@ from functools import cache
 
 import sympy as sp
 
-from oncotwin.citations import Citation, register_citation
+from oncotwin import _organs
 from oncotwin.errors import ParameterError
 from oncotwin.models._metastatic_io_regimen import IORegimenAdapter
 from oncotwin.models.base import Model, ModelBuilder
@@ -65,81 +65,13 @@ __all__ = [
     "build",
 ]
 
-#: Tumour sites (the array axis): the primary and eight metastatic organs. For haematologic
-#: cancers ``lymph_node`` holds nodal disease and ``bone`` the marrow burden.
-SITES: tuple[str, ...] = (
-    "primary",
-    "lung",
-    "liver",
-    "bone",
-    "brain",
-    "lymph_node",
-    "adrenal",
-    "peritoneum",
-    "skin",
-)
+#: Tumour sites (the array axis): the primary and eight metastatic organs, from the one organ
+#: table (:mod:`oncotwin._organs`). For haematologic cancers ``lymph_node`` holds nodal disease
+#: and ``bone`` the marrow burden.
+SITES: tuple[str, ...] = _organs.SITE_NAMES
 #: Organs that can receive new metastases (micrometastatic compartments).
-METASTATIC_SITES: tuple[str, ...] = SITES[1:]
+METASTATIC_SITES: tuple[str, ...] = _organs.METASTATIC_SITES
 
-for _c in (
-    Citation(
-        "Hahnfeldt1999",
-        "Hahnfeldt P, Panigrahy D, Folkman J, Hlatky L",
-        1999,
-        "Tumor development under angiogenic signaling: a dynamical theory of tumor growth, "
-        "treatment response, and postvascular dormancy",
-        "Cancer Res 59(19):4770-4775",
-        "",
-    ),
-    Citation(
-        "DelMonte2009",
-        "Del Monte U",
-        2009,
-        "Does the cell number 10^9 still really fit one gram of tumor tissue?",
-        "Cell Cycle 8(3):505-506",
-        "10.4161/cc.8.3.7608",
-    ),
-    Citation(
-        "Jacqmin2007",
-        "Jacqmin P, Snoeck E, van Schaick EA, et al.",
-        2007,
-        "Modelling response time profiles in the absence of drug concentrations: definition "
-        "and performance evaluation of the K-PD model",
-        "J Pharmacokinet Pharmacodyn 34(1):57-85",
-        "10.1007/s10928-006-9035-z",
-    ),
-    Citation(
-        "Larkin2015",
-        "Larkin J, Chiarion-Sileni V, Gonzalez R, et al.",
-        2015,
-        "Combined nivolumab and ipilimumab or monotherapy in untreated melanoma",
-        "N Engl J Med 373(1):23-34",
-        "10.1056/NEJMoa1504030",
-    ),
-    Citation(
-        "Deng2014",
-        "Deng L, Liang H, Xu M, et al.",
-        2014,
-        "STING-dependent cytosolic DNA sensing promotes radiation-induced type I interferon-"
-        "dependent antitumor immunity in immunogenic tumors",
-        "Immunity 41(5):843-852",
-        "10.1016/j.immuni.2014.10.019",
-    ),
-    Citation(
-        "Fowler1989",
-        "Fowler JF",
-        1989,
-        "The linear-quadratic formula and progress in fractionated radiotherapy",
-        "Br J Radiol 62(740):679-694",
-        "10.1259/0007-1285-62-740-679",
-    ),
-):
-    register_citation(_c)
-
-# the library modules register these (import for the side effect)
-from oncotwin.models.library import depillis2005 as _dp  # noqa: E402,F401
-from oncotwin.models.library import iwata2000 as _iw  # noqa: E402,F401
-from oncotwin.models.library import stein2019 as _st  # noqa: E402,F401
 
 #: Target antigens a tumour may express (``expresses_<antigen>`` parameters), matched
 #: against the ``target`` of an antibody or CAR-T in the drug catalog.

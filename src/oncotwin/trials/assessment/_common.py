@@ -19,83 +19,20 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from oncotwin._organs import ORGAN_TABLE, RECIST_NAMES
 from oncotwin._random import keyed_normals, patient_keys
-from oncotwin.citations import Citation, register_citation
 from oncotwin.errors import OncotwinError, ParameterError
 from oncotwin.trials.assessment._result import CR, NE, PD, PR, RESPONSE_CODES, SD, Assessment
 
 __all__ = ["ORGANS", "reader_normals"]
 
-#: Organ codes of ``lesion_organ`` (index = code; -1 = no lesion). Data contract, section 1.
-ORGANS: tuple[str, ...] = (
-    "primary",
-    "lung",
-    "liver",
-    "bone",
-    "brain",
-    "lymph node",
-    "adrenal",
-    "peritoneum",
-    "skin/soft tissue",
-)
-_NODE = ORGANS.index("lymph node")
+#: Organ codes of ``lesion_organ`` (index = code; -1 = no lesion): the RECIST names of the one
+#: organ table (:mod:`oncotwin._organs`). Data contract, section 1.
+ORGANS: tuple[str, ...] = RECIST_NAMES
+_NODE = next(o.code for o in ORGAN_TABLE if o.nodal)
 
 #: Tolerance of the percentage thresholds (so that exactly -30% or +20% meets them).
 _EPS = 1e-9
-
-register_citation(
-    Citation(
-        "Eisenhauer2009",
-        "Eisenhauer EA, Therasse P, Bogaerts J, et al.",
-        2009,
-        "New response evaluation criteria in solid tumours: revised RECIST guideline (version 1.1)",
-        "Eur J Cancer 45:228-247",
-        "10.1016/j.ejca.2008.10.026",
-    )
-)
-register_citation(
-    Citation(
-        "Seymour2017",
-        "Seymour L, Bogaerts J, Perrone A, et al.",
-        2017,
-        "iRECIST: guidelines for response criteria for use in trials testing immunotherapeutics",
-        "Lancet Oncol 18:e143-e152",
-        "10.1016/S1470-2045(17)30074-8",
-    )
-)
-register_citation(
-    Citation(
-        "Cheson2014",
-        "Cheson BD, Fisher RI, Barrington SF, et al.",
-        2014,
-        "Recommendations for initial evaluation, staging, and response assessment of Hodgkin "
-        "and non-Hodgkin lymphoma: the Lugano classification",
-        "J Clin Oncol 32:3059-3068",
-        "10.1200/JCO.2013.54.8800",
-    )
-)
-register_citation(
-    Citation(
-        "Maude2018",
-        "Maude SL, Laetsch TW, Buechner J, et al.",
-        2018,
-        "Tisagenlecleucel in children and young adults with B-cell lymphoblastic leukemia",
-        "N Engl J Med 378:439-448",
-        "10.1056/NEJMoa1709866",
-    )
-)
-register_citation(
-    Citation(
-        "Kumar2016",
-        "Kumar S, Paiva B, Anderson KC, et al.",
-        2016,
-        "International Myeloma Working Group consensus criteria for response and minimal "
-        "residual disease assessment in multiple myeloma",
-        "Lancet Oncol 17:e328-e346",
-        "10.1016/S1470-2045(16)30206-6",
-    )
-)
-
 
 # --------------------------------------------------------------------------------------------
 # reader noise: counter-based normals
