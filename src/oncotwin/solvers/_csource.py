@@ -147,37 +147,43 @@ def generate_c_source(model: Model) -> str:
     return "\n".join(lines) + _c_template.SOURCE
 
 
+#: Models with at most this many states get one right-hand-side copy per stage that writes
+#: its stage row directly (as the numba kernels inline six copies below 25 states).
+DIRECT_STAGES_UP_TO = 24
+
+
 def _lanes_source(
     model: Model, reps: list[tuple[sp.Symbol, sp.Expr]], reduced: list[sp.Expr], pr: _CPrinter
 ) -> list[str]:
-    """Row offsets of the lane buffer and ``rhs_lanes``: the right-hand side of ``W``
-    patients, one branch-free loop over lanes that the compiler vectorises."""
-    rows = _lane_layout(model.n_states, model.n_parameters)
-    lines = [f"#define W {LANES}", *(f"#define R_{k} {v}" for k, v in rows.items()), ""]
-    lines += [
-        "static void rhs_lanes(double *restrict B, int nl)",
-        "{",
+    """Row offsets of the lane buffer, ``rhs_lanes`` (the right-hand side of ``W`` patients,
+    one branch-free loop over lanes that the compiler vectorises) and ``dp5_stages``."""
+    ns = model.n_states
+    rows = _lane_layout(ns, model.n_parameters)
+    body = [
         "    for (int l = 0; l < nl; l++) {",
         f"        const double t = B[{rows['TT']} * W + l];",
     ]
-    lines += [
-        f"        const double Y_{i} = B[{rows['YS'] + i} * W + l];" for i in range(model.n_states)
-    ]
-    lines += [
+    body += [f"        const double Y_{i} = B[{rows['YS'] + i} * W + l];" for i in range(ns)]
+    body += [
         f"        const double P_{i} = B[{rows['P'] + i} * W + l];"
         for i in range(model.n_parameters)
     ]
-    lines += [f"        const double {c} = {pr.doprint(e)};" for c, e in reps]
-    lines += [
-        f"        B[{rows['D'] + i} * W + l] = ({pr.doprint(e)}) + B[{rows['U'] + i} * W + l];"
-        for i, e in enumerate(reduced)
-    ]
-    return [*lines, "    }", "}", "", *_stages_source(model.n_states, rows)]
+    body += [f"        const double {c} = {pr.doprint(e)};" for c, e in reps]
+    rhs = [f"({pr.doprint(e)}) + B[{rows['U'] + i} * W + l]" for i, e in enumerate(reduced)]
+    direct = ns <= DIRECT_STAGES_UP_TO
+    lines = [f"#define W {LANES}", *(f"#define R_{k} {v}" for k, v in rows.items()), ""]
+    for target in ("D", *(f"K{j}" for j in range(2, 8) if direct)):
+        name = "rhs_lanes" if target == "D" else f"rhs_lanes_{target}"
+        lines += [f"static void {name}(double *restrict B, int nl)", "{", *body]
+        lines += [f"        B[{rows[target] + i} * W + l] = {r};" for i, r in enumerate(rhs)]
+        lines += ["    }", "}", ""]
+    return [*lines, *_stages_source(ns, rows, direct)]
 
 
-def _stages_source(ns: int, rows: dict[str, int]) -> list[str]:
+def _stages_source(ns: int, rows: dict[str, int], direct: bool) -> list[str]:
     """``dp5_stages``: the six Dormand-Prince stages, error and stiffness sums for all lanes,
-    one loop over lanes per stage with every state in its body (as the numba generator)."""
+    one loop over lanes per stage with every state in its body (as the numba generator).
+    ``direct``: each stage's right-hand side writes its row ``K2..K7`` itself (no copies)."""
 
     def at(row: str, s: int = 0) -> str:
         return f"B[{rows[row] + s} * W + l]"
@@ -192,6 +198,9 @@ def _stages_source(ns: int, rows: dict[str, int]) -> list[str]:
         for s in range(ns):
             terms = " + ".join(f"({a}) * {at(f'K{i + 1}', s)}" for i, a in enumerate(coeffs))
             out.append(f"        {at('YS', s)} = {at('Y', s)} + h * ({terms});")
+        if direct:
+            out += ["    }", f"    rhs_lanes_K{j}(B, nl);"]
+            continue
         out += ["    }", "    rhs_lanes(B, nl);", "    for (int l = 0; l < nl; l++) {"]
         out += [f"        {at(f'K{j}', s)} = {at('D', s)};" for s in range(ns)]
         out.append("    }")
@@ -212,7 +221,9 @@ def _stages_source(ns: int, rows: dict[str, int]) -> list[str]:
             "        den += w * w;",
             f"        {at('YS', s)} = v;",
         ]
-    out += [f"        {at('STDEN')} = den;", "    }", "    rhs_lanes(B, nl);"]
+    out += [f"        {at('STDEN')} = den;", "    }"]
+    out.append("    rhs_lanes_K7(B, nl);" if direct else "    rhs_lanes(B, nl);")
+    k7row = "K7" if direct else "D"
     # error estimate and stiffness numerator
     out += [
         "    for (int l = 0; l < nl; l++) {",
@@ -221,13 +232,13 @@ def _stages_source(ns: int, rows: dict[str, int]) -> list[str]:
     ]
     for s in range(ns):
         terms = " + ".join(
-            f"({e}) * {at(f'K{i + 1}', s) if i < 6 else at('D', s)}"
+            f"({e}) * {at(f'K{i + 1}', s) if i < 6 else at(k7row, s)}"
             for i, e in enumerate(_DP_E)
             if e != "0.0"
         )
         out += [
-            f"        k7 = {at('D', s)};",
-            f"        {at('K7', s)} = k7;",
+            f"        k7 = {at(k7row, s)};",
+            *([] if direct else [f"        {at('K7', s)} = k7;"]),
             f"        w = k7 - {at('K6', s)};",
             "        num += w * w;",
             f"        sk = {at('ATOL', s)} + rt * PYMAX(fabs({at('Y', s)}), fabs({at('Y1', s)}));",
