@@ -271,3 +271,12 @@ def test_c_results_do_not_depend_on_optimisation_or_vector_width(
     flags = tuple(f for f in ccodegen.CFLAGS if not f.startswith(("-O", "-march")))
     monkeypatch.setattr(ccodegen, "CFLAGS", ("-O0", *flags))
     assert np.array_equal(solve(m, p, T_OUT, events=ev, options=C).y, fast)
+
+
+def test_unusable_cache_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    not_a_folder = tmp_path / "cache"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("ONCOTWIN_CACHE", str(not_a_folder))
+    monkeypatch.setattr(ccodegen, "_MEMO", {})
+    with pytest.raises(SolverError, match="set ONCOTWIN_CACHE to a writable folder"):
+        ccodegen.compile_c(ot.get_model("kuznetsov1994"))

@@ -30,6 +30,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -52,11 +53,15 @@ if TYPE_CHECKING:
 
 __all__ = ["CFLAGS", "CKernels", "c_compiler", "compile_c", "generate_c_source"]
 
+#: ``-march=native`` is left out where Apple's clang may refuse it (results do not depend on it).
+_NATIVE = () if (sys.platform == "darwin" and platform.machine() == "arm64") else ("-march=native",)
+
 #: Compiler flags: optimised for this processor (the cache key holds its feature flags),
-#: position-independent, IEEE-exact (no fast-math, no contraction into fused multiply-add).
+#: position-independent, IEEE-exact (no fast-math, no contraction into fused multiply-add), so
+#: the results are the same floats as an unoptimised scalar build's (tested).
 CFLAGS = (
     "-O3",
-    "-march=native",
+    *_NATIVE,
     "-std=c11",
     "-fPIC",
     "-shared",
@@ -339,15 +344,21 @@ def compile_c(model: Model) -> CKernels:
         if hit is not None:
             return hit
         folder = kernel_root() / "c"
-        folder.mkdir(parents=True, exist_ok=True)
-        lib_path = folder / f"oncotwin_c_{model.name}_{key}.so"
-        lib_path = lib_path.with_name(lib_path.name.replace(":", "_"))
-        if lib_path.exists():
-            touch(lib_path)
-        else:
-            _build(model, cc, lib_path)
-            prune(folder, max_entries=MAX_ENTRIES)
-        lib = ctypes.CDLL(str(lib_path))
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", model.name)[:40]
+        lib_path = folder / f"oncotwin_c_{safe}_{key}.so"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if lib_path.exists():
+                touch(lib_path)
+            else:
+                _build(model, cc, lib_path)
+                prune(folder, max_entries=MAX_ENTRIES)
+            lib = ctypes.CDLL(str(lib_path))
+        except OSError as exc:
+            raise SolverError(
+                f"backend='c': cannot build or load kernels in {folder} ({exc}); set "
+                "ONCOTWIN_CACHE to a writable folder or use SolverOptions(backend='numba')"
+            ) from exc
         _declare(lib)
         if lib.ot_sizes(0) != model.n_states or lib.ot_sizes(2) != ctypes.sizeof(_Problem):
             raise SolverError(  # pragma: no cover - a corrupt cache entry
