@@ -155,6 +155,99 @@ static void dp5_prologue(double *restrict B, int nl)
     }
 }
 
+/* large models: the stages as loops over states (fast to compile); small models get a
+   generated dp5_stages with every state in one loop over lanes (OT_GENERATED_STAGES) */
+#if !OT_GENERATED_STAGES
+static void stage_time(double *restrict B, int nl, double c)
+{
+    for (int l = 0; l < nl; l++) AT(R_TT, l) = AT(R_T, l) + c * AT(R_HH, l);
+}
+
+static void take_d(double *restrict B, int nl, int row)
+{
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++) AT(row + s, l) = AT(R_D + s, l);
+}
+
+static void dp5_stages(double *restrict B, int nl)
+{
+    stage_time(B, nl, 0.2);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l) + AT(R_HH, l) * ((0.2) * AT(R_K1 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K2);
+    stage_time(B, nl, 0.3);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l) + AT(R_HH, l) * ((3.0 / 40.0) * AT(R_K1 + s, l)
+                                                             + (9.0 / 40.0) * AT(R_K2 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K3);
+    stage_time(B, nl, 0.8);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l) + AT(R_HH, l) * ((44.0 / 45.0) * AT(R_K1 + s, l)
+                                                             + (-56.0 / 15.0) * AT(R_K2 + s, l)
+                                                             + (32.0 / 9.0) * AT(R_K3 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K4);
+    stage_time(B, nl, 8.0 / 9.0);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l)
+                              + AT(R_HH, l) * ((19372.0 / 6561.0) * AT(R_K1 + s, l)
+                                               + (-25360.0 / 2187.0) * AT(R_K2 + s, l)
+                                               + (64448.0 / 6561.0) * AT(R_K3 + s, l)
+                                               + (-212.0 / 729.0) * AT(R_K4 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K5);
+    stage_time(B, nl, 1.0);
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++)
+            AT(R_YS + s, l) = AT(R_Y + s, l)
+                              + AT(R_HH, l) * ((9017.0 / 3168.0) * AT(R_K1 + s, l)
+                                               + (-355.0 / 33.0) * AT(R_K2 + s, l)
+                                               + (46732.0 / 5247.0) * AT(R_K3 + s, l)
+                                               + (49.0 / 176.0) * AT(R_K4 + s, l)
+                                               + (-5103.0 / 18656.0) * AT(R_K5 + s, l));
+    rhs_lanes(B, nl);
+    take_d(B, nl, R_K6);
+    /* 5th-order solution and stiffness denominator, then K7 = f(t + h, y1) */
+    for (int l = 0; l < nl; l++) AT(R_STDEN, l) = 0.0;
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++) {
+            double v = AT(R_Y + s, l)
+                       + AT(R_HH, l) * ((35.0 / 384.0) * AT(R_K1 + s, l)
+                                        + (500.0 / 1113.0) * AT(R_K3 + s, l)
+                                        + (125.0 / 192.0) * AT(R_K4 + s, l)
+                                        + (-2187.0 / 6784.0) * AT(R_K5 + s, l)
+                                        + (11.0 / 84.0) * AT(R_K6 + s, l));
+            AT(R_Y1 + s, l) = v;
+            double w = v - AT(R_YS + s, l);
+            AT(R_STDEN, l) += w * w;
+            AT(R_YS + s, l) = v;
+        }
+    rhs_lanes(B, nl);
+    for (int l = 0; l < nl; l++) { AT(R_ERR, l) = 0.0; AT(R_STNUM, l) = 0.0; }
+    for (int s = 0; s < NS; s++)
+        for (int l = 0; l < nl; l++) {
+            double h = AT(R_HH, l), rt = AT(R_RTOL, l);
+            double k7 = AT(R_D + s, l);
+            AT(R_K7 + s, l) = k7;
+            double w = k7 - AT(R_K6 + s, l);
+            AT(R_STNUM, l) += w * w;
+            double sk = AT(R_ATOL + s, l) + rt * PYMAX(fabs(AT(R_Y + s, l)), fabs(AT(R_Y1 + s, l)));
+            double e = h * ((71.0 / 57600.0) * AT(R_K1 + s, l) + (-71.0 / 16695.0) * AT(R_K3 + s, l)
+                            + (71.0 / 1920.0) * AT(R_K4 + s, l)
+                            + (-17253.0 / 339200.0) * AT(R_K5 + s, l)
+                            + (22.0 / 525.0) * AT(R_K6 + s, l) + (-1.0 / 40.0) * k7) / sk;
+            AT(R_ERR, l) += e * e;
+        }
+    for (int l = 0; l < nl; l++) AT(R_ERR, l) = sqrt(AT(R_ERR, l) / (double)NS);
+}
+#endif
+
 static void dp5_accept(double *restrict B, int nl, const uint8_t *nonneg)
 {
     for (int l = 0; l < nl; l++) {

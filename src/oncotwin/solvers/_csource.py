@@ -177,13 +177,15 @@ def _lanes_source(
         lines += [f"static void {name}(double *restrict B, int nl)", "{", *body]
         lines += [f"        B[{rows[target] + i} * W + l] = {r};" for i, r in enumerate(rhs)]
         lines += ["    }", "}", ""]
-    return [*lines, *_stages_source(ns, rows, direct)]
+    if not direct:  # large models: the template's stage loops (seconds less of compilation)
+        return [*lines, "#define OT_GENERATED_STAGES 0", ""]
+    return [*lines, "#define OT_GENERATED_STAGES 1", "", *_stages_source(ns, rows)]
 
 
-def _stages_source(ns: int, rows: dict[str, int], direct: bool) -> list[str]:
-    """``dp5_stages``: the six Dormand-Prince stages, error and stiffness sums for all lanes,
-    one loop over lanes per stage with every state in its body (as the numba generator).
-    ``direct``: each stage's right-hand side writes its row ``K2..K7`` itself (no copies)."""
+def _stages_source(ns: int, rows: dict[str, int]) -> list[str]:
+    """``dp5_stages`` of a small model: the six Dormand-Prince stages, error and stiffness sums
+    for all lanes, one loop over lanes per stage with every state in its body (as the numba
+    generator), each stage's right-hand side writing its row ``K2..K7`` itself (no copies)."""
 
     def at(row: str, s: int = 0) -> str:
         return f"B[{rows[row] + s} * W + l]"
@@ -198,12 +200,7 @@ def _stages_source(ns: int, rows: dict[str, int], direct: bool) -> list[str]:
         for s in range(ns):
             terms = " + ".join(f"({a}) * {at(f'K{i + 1}', s)}" for i, a in enumerate(coeffs))
             out.append(f"        {at('YS', s)} = {at('Y', s)} + h * ({terms});")
-        if direct:
-            out += ["    }", f"    rhs_lanes_K{j}(B, nl);"]
-            continue
-        out += ["    }", "    rhs_lanes(B, nl);", "    for (int l = 0; l < nl; l++) {"]
-        out += [f"        {at(f'K{j}', s)} = {at('D', s)};" for s in range(ns)]
-        out.append("    }")
+        out += ["    }", f"    rhs_lanes_K{j}(B, nl);"]
     # 5th-order solution and stiffness denominator, then K7 = f(t + h, y1)
     out += [
         "    for (int l = 0; l < nl; l++) {",
@@ -222,8 +219,7 @@ def _stages_source(ns: int, rows: dict[str, int], direct: bool) -> list[str]:
             f"        {at('YS', s)} = v;",
         ]
     out += [f"        {at('STDEN')} = den;", "    }"]
-    out.append("    rhs_lanes_K7(B, nl);" if direct else "    rhs_lanes(B, nl);")
-    k7row = "K7" if direct else "D"
+    out.append("    rhs_lanes_K7(B, nl);")
     # error estimate and stiffness numerator
     out += [
         "    for (int l = 0; l < nl; l++) {",
@@ -232,13 +228,12 @@ def _stages_source(ns: int, rows: dict[str, int], direct: bool) -> list[str]:
     ]
     for s in range(ns):
         terms = " + ".join(
-            f"({e}) * {at(f'K{i + 1}', s) if i < 6 else at(k7row, s)}"
+            f"({e}) * {at(f'K{i + 1}', s) if i < 6 else at('K7', s)}"
             for i, e in enumerate(_DP_E)
             if e != "0.0"
         )
         out += [
-            f"        k7 = {at(k7row, s)};",
-            *([] if direct else [f"        {at('K7', s)} = k7;"]),
+            f"        k7 = {at('K7', s)};",
             f"        w = k7 - {at('K6', s)};",
             "        num += w * w;",
             f"        sk = {at('ATOL', s)} + rt * PYMAX(fabs({at('Y', s)}), fabs({at('Y1', s)}));",
