@@ -52,8 +52,7 @@ def compare_with_roadrunner(path: str | os.PathLike[str], n_points: int = 61) ->
     import libsbml
     import roadrunner
 
-    from oncotwin.solvers import SolverOptions, solve
-    from oncotwin.solvers.population import STATUS
+    from oncotwin.solvers import SolverOptions, SolverStatus, solve
     from oncotwin.solvers.reference import reference_solve
 
     try:
@@ -95,7 +94,7 @@ def compare_with_roadrunner(path: str | os.PathLike[str], n_points: int = 61) ->
             failure = f"libRoadRunner failed: {exc}".splitlines()[0]
     if ref is None:
         sol = solve(m, m.default_parameters()[None, :], t, events=ev)
-        ours = f"oncotwin status {STATUS[int(sol.status[0])]}"
+        ours = f"oncotwin status {SolverStatus(int(sol.status[0])).label}"
         return Comparison("error", f"{failure}; {ours}", horizon=H, n_states=m.n_states)
     scale = np.maximum(np.nanmax(np.abs(ref), axis=0), 1e-12)
     note = ""
@@ -110,7 +109,7 @@ def compare_with_roadrunner(path: str | os.PathLike[str], n_points: int = 61) ->
             sol = solve(m, p0, t, events=ev, options=opts)
             if sol.status[0] == 0:
                 break
-            note = f"{method} at atol {atol.min():.0e}: {STATUS[int(sol.status[0])]}"
+            note = f"{method} at atol {atol.min():.0e}: {SolverStatus(int(sol.status[0])).label}"
         if sol.status[0] == 0:
             break
     if note:
@@ -119,7 +118,7 @@ def compare_with_roadrunner(path: str | os.PathLike[str], n_points: int = 61) ->
     if sol.status[0] != 0:
         return Comparison(
             "mismatch",
-            f"oncotwin solver status {STATUS[int(sol.status[0])]}",
+            f"oncotwin solver status {SolverStatus(int(sol.status[0])).label}",
             horizon=H,
             n_states=m.n_states,
         )

@@ -195,10 +195,10 @@ class Model:
 
     def initial_values(self, params: np.ndarray) -> np.ndarray:
         """Initial states ``(n_patients, n_states)`` from the initial-value expressions."""
-        from oncotwin.solvers.codegen import compile_model
+        from oncotwin.solvers.population import initial_values
 
         params = self.check_parameters(np.atleast_2d(params))
-        return compile_model(self).initial_values(params)
+        return initial_values(self, params)
 
     # ----------------------------------------------------------------- symbolic views
     @cached_property

@@ -45,7 +45,7 @@ class Trial:
     >>> from oncotwin.trials import Trial
     >>> trial = Trial.from_example("keynote024")
     >>> trial.arm_names
-    ('pembrolizumab', 'platinum chemotherapy')
+    ('pembrolizumab', 'platinum doublet chemotherapy')
     >>> result = trial.run(patients=300)  # doctest: +SKIP
     >>> result.print_summary()  # doctest: +SKIP
     """
