@@ -4,8 +4,25 @@ from __future__ import annotations
 
 import re
 
+from oncotwin._constants import DAYS_PER_YEAR
 from oncotwin.errors import RegimenError, UnitError, UnknownNameError, did_you_mean
 from oncotwin.pharmacology import get_drug
+
+# ------------------------------------------------------------------------------------------
+# limits: what a regimen may ask for (refused with one message naming the limit)
+# ------------------------------------------------------------------------------------------
+#: Longest horizon a regimen is expanded to (and a simulation or trial runs for) [year]:
+#: twice the longest follow-up of any immunotherapy trial; longer is a typo (months for days).
+MAX_HORIZON_YEARS: int = 50
+#: :data:`MAX_HORIZON_YEARS` in days.
+MAX_HORIZON_DAYS: float = MAX_HORIZON_YEARS * DAYS_PER_YEAR
+#: Largest count (``xN``) or number of cycles a phase may give: daily dosing for 27 years;
+#: no regimen needs more (a count whose doses run past the horizon is truncated there).
+MAX_COUNT: int = 10_000
+#: Largest |N| of a day label ``dN`` or ``starting dN`` (the 50-year horizon in days).
+MAX_DAY_LABEL: int = int(MAX_HORIZON_DAYS) + 1
+#: Most dose events one schedule may hold; counted before any is built, refused beyond.
+MAX_DOSE_EVENTS: int = 100_000
 
 EXAMPLES: tuple[str, ...] = (
     "pembrolizumab 200 mg IV q3w x35",

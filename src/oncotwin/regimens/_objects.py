@@ -14,6 +14,9 @@ from oncotwin.regimens._names import (
     _DOSE_UNIT_HINT,
     _ROUTES,
     EXAMPLES,
+    MAX_COUNT,
+    MAX_DAY_LABEL,
+    MAX_HORIZON_DAYS,
     SITES,
     RegimenUnitError,
     UnknownDrugError,
@@ -125,6 +128,37 @@ class Administration:
         return out
 
 
+def _is_whole(x: object) -> bool:
+    """True for a whole number (an int, or a float with no fraction; not a bool)."""
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int):
+        return True
+    return isinstance(x, float) and math.isfinite(x) and x.is_integer()
+
+
+def _big(n: int) -> str:
+    """``n`` as text, shortened when it has more than 20 digits (messages stay short)."""
+    text = str(n)
+    return text if len(text) <= 20 else f"{text[:8]}...({len(text)} digits)"
+
+
+def _check_day_label(label: int, field: str) -> None:
+    if abs(label) > MAX_DAY_LABEL:
+        raise RegimenError(
+            f"{field}: day d{_big(label)} is beyond the limit of d{MAX_DAY_LABEL} (50 years "
+            f"after day 0, d-{MAX_DAY_LABEL} before); give a day within 50 years"
+        )
+
+
+def _check_days(days: float, field: str) -> None:
+    if days > MAX_HORIZON_DAYS:
+        raise RegimenError(
+            f"{field}: {format_number(days)} days is above the limit of "
+            f"{MAX_HORIZON_DAYS:g} days (50 years); give a shorter time"
+        )
+
+
 def _duration_text(days: float) -> str:
     minutes = days * 1440.0
     if abs(minutes - round(minutes)) < 1e-6 and round(minutes) < 60:
@@ -228,12 +262,19 @@ class Phase:
             iv = float(self.interval_days)
             if math.isnan(iv) or math.isinf(iv) or iv <= 0:
                 raise RegimenError(f"interval: {self.interval_days!r} days; give a value > 0")
+            _check_days(iv, "interval")
             object.__setattr__(self, "interval_days", _canon(iv))
         if self.count is not None:
-            if int(self.count) != self.count or self.count < 1:
+            if not _is_whole(self.count) or self.count < 1:
                 raise RegimenError(
                     f"count: x{self.count} doses; give a count >= 1 (e.g. x4) or leave it out "
                     "to repeat to the horizon"
+                )
+            if self.count > MAX_COUNT:
+                raise RegimenError(
+                    f"count: x{_big(self.count)} doses is above the limit of x{MAX_COUNT} per "
+                    "phase; write the real number of doses (doses past the horizon are dropped) "
+                    "or leave the count out to repeat to the horizon"
                 )
             if self.interval_days is None:
                 raise RegimenError("count: a count (x4) needs an interval such as q3w")
@@ -246,6 +287,8 @@ class Phase:
             )
         if self.days is not None:
             lo, hi = (int(self.days[0]), int(self.days[1]))
+            for d in (lo, hi):
+                _check_day_label(d, "days")
             if hi < lo:
                 raise RegimenError(f"days: d{lo} to d{hi} runs backwards; write d{hi} to d{lo}")
             object.__setattr__(self, "days", (lo, hi))
@@ -253,21 +296,32 @@ class Phase:
             raise RegimenError(
                 "until progression: needs an interval and no count, e.g. 'q2w until progression'"
             )
-        if int(self.cycles) != self.cycles or self.cycles < 1:
+        if not _is_whole(self.cycles) or self.cycles < 1:
             raise RegimenError(f"cycles: {self.cycles} cycles; give a number >= 1")
+        if self.cycles > MAX_COUNT:
+            raise RegimenError(
+                f"cycles: {_big(self.cycles)} cycles is above the limit of {MAX_COUNT}; "
+                "write the real number of cycles"
+            )
         if self.cycles > 1 and self.count is None:
             raise RegimenError("cycles: repeating cycles needs a count per cycle, e.g. 'q8h x14'")
         gap = float(self.cycle_gap_days)
-        if math.isnan(gap) or gap < 0:
-            raise RegimenError(f"cycles: gap {self.cycle_gap_days!r} days; give a value >= 0")
+        if not math.isfinite(gap) or gap < 0:
+            raise RegimenError(
+                f"cycles: gap {self.cycle_gap_days!r} days; give a finite value >= 0"
+            )
+        _check_days(gap, "cycles: gap")
+        if self.start_day is not None:
+            _check_day_label(int(self.start_day), "starting")
         object.__setattr__(self, "cycles", int(self.cycles))
         object.__setattr__(self, "cycle_gap_days", _canon(gap))
         if self.delay_days is not None:
             if self.start_day is not None:
                 raise RegimenError("start: give either 'starting dN' or 'after N weeks', not both")
             delay = float(self.delay_days)
-            if math.isnan(delay) or delay < 0:
-                raise RegimenError(f"after: {self.delay_days!r} days; give a delay >= 0")
+            if not math.isfinite(delay) or delay < 0:
+                raise RegimenError(f"after: {self.delay_days!r} days; give a finite delay >= 0")
+            _check_days(delay, "after")
             object.__setattr__(self, "delay_days", _canon(delay))
 
     @property

@@ -73,6 +73,29 @@ _NAMED_INTERVAL = {"qd": 1.0, "daily": 1.0, "bid": 0.5, "tid": 1.0 / 3.0, "weekl
 _UNIT_DAYS = {"w": 7.0, "d": 1.0, "h": 1.0 / 24.0}
 _SITE_HINT = "'to SITE' with SITE one of " + ", ".join(_site_text(s) for s in SITES)
 
+#: Longest regimen text shown in an error message, and the widest number a count may have.
+_SHOWN = 100
+_MAX_DIGITS = 30
+
+
+def _window(text: str, pos: int) -> tuple[str, int]:
+    """The part of ``text`` shown under an error (all of it when short) and the caret's
+    position in it; a long text is cut to about :data:`_SHOWN` characters around ``pos``."""
+    text = re.sub(r"\s", " ", text)  # a newline or tab in the text would break the caret line
+    if len(text) <= _SHOWN:
+        return text, pos
+    lo = max(0, min(pos - _SHOWN // 2, len(text) - _SHOWN))
+    hi = lo + _SHOWN
+    head = "..." if lo > 0 else ""
+    return head + text[lo:hi] + ("..." if hi < len(text) else ""), pos - lo + len(head)
+
+
+def _short(msg: str) -> str:
+    """A message from a deeper layer, cut to its first line and 300 characters."""
+    first = msg.splitlines()[0] if msg else msg
+    return first if len(first) <= 300 else first[:297] + "..."
+
+
 # one parsed item: drug, dose, route, infusion duration, position, site
 _Raw = tuple[str, DoseAmount, str | None, float | None, int, str | None]
 
@@ -90,11 +113,22 @@ class _Parser:
         self, msg: str, expected: str, pos: int | None = None, cls: type = RegimenError
     ) -> NoReturn:
         pos = self.pos if pos is None else pos
+        shown, pos = _window(self.text, pos)
         examples = "\n".join(f"  {e}" for e in EXAMPLES)
         raise cls(
-            f"bad regimen: {msg}\n  {self.text}\n  {' ' * pos}^\n"
+            f"bad regimen: {_short(msg)}\n  {shown}\n  {' ' * pos}^\n"
             f"expected {expected} here\nvalid examples:\n{examples}"
         )
+
+    def int_(self, text: str, what: str, pos: int) -> int:
+        """``text`` (digits, maybe signed) as an int; too many digits to be a count fail."""
+        if len(text.lstrip("+-")) > _MAX_DIGITS:
+            self.fail(
+                f"{what} {text[:12]}... has {len(text.lstrip('+-'))} digits",
+                f"a {what} of at most {_MAX_DIGITS} digits",
+                pos,
+            )
+        return int(text)
 
     def skip(self) -> None:
         self.pos = _RE["ws"].match(self.text, self.pos).end()  # type: ignore[union-attr]
@@ -271,7 +305,7 @@ class _Parser:
             ):
                 break
             if (m := self.match("cycles")) is not None:
-                fields["cycles"] = int(m.group("n"))
+                fields["cycles"] = self.int_(m.group("n"), "number of cycles", pos)
                 fields["cycle_gap_days"] = float(m.group("gap"))
                 if fields["cycles"] < 1:
                     self.fail(f"{m.group('n')} cycles", "a number of cycles >= 1", pos=pos + 1)
@@ -293,15 +327,15 @@ class _Parser:
                     fields, "interval_days", 0.5 if w == "twice daily" else _NAMED_INTERVAL[w], pos
                 )
             elif (m := self.match("starting")) is not None:
-                self._set(fields, "start_day", int(m.group("d")), pos)
+                self._set(fields, "start_day", self.int_(m.group("d"), "day", pos), pos)
             elif (m := self.match("days")) is not None:
-                a = int(m.group("a"))
-                b = int(m.group("b")) if m.group("b") is not None else a
+                a = self.int_(m.group("a"), "day", pos)
+                b = self.int_(m.group("b"), "day", pos) if m.group("b") is not None else a
                 if b < a:
                     self.fail(f"d{a} to d{b} runs backwards", f"d{b} to d{a}", pos)
                 self._set(fields, "days", (a, b), pos)
             elif (m := self.match("count")) is not None:
-                n = int(m.group("n"))
+                n = self.int_(m.group("n"), "count", pos)
                 if n < 1:
                     self.fail(
                         f"count x{n}: a phase needs at least one dose",

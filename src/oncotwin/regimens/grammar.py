@@ -58,6 +58,13 @@ every track in order (for a one-track regimen: its phases, as before), and the `
 column of a :class:`~oncotwin.regimens.schedule.DoseSchedule` indexes that tuple.
 ``regimen.drugs`` lists radiotherapy like any drug.
 
+Limits (each refused with one message naming the limit): a count ``xN`` or a number of cycles
+above 10,000; a day label or ``starting dN`` more than 50 years from day 0; an interval, gap or
+delay longer than 50 years; a horizon above 50 years; a schedule of more than 100,000 dose
+events within its horizon (counted before any is built). A count whose doses run past the
+horizon is **truncated**: the doses after the horizon are not given (``x35`` over 12 months of
+follow-up gives the 18 doses within them).
+
 The implementation lives in private modules (``_names``: sites, routes and errors;
 ``_objects``: the typed objects; ``_parser``: the parser); this module is the public face.
 """

@@ -32,6 +32,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from oncotwin.errors import RegimenError
+from oncotwin.regimens._names import (
+    MAX_DOSE_EVENTS,
+    MAX_HORIZON_DAYS,
+    MAX_HORIZON_YEARS,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from oncotwin.regimens.grammar import Phase, Regimen
@@ -119,50 +124,97 @@ class DoseSchedule:
         return DoseSchedule(**{k: getattr(self, k)[mask].copy() for k in self.__dataclass_fields__})
 
 
-def _offsets(ph: Phase, n: int) -> list[float]:
-    """Time of doses 0 .. n - 1 of an interval phase relative to its anchor [day]."""
+def _offsets(ph: Phase, n: int, k0: int = 0) -> list[float]:
+    """Time of doses k0 .. n - 1 of an interval phase relative to its anchor [day]."""
     iv = float(ph.interval_days or 0.0)
     if ph.weekdays:
-        return [7.0 * (k // 5) + (k % 5) * iv for k in range(n)]
-    return [k * iv for k in range(n)]
+        return [7.0 * (k // 5) + (k % 5) * iv for k in range(k0, n)]
+    return [k * iv for k in range(k0, n)]
 
 
-def _local_times(ph: Phase, anchor: float, horizon: float) -> list[tuple[float, int]]:
-    """(time relative to the anchor, cycle) of each dose of one phase."""
+def _within(ph: Phase, room: float) -> int:
+    """How many doses of one cycle of an interval phase can fall ``room`` days after its
+    start (an upper bound, never below the true number; the horizon filter drops extras)."""
+    if not room >= -1.0:  # also NaN
+        return 0
+    iv = float(ph.interval_days or 1.0)
+    # a dose k lies at >= k * iv (weekdays: >= k days), so k <= room / iv (+ margin)
+    step = 1.0 if ph.weekdays else iv
+    return math.floor(min((room + 1e-6) / step, float(MAX_DOSE_EVENTS + 2))) + 2
+
+
+def _local_times(ph: Phase, anchor: float, horizon: float) -> tuple[list[tuple[float, int]], float]:
+    """(time relative to the anchor, cycle) of each dose of one phase that can fall within
+    the horizon, and the time of the phase's last dose relative to the anchor (the next
+    phase's start depends on it, also when it falls after the horizon)."""
     if ph.once:
-        return [(0.0, 0)]
+        return [(0.0, 0)], 0.0
     if ph.days is not None:
         lo, hi = ph.days
-        return [(day_label_to_time(d), 0) for d in range(lo, hi + 1)]
+        out = [(day_label_to_time(d), 0) for d in range(lo, hi + 1)]
+        return out, max(t for t, _ in out)
     if ph.interval_days is None:  # pragma: no cover - Phase guarantees one schedule form
         raise RegimenError(f"phase {ph}: no interval, 'once' or days to expand")
     if ph.count is None:
+        if not horizon - anchor >= 0:  # the phase starts after the horizon (or never)
+            return [], 0.0
         if ph.weekdays:
             d = math.floor(horizon - anchor + _EPS)
             n = 0 if d < 0 else 5 * (d // 7) + min(d % 7 + 1, 5)
         else:
             n = max(0, math.floor((horizon - anchor) / ph.interval_days + _EPS) + 1)
-        return [(t, 0) for t in _offsets(ph, n)]
-    offsets = _offsets(ph, ph.count)
-    span = offsets[-1]
-    out = []
+        _check_events(ph, n, horizon)
+        local = [(t, 0) for t in _offsets(ph, n)]
+        return local, max((t for t, _ in local), default=0.0)
+    span = _offsets(ph, ph.count, ph.count - 1)[0]
+    period = span + ph.cycle_gap_days
+    out: list[tuple[float, int]] = []
     for c in range(ph.cycles):
-        base = c * (span + ph.cycle_gap_days)
-        out.extend((base + t, c) for t in offsets)
-    return out
+        base = c * period
+        room = horizon - anchor - base
+        if room < -1.0 and period > 0:
+            break  # this cycle and every later one start after the horizon
+        n = min(ph.count, _within(ph, room))
+        _check_events(ph, len(out) + n, horizon)
+        out.extend((base + t, c) for t in _offsets(ph, n))
+    return out, (ph.cycles - 1) * period + span
+
+
+def _check_events(ph: Phase, n: int, horizon: float) -> None:
+    """Refuse a phase whose doses within the horizon would exceed :data:`MAX_DOSE_EVENTS`."""
+    rows = n * len(ph.administrations)
+    if rows > MAX_DOSE_EVENTS:
+        raise RegimenError(
+            f"schedule: phase '{ph}' gives {rows} or more dose events within "
+            f"{horizon:g} days, above the limit of {MAX_DOSE_EVENTS}; give the phase a "
+            "count (x35), a longer interval or a shorter horizon"
+        )
 
 
 def expand_regimen(regimen: Regimen, horizon_days: float) -> DoseSchedule:
     """Expand ``regimen`` into the dose events up to ``horizon_days`` (inclusive)."""
-    horizon = float(horizon_days)
+    try:
+        horizon = float(horizon_days)
+    except (TypeError, ValueError, OverflowError):
+        horizon = math.nan
     if math.isnan(horizon) or math.isinf(horizon) or horizon < 0:
         raise RegimenError(f"horizon_days={horizon_days!r}; give a finite number of days >= 0")
+    if horizon > MAX_HORIZON_DAYS:
+        raise RegimenError(
+            f"horizon_days={horizon_days!r} is above the limit of {MAX_HORIZON_DAYS:g} days "
+            f"({MAX_HORIZON_YEARS} years); give a shorter horizon"
+        )
     rows: list[tuple] = []
     first = 0  # index of the track's first phase in regimen.phases
     for k, track in enumerate(regimen.tracks):
         rows += _track_rows(track.phases, k, first, horizon)
         first += len(track.phases)
-    rows = [r for r in rows if r[0] <= horizon + _EPS]
+        rows = [r for r in rows if r[0] <= horizon + _EPS]
+        if len(rows) > MAX_DOSE_EVENTS:
+            raise RegimenError(
+                f"schedule: {len(rows)} dose events within {horizon:g} days, above the limit "
+                f"of {MAX_DOSE_EVENTS}; give the regimen fewer doses or a shorter horizon"
+            )
     rows.sort(key=lambda r: (r[0], r[6], r[1], r[2]))
     counter: dict[tuple[str, str], int] = {}
     numbers = []
@@ -207,11 +259,16 @@ def _track_rows(phases: tuple[Phase, ...], track: int, first: int, horizon: floa
             anchor = prev_anchor
         else:
             anchor = prev_last + (ph.interval_days if ph.interval_days is not None else 1.0)
-        local = _local_times(ph, anchor, horizon)
+        local, last = _local_times(ph, anchor, horizon)
         for t_local, cycle in local:
             t = anchor + t_local
             for j, adm in enumerate(ph.administrations):
                 rows.append((t, first + i, j, cycle, adm, ph.until_progression, track))
+        if len(rows) > MAX_DOSE_EVENTS:
+            raise RegimenError(
+                f"schedule: {len(rows)} or more dose events (before the horizon cut), above "
+                f"the limit of {MAX_DOSE_EVENTS}; give the regimen fewer doses"
+            )
         prev, prev_anchor = ph, anchor
-        prev_last = anchor + max(t for t, _ in local) if local else anchor
+        prev_last = anchor + last
     return rows
