@@ -8,7 +8,12 @@ settings, parameter sets, citations, start and end times, chunks done).
 A chunk's tables and its row in ``chunks`` are committed in one transaction, so a run killed
 mid-write leaves that chunk absent and a resumed run redoes it; :meth:`TrialStore.done_chunks`
 says what is there. One process writes (the parent, see :mod:`oncotwin.trials.executor`); a
-lock file keeps a second writer out, and the operating system drops the lock if the writer dies.
+lock file keeps a second writer out, and the operating system drops the lock if the writer dies
+(the next writer notes the recovery). The manifest is replaced atomically (temp file + rename).
+
+Faults of the folder or disk (not writable, a file in the way, disk full) end in one
+:class:`StoreError` naming the folder and the fix; the chunks finished before are kept and a
+run with ``resume=True`` (``--resume``) completes it with the result of an uninterrupted run.
 
 Examples
 --------
@@ -30,6 +35,7 @@ from __future__ import annotations
 import contextlib
 import datetime as _dt
 import json
+import logging
 import os
 import re
 from collections.abc import Mapping
@@ -41,6 +47,7 @@ import pandas as pd
 
 from oncotwin._version import __version__
 from oncotwin.errors import OncotwinError, did_you_mean
+from oncotwin.trials._store_faults import fault_kind, fault_message
 
 if TYPE_CHECKING:  # pragma: no cover
     from oncotwin.trials.spec import TrialSpec
@@ -50,13 +57,14 @@ try:  # POSIX advisory lock; released by the OS when the writer dies
 except ImportError:  # pragma: no cover - Windows: DuckDB's own file lock still applies
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["DB_NAME", "MANIFEST_NAME", "StoreError", "TrialStore"]
+__all__ = ["DB_NAME", "MANIFEST_NAME", "StoreError", "TrialStore", "io_fault"]
 
 DB_NAME = "trial.duckdb"
 MANIFEST_NAME = "manifest.json"
 _LOCK_NAME = ".lock"
 _TABLE_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
 _RESERVED = {"chunks"}
+_log = logging.getLogger(__name__)
 
 
 class StoreError(OncotwinError):
@@ -78,6 +86,8 @@ class TrialStore:
         self.path = Path(path)
         self._con: duckdb.DuckDBPyConnection | None = None
         self._lock: Any = None
+        #: Notes of this session (e.g. a dead writer's lock recovered), also logged.
+        self.notes: list[str] = []
 
     # -- paths and state -------------------------------------------------------------------
     @property
@@ -137,10 +147,14 @@ class TrialStore:
         ------
         StoreError
             If ``path`` already holds a store of a different spec (never overwritten), or of
-            this spec without ``resume=True``, or another process is writing it.
+            this spec without ``resume=True``, or another process is writing it, or the
+            folder cannot be written (not a folder, no permission, disk full).
         """
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._acquire_lock()
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._acquire_lock()
+        except OSError as exc:
+            raise self._fault(exc, "creating the store") from None
         try:
             if self.exists:
                 self._check_existing(spec, resume=resume)
@@ -170,9 +184,13 @@ class TrialStore:
                 "CREATE TABLE IF NOT EXISTS chunks (chunk_id BIGINT PRIMARY KEY, "
                 "n_rows BIGINT, written_at VARCHAR)"
             )
+            if self.notes:
+                info.setdefault("notes", []).extend(self.notes)
             self._write_manifest(info)
-        except BaseException:
+        except BaseException as exc:
             self.close()
+            if isinstance(exc, OSError | duckdb.Error) and not isinstance(exc, StoreError):
+                raise self._fault(exc, "creating the store") from None
             raise
         return self
 
@@ -196,6 +214,7 @@ class TrialStore:
             self._con = None
         if self._lock is not None:
             with contextlib.suppress(OSError):
+                self._lock.truncate(0)  # a closed store leaves no writer's pid behind
                 if fcntl is not None:
                     fcntl.flock(self._lock.fileno(), fcntl.LOCK_UN)
                 self._lock.close()
@@ -205,16 +224,33 @@ class TrialStore:
         if self._lock is not None:
             raise StoreError(f"{self} is already open for writing; call close() first")
         fh = (self.path / _LOCK_NAME).open("a+")
+        fh.seek(0)
+        previous = fh.read().strip()
         if fcntl is not None:
             try:
                 fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
                 fh.close()
+                pid = f" (pid {previous})" if previous.isdigit() else ""
                 raise StoreError(
-                    f"out: another process is writing the trial store in {self.path}; wait for "
-                    "it to finish or use a new --out"
+                    f"out: another process is writing the trial store in {self.path}{pid}; "
+                    "wait for it to finish, or use a new --out"
                 ) from None
+        try:
+            fh.truncate(0)
+            fh.write(f"{os.getpid()}\n")
+            fh.flush()
+        except BaseException:
+            fh.close()
+            raise
         self._lock = fh
+        if previous.isdigit() and int(previous) != os.getpid():
+            note = (
+                f"the run that was writing {self.path} (pid {previous}) ended without closing "
+                "the store (killed?); its lock is recovered and its finished chunks are kept"
+            )
+            self.notes.append(note)
+            _log.warning(note)
 
     def _check_existing(self, spec: TrialSpec, *, resume: bool) -> None:
         info = self.manifest
@@ -235,9 +271,23 @@ class TrialStore:
             )
 
     def _write_manifest(self, info: Mapping[str, Any]) -> None:
-        tmp = self.manifest_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(info, indent=2, default=str) + "\n", encoding="utf-8")
-        os.replace(tmp, self.manifest_path)
+        """Replace the manifest atomically: a reader sees the old or the new one, never half."""
+        text = json.dumps(info, indent=2, default=str) + "\n"
+        tmp = self.manifest_path.with_name(f".{MANIFEST_NAME}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.manifest_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+
+    def _fault(self, exc: BaseException, doing: str, *, kept: int | None = None) -> StoreError:
+        """One clear error for an OS or DuckDB failure of the folder (see :func:`io_fault`)."""
+        return io_fault(exc, self.path, doing=doing, kept=kept)
 
     # -- writing ---------------------------------------------------------------------------
     def _writer(self) -> duckdb.DuckDBPyConnection:
@@ -267,8 +317,10 @@ class TrialStore:
                     f"table {name!r} of chunk {cid}: a pandas DataFrame is needed, got "
                     f"{type(df).__name__}"
                 )
+        kept = None
         con.execute("BEGIN TRANSACTION")
         try:
+            kept = con.execute("SELECT count(*) FROM chunks").fetchone()[0]
             if con.execute("SELECT 1 FROM chunks WHERE chunk_id = ?", [cid]).fetchone():
                 raise StoreError(
                     f"chunk_id: chunk {cid} is already in the store; skip the chunks in "
@@ -305,8 +357,12 @@ class TrialStore:
         except BaseException as exc:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
+            if fault_kind(exc) is not None:
+                raise self._fault(exc, f"writing chunk {cid}", kept=kept) from None
             if isinstance(exc, duckdb.Error):
                 raise StoreError(f"chunk {cid}: writing failed ({exc}); nothing was kept") from exc
+            if isinstance(exc, OSError):
+                raise self._fault(exc, f"writing chunk {cid}", kept=kept) from None
             raise
 
     def finish(
@@ -314,26 +370,38 @@ class TrialStore:
         summary: pd.DataFrame | None = None,
         manifest_updates: Mapping[str, Any] | None = None,
     ) -> None:
-        """Write the ``summary`` table (replacing any), complete the manifest, and close."""
+        """Write the ``summary`` table (replacing any), complete the manifest, and close.
+
+        If the disk fills (or the folder fails) here, the chunks stay stored and a run with
+        ``resume=True`` writes the summary again.
+        """
         con = self._writer()
-        con.execute("BEGIN TRANSACTION")
+        kept = None
         try:
-            if summary is not None:
-                con.register("_oncotwin_summary", _storable(summary))
-                con.execute("CREATE OR REPLACE TABLE summary AS SELECT * FROM _oncotwin_summary")
-                con.unregister("_oncotwin_summary")
-            con.execute("COMMIT")
-        except BaseException:
-            with contextlib.suppress(duckdb.Error):
-                con.execute("ROLLBACK")
-            raise
-        con.execute("CHECKPOINT")
-        info = self.manifest
-        info.update(dict(manifest_updates or {}))
-        info["chunks"] = sorted(self.done_chunks())
-        info["finished_at"] = _now()
-        info["status"] = "finished"
-        self._write_manifest(info)
+            kept = len(self.done_chunks())
+            con.execute("BEGIN TRANSACTION")
+            try:
+                if summary is not None:
+                    con.register("_oncotwin_summary", _storable(summary))
+                    con.execute(
+                        "CREATE OR REPLACE TABLE summary AS SELECT * FROM _oncotwin_summary"
+                    )
+                    con.unregister("_oncotwin_summary")
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(duckdb.Error):
+                    con.execute("ROLLBACK")
+                raise
+            con.execute("CHECKPOINT")
+            info = self.manifest
+            info.update(dict(manifest_updates or {}))
+            info["chunks"] = sorted(self.done_chunks())
+            info["finished_at"] = _now()
+            info["status"] = "finished"
+            self._write_manifest(info)
+        except (OSError, duckdb.Error) as exc:
+            self.close()
+            raise self._fault(exc, "writing the summary", kept=kept) from None
         self.close()
 
     # -- reading ---------------------------------------------------------------------------
@@ -347,9 +415,11 @@ class TrialStore:
         try:
             con = duckdb.connect(str(self.db_path), read_only=True)
         except duckdb.IOException as exc:
+            if "lock" not in str(exc).lower():
+                raise self._fault(exc, "reading the store") from None
             raise StoreError(
-                f"out: cannot read {self.db_path} while another process writes it ({exc}); "
-                "wait for the run to finish"
+                f"out: another process is writing the trial store in {self.path}; wait for "
+                "the run to finish, or use a new --out"
             ) from None
         try:
             yield con
@@ -400,6 +470,24 @@ class TrialStore:
             order = "patient_id, rowid" if "patient_id" in cols else "rowid"
             df = con.execute(f'SELECT * FROM "{table}" ORDER BY {order}').df()
         return df.reset_index(drop=True)
+
+
+def io_fault(
+    exc: BaseException, path: str | Path, *, doing: str, kept: int | None = None
+) -> StoreError:
+    """One clear :class:`StoreError` for an OS or DuckDB failure while writing folder ``path``.
+
+    It names the folder (as the user gave it), the cause and the fix; ``kept`` (the number of
+    chunks stored before the failure) says that they are safe and ``--resume`` continues.
+
+    Examples
+    --------
+    >>> import errno
+    >>> err = io_fault(OSError(errno.ENOSPC, "No space left on device"), "out", doing="x", kept=2)
+    >>> str(err).startswith("out: the disk holding 'out' is full (x failed: No space left")
+    True
+    """
+    return StoreError(fault_message(exc, path, doing=doing, kept=kept))
 
 
 def _storable(df: pd.DataFrame) -> pd.DataFrame:

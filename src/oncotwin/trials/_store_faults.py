@@ -1,0 +1,77 @@
+"""Messages for the faults of an output folder: full disk, no permission, a file in the way.
+
+:mod:`oncotwin.trials.store` turns an ``OSError`` or a DuckDB I/O error into one
+:class:`~oncotwin.trials.store.StoreError` with :func:`fault_message`: it names the folder as
+the user gave it, the cause, how many finished chunks are kept, and the fix (``--resume``
+continues a run once the cause is gone).
+
+Examples
+--------
+>>> import errno
+>>> fault_kind(OSError(errno.ENOSPC, "No space left on device"))
+'full'
+>>> print(fault_message(PermissionError(errno.EACCES, "Permission denied"), "res", doing="x"))
+out: cannot write in 'res' (x failed: Permission denied): give --out a folder you can write to, or fix its permissions
+"""  # noqa: E501
+
+from __future__ import annotations
+
+import errno
+from pathlib import Path
+
+__all__ = ["fault_kind", "fault_message"]
+
+#: errno values (and their messages as DuckDB quotes them) of a full disk / an unwritable folder.
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
+_FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")
+_DENIED_TEXT = ("Permission denied", "Read-only file system", "Operation not permitted")
+
+
+def fault_kind(exc: BaseException) -> str | None:
+    """``"full"``, ``"denied"`` or ``"notdir"`` for a fault of the disk or folder, else None."""
+    if isinstance(exc, OSError):
+        if exc.errno in _FULL:
+            return "full"
+        if exc.errno in _DENIED:
+            return "denied"
+        if exc.errno in (errno.ENOTDIR, errno.EEXIST):
+            return "notdir"
+        return None
+    text = str(exc)
+    if any(t in text for t in _FULL_TEXT):
+        return "full"
+    if any(t in text for t in _DENIED_TEXT):
+        return "denied"
+    return None
+
+
+def fault_message(
+    exc: BaseException, path: str | Path, *, doing: str, kept: int | None = None
+) -> str:
+    """One line: the folder ``path``, what failed (``doing``), why, what is kept, the fix."""
+    where = repr(str(path))
+    kind = fault_kind(exc)
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
+    if reason is None:
+        found = [t for t in _FULL_TEXT + _DENIED_TEXT if t in str(exc)]
+        reason = found[0] if found else (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+    safe = "" if kept is None else f"; the {kept} finished chunks are kept"
+    resume = " and rerun with --resume" if kept is not None else ""
+    if kind == "full":
+        return (
+            f"out: the disk holding {where} is full ({doing} failed: {reason}){safe}: free "
+            f"space (or move the folder to a larger disk){resume or ' and run again'}"
+        )
+    if kind == "denied":
+        return (
+            f"out: cannot write in {where} ({doing} failed: {reason}){safe}: give --out a "
+            f"folder you can write to, or fix its permissions{resume}"
+        )
+    if kind == "notdir":
+        return (
+            f"out: {where} cannot be made a folder: a file is in the way ({reason}); give --out "
+            "a new folder path"
+        )
+    fix = "rerun with --resume" if kept is not None else "check the folder or use a new --out"
+    return f"out: {doing} in {where} failed ({reason}){safe}; {fix}"
