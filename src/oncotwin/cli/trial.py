@@ -16,6 +16,7 @@ Research simulations only: not medical advice.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Sequence
@@ -70,6 +71,31 @@ def _fail(exc: Exception) -> typer.Exit:
 def _interrupted() -> typer.Exit:
     err_console.print(f"[bold yellow]{INTERRUPTED}[/]", highlight=False)
     return typer.Exit(code=130)
+
+
+class _StoreNotes(logging.Handler):
+    """Prints the store's notes (e.g. a dead run's lock recovered) as yellow ``note:`` lines."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = escape(record.getMessage())
+        err_console.print(f"[yellow]note:[/] {text}", highlight=False, soft_wrap=True)
+
+
+def _show_store_notes() -> None:
+    """Route the store's log warnings to stderr as notes (once per process)."""
+    logger = logging.getLogger("oncotwin.trials.store")
+    if not any(isinstance(h, _StoreNotes) for h in logger.handlers):
+        logger.addHandler(_StoreNotes(logging.WARNING))
+
+
+def _disk_fault(exc: OSError, out: Path, doing: str, fix: str | None = None) -> typer.Exit:
+    """One red line for a fault of the output folder or disk; other OSErrors propagate."""
+    from oncotwin.trials._store_faults import fault_kind
+    from oncotwin.trials.store import io_fault
+
+    if fault_kind(exc) is None:
+        raise exc
+    return _fail(io_fault(exc, out, doing=doing, fix=fix))
 
 
 def _is_interrupt(exc: BaseException) -> bool:
@@ -289,6 +315,7 @@ def run_cmd(
         todo = max(0, -(-n // max(chunk, 1)) - done)  # the chunks this session will run
 
         t0 = time.perf_counter()
+        _show_store_notes()
         with Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -318,6 +345,8 @@ def run_cmd(
         if _is_interrupt(exc):
             raise _interrupted() from None
         raise _fail(exc) from None
+    except OSError as exc:
+        raise _disk_fault(exc, out, "the run") from None
     console.print(
         f"[bold]{escape(trial_spec.trial.name)}[/]: {n} patients, "
         f"{len(trial_spec.arm_names)} arms; {len(result.chunks_run)} chunks run in "
@@ -363,10 +392,17 @@ def report_cmd(out: Annotated[Path, typer.Argument(help="The --out folder of a r
     """Rewrite DIR/report.html from the trial store and print its path."""
     from oncotwin.trials.run import write_trial_report
 
+    fix = f"free space or fix the folder, then run `oncotwin trial report {out}` again"
     try:
+        _store_summary(out)  # a run without its summary yet is told to --resume
         path = write_trial_report(out)
+    except KeyboardInterrupt:
+        err_console.print("[bold yellow]interrupted: report.html is unchanged[/]", highlight=False)
+        raise typer.Exit(code=130) from None
     except OncotwinError as exc:
         raise _fail(exc) from None
+    except OSError as exc:
+        raise _disk_fault(exc, out, "writing report.html", fix) from None
     console.print(str(path), highlight=False, soft_wrap=True)
 
 

@@ -47,9 +47,17 @@ def fault_kind(exc: BaseException) -> str | None:
 
 
 def fault_message(
-    exc: BaseException, path: str | Path, *, doing: str, kept: int | None = None
+    exc: BaseException,
+    path: str | Path,
+    *,
+    doing: str,
+    kept: int | None = None,
+    fix: str | None = None,
 ) -> str:
-    """One line: the folder ``path``, what failed (``doing``), why, what is kept, the fix."""
+    """One line: the folder ``path``, what failed (``doing``), why, what is kept, the fix.
+
+    ``fix`` replaces the default advice for a full disk or an unwritable folder.
+    """
     where = repr(str(path))
     kind = fault_kind(exc)
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else None
@@ -59,19 +67,17 @@ def fault_message(
     safe = "" if kept is None else f"; the {kept} finished chunks are kept"
     resume = " and rerun with --resume" if kept is not None else ""
     if kind == "full":
-        return (
-            f"out: the disk holding {where} is full ({doing} failed: {reason}){safe}: free "
-            f"space (or move the folder to a larger disk){resume or ' and run again'}"
+        return f"out: the disk holding {where} is full ({doing} failed: {reason}){safe}: " + (
+            fix or f"free space (or move the folder to a larger disk){resume or ' and run again'}"
         )
     if kind == "denied":
-        return (
-            f"out: cannot write in {where} ({doing} failed: {reason}){safe}: give --out a "
-            f"folder you can write to, or fix its permissions{resume}"
+        return f"out: cannot write in {where} ({doing} failed: {reason}){safe}: " + (
+            fix or f"give --out a folder you can write to, or fix its permissions{resume}"
         )
     if kind == "notdir":
         return (
             f"out: {where} cannot be made a folder: a file is in the way ({reason}); give --out "
             "a new folder path"
         )
-    fix = "rerun with --resume" if kept is not None else "check the folder or use a new --out"
-    return f"out: {doing} in {where} failed ({reason}){safe}; {fix}"
+    default = "rerun with --resume" if kept is not None else "check the folder or use a new --out"
+    return f"out: {doing} in {where} failed ({reason}){safe}; {fix or default}"

@@ -473,12 +473,18 @@ class TrialStore:
 
 
 def io_fault(
-    exc: BaseException, path: str | Path, *, doing: str, kept: int | None = None
+    exc: BaseException,
+    path: str | Path,
+    *,
+    doing: str,
+    kept: int | None = None,
+    fix: str | None = None,
 ) -> StoreError:
     """One clear :class:`StoreError` for an OS or DuckDB failure while writing folder ``path``.
 
     It names the folder (as the user gave it), the cause and the fix; ``kept`` (the number of
-    chunks stored before the failure) says that they are safe and ``--resume`` continues.
+    chunks stored before the failure) says that they are safe and ``--resume`` continues;
+    ``fix`` replaces the default advice.
 
     Examples
     --------
@@ -487,7 +493,7 @@ def io_fault(
     >>> str(err).startswith("out: the disk holding 'out' is full (x failed: No space left")
     True
     """
-    return StoreError(fault_message(exc, path, doing=doing, kept=kept))
+    return StoreError(fault_message(exc, path, doing=doing, kept=kept, fix=fix))
 
 
 def _storable(df: pd.DataFrame) -> pd.DataFrame:

@@ -114,7 +114,7 @@ class Trial:
         """
         from oncotwin.trials.endpoints import summarise
         from oncotwin.trials.executor import run_to_store
-        from oncotwin.trials.store import TrialStore
+        from oncotwin.trials.store import TrialStore, io_fault
 
         plan = self.plan(patients=patients, seed=seed, chunk_size=chunk_size)
         if report is None:
@@ -137,7 +137,12 @@ class Trial:
             store.close()
         result = TrialResult(out, summary, None, tuple(ran), self.spec)
         if report:
-            result = TrialResult(out, summary, result.write_report(), tuple(ran), self.spec)
+            try:
+                written = result.write_report()
+            except OSError as exc:  # the store is complete: only the report is missing
+                fix = f"free space or fix the folder, then run `oncotwin trial report {out}`"
+                raise io_fault(exc, out, doing="writing report.html", fix=fix) from None
+            result = TrialResult(out, summary, written, tuple(ran), self.spec)
         return result
 
 
@@ -150,7 +155,7 @@ def _chunk(plan: TrialPlan, chunk_id: int) -> Any:
 def _check_resume(store: Any, manifest: Mapping[str, Any], resume: bool, out: Path) -> None:
     if not (resume and store.manifest_path.exists()):
         return
-    prev = json.loads(store.manifest_path.read_text())
+    prev = store.manifest  # a StoreError naming the fix if it is broken
     for key in _RESUME_KEYS:
         if key in prev and prev[key] != manifest[key]:
             raise OncotwinError(
