@@ -269,7 +269,9 @@ def test_hooks_for_cancer_types_and_eligibility_keys():
     )
     with pytest.raises(SpecError, match="unknown eligibility key 'pdl1_tps_mn'; did you mean"):
         parse_spec(text, eligibility_keys=["pdl1_tps_min"])
-    assert parse_spec(text).population.eligibility == {"pdl1_tps_mn": 50}
+    # strict specs (issue 14): a misspelt key is refused even without the hook
+    with pytest.raises(SpecError, match="unknown eligibility key 'pdl1_tps_mn'; did you mean"):
+        parse_spec(text)
 
 
 def test_load_spec_missing_file(tmp_path):

@@ -15,6 +15,7 @@ import numpy as np
 
 from oncotwin._constants import DAYS_PER_WEEK
 from oncotwin.regimens import DosingRules, Regimen, parse_regimen
+from oncotwin.trials._spec_population import _ELIGIBILITY_ALIASES, DESCRIPTIVE_CRITERIA
 
 if TYPE_CHECKING:
     from oncotwin.models.base import Model
@@ -26,33 +27,6 @@ __all__ = [
     "TrialPlan",
     "eligibility_from_spec",
 ]
-
-#: Spec eligibility keys that oncotwin records but cannot apply (no covariate models them):
-#: listed in the manifest and the report so that a reader sees what was not simulated.
-DESCRIPTIVE_CRITERIA: frozenset[str] = frozenset(
-    {
-        "histology",
-        "egfr_alk_wildtype",
-        "prior_platinum_doublet",
-        "imdc_risk",
-        "chemorefractory",
-        "transplant_ineligible_or_failed",
-        "castration_resistant",
-        "visceral_mets",
-        "injectable_lesions",
-        "prior_chemotherapy_metastatic",
-        "marrow_blasts_min_pct",
-        "cd20_positive",
-    }
-)
-
-#: Spec spellings -> population eligibility fields.
-_ELIGIBILITY_ALIASES = {
-    "no_active_brain_mets": "no_brain_mets",
-    "age_min_yr": "age_min",
-    "age_max_yr": "age_max",
-    "her2_overexpression": "her2_positive",
-}
 
 #: Output grid step of trial solves [day] (scan days are added to it).
 OUTPUT_EVERY_DAYS = DAYS_PER_WEEK

@@ -76,7 +76,7 @@ _HINT = {
 _FIX = {
     "patients": "give the total number of patients, e.g. patients = 945",
     "ratio": "give each arm a whole-number share >= 1 (2:1 is ratio = 2 and ratio = 1)",
-    "seed": "give a whole number >= 0, e.g. seed = 2015",
+    "seed": "give a whole number from 0 to 2**63 - 1, e.g. seed = 2015",
     "follow_up_months": "give the follow-up in months, e.g. follow_up_months = 60",
     "fraction": "give the share of patients who cross over, 0 < fraction <= 1",
 }
@@ -196,10 +196,17 @@ def _toml_value(v: Any) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
+        text = json.dumps(v, ensure_ascii=False)
+        return text if len(text) <= _SHOWN else text[: _SHOWN - 4] + '..."'
     if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    return repr(v)
+        text = "[" + ", ".join(_toml_value(x) for x in v[:8]) + "]"
+        return text if len(v) <= 8 and len(text) <= _SHOWN else text[: _SHOWN - 5] + ", ...]"
+    text = repr(v)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 3] + "..."
+
+
+#: Longest value shown in an error message (messages stay short).
+_SHOWN = 80
 
 
 def _field_name(loc: tuple, data: Mapping) -> str:

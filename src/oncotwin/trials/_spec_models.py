@@ -26,10 +26,14 @@ from oncotwin._constants import DAYS_PER_MONTH
 from oncotwin._random import randomisation_hash
 from oncotwin.errors import OncotwinError, did_you_mean
 from oncotwin.regimens import Regimen, parse_regimen
+from oncotwin.regimens._names import MAX_HORIZON_YEARS
 from oncotwin.trials._spec_errors import SpecError, _LocatedError
+from oncotwin.trials._spec_population import DESCRIPTIVE_CRITERIA as DESCRIPTIVE_CRITERIA
+from oncotwin.trials._spec_population import PopulationSpec
 from oncotwin.trials._spec_scans import ScheduleSpec, _Frozen
 
 __all__ = [
+    "DESCRIPTIVE_CRITERIA",
     "ArmSpec",
     "CrossoverSpec",
     "PopulationSpec",
@@ -42,6 +46,23 @@ __all__ = [
 #: Literal regimen values meaning "no active drug" (placebo / observation arms).
 PLACEBO: frozenset[str] = frozenset({"placebo", "none"})
 
+#: Longest follow-up or treatment a spec may ask for [month] (50 years, as the regimen limit).
+MAX_MONTHS: int = MAX_HORIZON_YEARS * 12
+#: Most patients one spec may ask for (larger runs: several runs with different seeds).
+MAX_PATIENTS: int = 10_000_000
+#: Seeds are non-negative integers below 2**63 (they are hashed as signed 64-bit integers).
+MAX_SEED: int = 2**63 - 1
+#: Largest ``ratio`` of one arm (a randomisation block holds the sum of the ratios).
+MAX_RATIO: int = 100
+#: Most scans one patient may get over the follow-up (weekly scans for 50 years fit).
+MAX_SCANS: int = 10_000
+
+
+def _bounded(v: float, limit: float, what: str, fix: str) -> float:
+    if v > limit:
+        raise ValueError(f"above the limit of {limit:,} {what}; {fix}")
+    return v
+
 
 class TrialInfo(_Frozen):
     """The ``[trial]`` table: name, cancer, seed, size and follow-up."""
@@ -49,13 +70,25 @@ class TrialInfo(_Frozen):
     name: Annotated[str, Field(min_length=1)]
     description: str = ""
     cancer: Annotated[str, Field(min_length=1)]
-    seed: Annotated[int, Field(ge=0)]
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED)]
     patients: Annotated[int, Field(gt=0)]
     follow_up_months: Annotated[float, Field(gt=0, allow_inf_nan=False)]
     reference_arm: str | None = None
     #: The model the arms are simulated in (``oncotwin models`` lists them); any model with
     #: clinical readouts (a tumour-size state) runs a trial.
     model: Annotated[str, Field(min_length=1)] = "metastatic_io"
+
+    @field_validator("patients")
+    @classmethod
+    def _patients_bound(cls, v: int) -> int:
+        return int(
+            _bounded(v, MAX_PATIENTS, "patients", "split the trial into runs with other seeds")
+        )
+
+    @field_validator("follow_up_months")
+    @classmethod
+    def _follow_up_bound(cls, v: float) -> float:
+        return _bounded(v, MAX_MONTHS, "months (50 years)", "give the follow-up in months, e.g. 60")
 
     @field_validator("model")
     @classmethod
@@ -69,18 +102,6 @@ class TrialInfo(_Frozen):
 
 
 Scalar = bool | int | float | str
-
-
-class PopulationSpec(_Frozen):
-    """The ``[population]`` table.
-
-    ``eligibility`` (e.g. ``{pdl1_tps_min = 50, no_brain_mets = true}``) and ``baseline`` (a
-    published baseline table, e.g. ``{age_yr = 61}``) are checked against the keys the
-    population module knows when it passes them to :func:`parse_spec` (``eligibility_keys``).
-    """
-
-    eligibility: dict[str, Scalar] = Field(default_factory=dict)
-    baseline: dict[str, Scalar] = Field(default_factory=dict)
 
 
 class CrossoverSpec(_Frozen):
@@ -118,6 +139,13 @@ class TreatmentSpec(_Frozen):
     max_duration_months: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     discontinue_on: tuple[Literal["progression", "toxicity"], ...] = ("progression", "toxicity")
 
+    @field_validator("max_duration_months")
+    @classmethod
+    def _duration_bound(cls, v: float | None) -> float | None:
+        if v is None:
+            return v
+        return _bounded(v, MAX_MONTHS, "months (50 years)", "give the duration in months")
+
 
 class PublishedLink(_Frozen):
     """Links an arm to its published outcomes in :data:`oncotwin.trials.targets.PUBLISHED`."""
@@ -143,7 +171,7 @@ class ArmSpec(_Frozen):
 
     name: Annotated[str, Field(min_length=1)]
     regimen: tuple[str, ...]
-    ratio: Annotated[int, Field(ge=1)] = 1
+    ratio: Annotated[int, Field(ge=1, le=MAX_RATIO)] = 1
     description: str = ""
     published: PublishedLink | None = None
     crossover: CrossoverSpec | None = None
@@ -208,6 +236,13 @@ class TrialSpec(_Frozen):
                 ("trial", "reference_arm"),
                 f"{did_you_mean(ref, names, what='arm')}; reference_arm must be the name of "
                 "one of the [[arm]] tables",
+            )
+        n_scans = _count_scans(self.schedule, self.horizon_days)
+        if n_scans > MAX_SCANS:
+            raise _LocatedError(
+                ("schedule", "scans"),
+                f"{n_scans} scans over {self.trial.follow_up_months:g} months is above the limit "
+                f'of {MAX_SCANS}; give a longer scan interval, e.g. scans = "q8w"',
             )
         for j, arm in enumerate(self.arms):
             if arm.crossover is None:
@@ -275,6 +310,16 @@ class TrialSpec(_Frozen):
         [0.0, 42.0, 84.0, 168.0]
         """
         horizon = self.horizon_days if horizon_days is None else float(horizon_days)
+        if not 0 <= horizon <= MAX_MONTHS * DAYS_PER_MONTH:
+            raise SpecError(
+                f"horizon_days: {horizon_days!r}; give a number of days from 0 to "
+                f"{MAX_MONTHS * DAYS_PER_MONTH:g} (50 years)"
+            )
+        if _count_scans(self.schedule, horizon) > MAX_SCANS:
+            raise SpecError(
+                f"horizon_days: {horizon:g} days gives more than {MAX_SCANS} scans; give a "
+                "shorter horizon or a longer scan interval"
+            )
         days = [0.0]
         t = 0.0
         for seg in self.schedule.scans:  # a handful of segments
@@ -323,6 +368,20 @@ class TrialSpec(_Frozen):
             raise SpecError(f"n_total: {n} patients; give a number >= 0")
         counts = np.bincount(self.arm_of(np.arange(n)), minlength=len(self.arms))
         return {a.name: int(c) for a, c in zip(self.arms, counts, strict=True)}
+
+
+def _count_scans(schedule: ScheduleSpec, horizon: float) -> int:
+    """How many scans :meth:`TrialSpec.scan_days` gives to ``horizon`` (without building
+    them)."""
+    t, total = 0.0, 1
+    for seg in schedule.scans:
+        step = seg.every_weeks * 7.0
+        end = horizon if seg.until_week is None else min(seg.until_week * 7.0, horizon)
+        n = math.floor(min((end - t) / step + 1e-9, 1e18))
+        if n > 0:
+            total += n
+            t = t + step * n
+    return total
 
 
 #: A minimal valid spec (used in the examples).

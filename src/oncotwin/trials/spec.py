@@ -113,7 +113,7 @@ _EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 
 
 def parse_spec(
-    text: str,
+    text: str | bytes,
     *,
     source: str = "<string>",
     cancer_types: Iterable[str] | None = None,
@@ -124,7 +124,7 @@ def parse_spec(
     Parameters
     ----------
     text
-        The TOML text.
+        The TOML text (bytes are read as UTF-8; anything else is refused in one line).
     source
         File name used in error messages.
     cancer_types, eligibility_keys
@@ -137,12 +137,21 @@ def parse_spec(
     SpecError
         One message with one ``file:line: field = value: problem; fix`` line per bad field.
     """
+    text = _as_text(text, source)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise _toml_syntax_error(exc, text, source) from None
+    except RecursionError:
+        raise SpecError(
+            f"{source}: TOML nested too deeply to read; a spec needs at most a table in a list "
+            "in a table",
+            source=source,
+        ) from None
     try:
         spec = TrialSpec.model_validate(data)
+    except RecursionError:
+        raise SpecError(f"{source}: values nested too deeply; see a shipped example") from None
     except ValidationError as exc:
         problems = _problems(exc, text, data, source)
         raise _spec_error(problems, source) from None
@@ -182,12 +191,43 @@ def load_spec(
             f"shipped example via example_path(name) (e.g. {names})",
             source=str(path),
         )
+    # a shipped example is named by its file name, not by where the package is installed
+    source = p.name if p.resolve().parent == _EXAMPLES_DIR else str(path)
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SpecError(
+            f"spec file: cannot read {str(path)!r} ({exc.strerror or type(exc).__name__}); "
+            "check the path and its permissions",
+            source=source,
+        ) from None
     return parse_spec(
-        p.read_text(encoding="utf-8"),
-        source=str(p),
+        raw,
+        source=source,
         cancer_types=cancer_types,
         eligibility_keys=eligibility_keys,
     )
+
+
+def _as_text(text: str | bytes, source: str) -> str:
+    """The spec as text: UTF-8 bytes decoded (a leading byte-order mark dropped); anything
+    that is not UTF-8 text refused in one line."""
+    if isinstance(text, bytes | bytearray):
+        try:
+            text = bytes(text).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            bad = bytes(text)[exc.start : exc.start + 1].hex()
+            raise SpecError(
+                f"{source}: not UTF-8 text (byte 0x{bad} at offset {exc.start}); a spec is a "
+                "UTF-8 TOML file: save it as UTF-8 (e.g. 'Save with encoding: UTF-8')",
+                source=source,
+            ) from None
+    if not isinstance(text, str):
+        raise SpecError(
+            f"{source}: a spec is TOML text (str or UTF-8 bytes), got {type(text).__name__}",
+            source=source,
+        )
+    return text.removeprefix("\ufeff")
 
 
 # ------------------------------------------------------------------------------------------
