@@ -6,6 +6,7 @@ Research simulations only: results are not medical advice.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,12 +42,34 @@ class EventSource(Protocol):
 __all__ = ["EventSource", "SimulationResult", "output_times", "simulate"]
 
 
+#: Most output times one simulation may ask for (a 50-year horizon every 5 hours fits).
+MAX_OUTPUT_TIMES = 100_000
+
+
 def output_times(days: float, every: float = 1.0) -> np.ndarray:
-    """Output grid ``0, every, 2*every, ..., days`` [day] (``days`` always included)."""
-    if not (math.isfinite(days) and days > 0):
-        raise SolverError(f"days={days}; give a simulation horizon > 0 in days")
-    if not (math.isfinite(every) and every > 0):
-        raise SolverError(f"output interval {every}; give a positive number of days")
+    """Output grid ``0, every, 2*every, ..., days`` [day] (``days`` always included).
+
+    ``days`` is at most 50 years (:data:`~oncotwin.regimens.schedule.MAX_HORIZON_DAYS`) and
+    the grid at most :data:`MAX_OUTPUT_TIMES` times; beyond either the call is refused.
+    """
+    from oncotwin.regimens._names import MAX_HORIZON_DAYS
+
+    if not (isinstance(days, numbers.Real) and math.isfinite(days) and days > 0):
+        raise SolverError(f"days={days!r}; give a simulation horizon > 0 in days")
+    if days > MAX_HORIZON_DAYS:
+        raise SolverError(
+            f"days={days:g} is above the limit of {MAX_HORIZON_DAYS:g} days (50 years); "
+            "give a shorter horizon"
+        )
+    if not (isinstance(every, numbers.Real) and math.isfinite(every) and every > 0):
+        raise SolverError(f"output interval every={every!r}; give a positive number of days")
+    n = math.ceil(days / every) + 1
+    if n > MAX_OUTPUT_TIMES:
+        raise SolverError(
+            f"output interval every={every:g} gives {n:,} output times over {days:g} days, "
+            f"above the limit of {MAX_OUTPUT_TIMES:,}; give every >= "
+            f"{days / (MAX_OUTPUT_TIMES - 1):.3g}"
+        )
     t = np.arange(0.0, days, every)
     return np.append(t, float(days)) if t[-1] < days else t
 
