@@ -124,10 +124,26 @@ static void nan_from(const Problem *P, int64_t pat, int64_t io)
     }
 }
 
-static double next_stop(const Problem *P, int64_t io, int64_t ie)
+/* The first event at index >= ie that changes this patient's state: an event that is a no-op
+   for the patient (a zero dose, a masked one) does not clip its steps, so a patient's steps never
+   depend on the other patients' events (results identical however patients are grouped). */
+static int64_t next_active(const Problem *P, int64_t ie, int64_t pat)
+{
+    while (ie < P->n_ev) {
+        double v = P->ev_val[pat * P->n_ev + ie];
+        int64_t k = P->ev_kind[ie];
+        int noop = (k == 0 || k == 1) ? (v == 0.0) : (k == 2 ? (v == 1.0) : (v != v));
+        if (!noop) break;
+        ie++;
+    }
+    return ie;
+}
+
+static double next_stop(const Problem *P, int64_t io, int64_t ie, int64_t pat)
 {
     double ts = P->t_out[io];
-    if (ie < P->n_ev && P->ev_t[ie] < ts) ts = P->ev_t[ie];
+    int64_t ia = next_active(P, ie, pat);
+    if (ia < P->n_ev && P->ev_t[ia] < ts) ts = P->ev_t[ia];
     return ts;
 }
 
@@ -344,7 +360,7 @@ EXPORT int64_t ot_dp5_range(const Problem *P, int64_t lo, int64_t hi)
                 }
                 AT(R_T, l) = t0;
                 AT(R_H, l) = hinit(t0, y, f, p, u, atol, rtol, hmax, w1, w2);
-                AT(R_TSTOP, l) = next_stop(P, io, ie);
+                AT(R_TSTOP, l) = next_stop(P, io, ie, pat);
                 AT(R_NST, l) = 0.0;
                 AT(R_STI, l) = 0.0;
                 AT(R_NONSTI, l) = 0.0;
@@ -394,7 +410,7 @@ EXPORT int64_t ot_dp5_range(const Problem *P, int64_t lo, int64_t hi)
                     P->status[pat] = ST_OK;
                     finished = 1;
                 } else {
-                    AT(R_TSTOP, l) = next_stop(P, IO[l], ie);
+                    AT(R_TSTOP, l) = next_stop(P, IO[l], ie, pat);
                     if (jumped) {
                         for (int k = 0; k < NP; k++) p[k] = AT(R_P + k, l);
                         rhs_one(tl, y, p, u, f);
@@ -535,8 +551,7 @@ static void rodas_one(const Problem *P, int64_t pat, double *wk, double *J, doub
     double h = hinit(t, y, f, p, u, atol, rtol, hmax, w1, w2);
     int64_t st = ST_OK;
     while (io < n_out) {
-        double ts = P->t_out[io];
-        if (ie < n_ev && P->ev_t[ie] < ts) ts = P->ev_t[ie];
+        double ts = next_stop(P, io, ie, pat);
         int hit = t + 1.01 * h >= ts;
         double hh = hit ? ts - t : h;
         rhs_one(t, y, p, u, f);

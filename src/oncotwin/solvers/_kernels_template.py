@@ -176,9 +176,25 @@ def _save_outputs(t, y, io, t_out, save_idx, out, pat):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _next_stop(io, ie, t_out, ev_t):
+def _next_stop(io, ie, t_out, ev_t, ev_kind, ev_val, pat):
+    """The next output time or event of this patient. An event that is a no-op for the patient
+    (a zero dose, a masked one) does not clip its steps, so a patient's steps never depend on
+    the other patients' events (results identical however patients are grouped)."""
+    n_ev = ev_t.shape[0]
+    while ie < n_ev:
+        v = ev_val[pat, ie]
+        k = ev_kind[ie]
+        if k == 0 or k == 1:
+            noop = v == 0.0
+        elif k == 2:
+            noop = v == 1.0
+        else:
+            noop = v != v
+        if not noop:
+            break
+        ie += 1
     ts = t_out[io]
-    if ie < ev_t.shape[0] and ev_t[ie] < ts:
+    if ie < n_ev and ev_t[ie] < ts:
         ts = ev_t[ie]
     return ts
 
@@ -287,7 +303,7 @@ def dp5_range(
                     B[(R_K1 + s) * W + l] = f[s]
                 B[R_T * W + l] = t0
                 B[R_H * W + l] = _hinit(t0, y, f, p, u, atol, rtol, hmax, w1, w2)
-                B[R_TSTOP * W + l] = _next_stop(io, ie, t_out, ev_t)
+                B[R_TSTOP * W + l] = _next_stop(io, ie, t_out, ev_t, ev_kind, ev_val, pat)
                 B[R_NST * W + l] = 0.0
                 B[R_STI * W + l] = 0.0
                 B[R_NONSTI * W + l] = 0.0
@@ -339,7 +355,7 @@ def dp5_range(
                     status[pat] = ST_OK
                     finished = True
                 else:
-                    B[R_TSTOP * W + l] = _next_stop(IO[l], ie, t_out, ev_t)
+                    B[R_TSTOP * W + l] = _next_stop(IO[l], ie, t_out, ev_t, ev_kind, ev_val, pat)
                     if jumped:
                         for k in range(NP):
                             p[k] = B[(R_P + k) * W + l]
@@ -462,9 +478,7 @@ def _rodas_one(
     h = _hinit(t, y, f, p, u, atol, rtol, hmax, w1, w2)
     st = ST_OK
     while io < n_out:
-        ts = t_out[io]
-        if ie < n_ev and ev_t[ie] < ts:
-            ts = ev_t[ie]
+        ts = _next_stop(io, ie, t_out, ev_t, ev_kind, ev_val, pat)
         hit = t + 1.01 * h >= ts
         hh = ts - t if hit else h
         # Jacobian, df/dt and the iteration matrix E = I/(h*gamma) - J
