@@ -66,9 +66,16 @@ def published_table(spec: TrialSpec) -> pd.DataFrame:
 
 def compare_published(summary: pd.DataFrame, spec: TrialSpec) -> pd.DataFrame:
     """The summary with the published values and sources filled in, and the gap."""
-    pub = published_table(spec)
+    return _with_published(summary, published_table(spec))
+
+
+def _with_published(summary: pd.DataFrame, published: pd.DataFrame) -> pd.DataFrame:
+    """``summary`` merged with a table of arm, endpoint, published[, source]: the gap and
+    whether the published value lies inside the simulated interval."""
     s = summary.drop(columns=[c for c in ("published", "source") if c in summary])
-    s = s.merge(pub, on=["arm", "endpoint"], how="left")
+    s = s.merge(published, on=["arm", "endpoint"], how="left")
+    if "source" not in s:
+        s["source"] = ""
     s["source"] = s["source"].fillna("")
     s["difference"] = s["value"] - s["published"]
     s["published_in_ci"] = (s["published"] >= s["ci_low"]) & (s["published"] <= s["ci_high"])
@@ -169,14 +176,7 @@ class TrialResult:
             if self.spec is None:
                 raise ValueError("this result has no spec; pass the published table")
             return compare_published(self.summary, self.spec)
-        s = self.summary.drop(columns=[c for c in ("published", "source") if c in self.summary])
-        s = s.merge(published, on=["arm", "endpoint"], how="left")
-        if "source" not in s:
-            s["source"] = ""
-        s["source"] = s["source"].fillna("")
-        s["difference"] = s["value"] - s["published"]
-        s["published_in_ci"] = (s["published"] >= s["ci_low"]) & (s["published"] <= s["ci_high"])
-        return s
+        return _with_published(self.summary, published)
 
     def published_inside(self) -> tuple[int, int]:
         """(published values inside the simulated 95% CI, published values compared)."""

@@ -12,6 +12,7 @@ Research simulations only: not medical advice.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import tempfile
@@ -142,7 +143,7 @@ class Trial:
             except OSError as exc:  # the store is complete: only the report is missing
                 fix = f"free space or fix the folder, then run `oncotwin trial report {out}`"
                 raise io_fault(exc, out, doing="writing report.html", fix=fix) from None
-            result = TrialResult(out, summary, written, tuple(ran), self.spec)
+            result = dataclasses.replace(result, report=written)  # keeps the tables it read
         return result
 
 
