@@ -18,8 +18,12 @@ from __future__ import annotations
 
 import errno
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-__all__ = ["fault_kind", "fault_message"]
+if TYPE_CHECKING:  # pragma: no cover
+    from oncotwin.trials.store import StoreError
+
+__all__ = ["fault_kind", "fault_message", "io_fault"]
 
 #: errno values (and their messages as DuckDB quotes them) of a full disk / an unwritable folder.
 _FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
@@ -64,7 +68,9 @@ def fault_message(
     if reason is None:
         found = [t for t in _FULL_TEXT + _DENIED_TEXT if t in str(exc)]
         reason = found[0] if found else (str(exc).splitlines() or [type(exc).__name__])[0][:200]
-    safe = "" if kept is None else f"; the {kept} finished chunks are kept"
+    safe = {None: "", 0: "; no chunk was finished yet", 1: "; the 1 finished chunk is kept"}.get(
+        kept, f"; the {kept} finished chunks are kept"
+    )
     resume = " and rerun with --resume" if kept is not None else ""
     if kind == "full":
         return f"out: the disk holding {where} is full ({doing} failed: {reason}){safe}: " + (
@@ -81,3 +87,29 @@ def fault_message(
         )
     default = "rerun with --resume" if kept is not None else "check the folder or use a new --out"
     return f"out: {doing} in {where} failed ({reason}){safe}; {fix or default}"
+
+
+def io_fault(
+    exc: BaseException,
+    path: str | Path,
+    *,
+    doing: str,
+    kept: int | None = None,
+    fix: str | None = None,
+) -> StoreError:
+    """One clear :class:`StoreError` for an OS or DuckDB failure while writing folder ``path``.
+
+    It names the folder (as the user gave it), the cause and the fix; ``kept`` (the number of
+    chunks stored before the failure) says that they are safe and ``--resume`` continues;
+    ``fix`` replaces the default advice.
+
+    Examples
+    --------
+    >>> import errno
+    >>> err = io_fault(OSError(errno.ENOSPC, "No space left on device"), "out", doing="x", kept=2)
+    >>> str(err).startswith("out: the disk holding 'out' is full (x failed: No space left")
+    True
+    """
+    from oncotwin.trials.store import StoreError
+
+    return StoreError(fault_message(exc, path, doing=doing, kept=kept, fix=fix))

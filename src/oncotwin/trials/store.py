@@ -47,7 +47,7 @@ import pandas as pd
 
 from oncotwin._version import __version__
 from oncotwin.errors import OncotwinError, did_you_mean
-from oncotwin.trials._store_faults import fault_kind, fault_message
+from oncotwin.trials._store_faults import fault_kind, io_fault
 
 if TYPE_CHECKING:  # pragma: no cover
     from oncotwin.trials.spec import TrialSpec
@@ -154,7 +154,9 @@ class TrialStore:
             self.path.mkdir(parents=True, exist_ok=True)
             self._acquire_lock()
         except OSError as exc:
-            raise self._fault(exc, "creating the store") from None
+            raise io_fault(exc, self.path, doing="creating the store") from None
+        files = (self.db_path, self.path / f"{DB_NAME}.wal", self.manifest_path)
+        new_files = [f for f in files if not f.exists()] if not self.exists else []
         try:
             if self.exists:
                 self._check_existing(spec, resume=resume)
@@ -188,9 +190,16 @@ class TrialStore:
                 info.setdefault("notes", []).extend(self.notes)
             self._write_manifest(info)
         except BaseException as exc:
+            if self._con is not None:  # a new store that could not be made leaves no half
+                with contextlib.suppress(duckdb.Error):
+                    self._con.close()
+                self._con = None
+            for f in new_files:
+                with contextlib.suppress(OSError):
+                    f.unlink()
             self.close()
             if isinstance(exc, OSError | duckdb.Error) and not isinstance(exc, StoreError):
-                raise self._fault(exc, "creating the store") from None
+                raise io_fault(exc, self.path, doing="creating the store") from None
             raise
         return self
 
@@ -285,10 +294,6 @@ class TrialStore:
                 tmp.unlink()
             raise
 
-    def _fault(self, exc: BaseException, doing: str, *, kept: int | None = None) -> StoreError:
-        """One clear error for an OS or DuckDB failure of the folder (see :func:`io_fault`)."""
-        return io_fault(exc, self.path, doing=doing, kept=kept)
-
     # -- writing ---------------------------------------------------------------------------
     def _writer(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
@@ -358,11 +363,11 @@ class TrialStore:
             with contextlib.suppress(duckdb.Error):
                 con.execute("ROLLBACK")
             if fault_kind(exc) is not None:
-                raise self._fault(exc, f"writing chunk {cid}", kept=kept) from None
+                raise io_fault(exc, self.path, doing=f"writing chunk {cid}", kept=kept) from None
             if isinstance(exc, duckdb.Error):
                 raise StoreError(f"chunk {cid}: writing failed ({exc}); nothing was kept") from exc
             if isinstance(exc, OSError):
-                raise self._fault(exc, f"writing chunk {cid}", kept=kept) from None
+                raise io_fault(exc, self.path, doing=f"writing chunk {cid}", kept=kept) from None
             raise
 
     def finish(
@@ -401,7 +406,7 @@ class TrialStore:
             self._write_manifest(info)
         except (OSError, duckdb.Error) as exc:
             self.close()
-            raise self._fault(exc, "writing the summary", kept=kept) from None
+            raise io_fault(exc, self.path, doing="writing the summary", kept=kept) from None
         self.close()
 
     # -- reading ---------------------------------------------------------------------------
@@ -416,10 +421,14 @@ class TrialStore:
             con = duckdb.connect(str(self.db_path), read_only=True)
         except duckdb.IOException as exc:
             if "lock" not in str(exc).lower():
-                raise self._fault(exc, "reading the store") from None
+                raise io_fault(exc, self.path, doing="reading the store") from None
+            pid = ""
+            with contextlib.suppress(OSError):
+                text = (self.path / _LOCK_NAME).read_text().strip()
+                pid = f" (pid {text})" if text.isdigit() else ""
             raise StoreError(
-                f"out: another process is writing the trial store in {self.path}; wait for "
-                "the run to finish, or use a new --out"
+                f"out: another process is writing the trial store in {self.path}{pid}; wait "
+                "for it to finish, or use a new --out"
             ) from None
         try:
             yield con
@@ -470,30 +479,6 @@ class TrialStore:
             order = "patient_id, rowid" if "patient_id" in cols else "rowid"
             df = con.execute(f'SELECT * FROM "{table}" ORDER BY {order}').df()
         return df.reset_index(drop=True)
-
-
-def io_fault(
-    exc: BaseException,
-    path: str | Path,
-    *,
-    doing: str,
-    kept: int | None = None,
-    fix: str | None = None,
-) -> StoreError:
-    """One clear :class:`StoreError` for an OS or DuckDB failure while writing folder ``path``.
-
-    It names the folder (as the user gave it), the cause and the fix; ``kept`` (the number of
-    chunks stored before the failure) says that they are safe and ``--resume`` continues;
-    ``fix`` replaces the default advice.
-
-    Examples
-    --------
-    >>> import errno
-    >>> err = io_fault(OSError(errno.ENOSPC, "No space left on device"), "out", doing="x", kept=2)
-    >>> str(err).startswith("out: the disk holding 'out' is full (x failed: No space left")
-    True
-    """
-    return StoreError(fault_message(exc, path, doing=doing, kept=kept, fix=fix))
 
 
 def _storable(df: pd.DataFrame) -> pd.DataFrame:
