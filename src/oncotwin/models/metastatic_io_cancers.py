@@ -276,7 +276,9 @@ def io_population(
     covariates: pd.DataFrame | None = None,
     model: Model | None = None,
 ) -> tuple[Population, pd.DataFrame]:
-    """``n`` virtual patients of ``cancer`` for ``metastatic_io`` and their covariates.
+    """``n`` virtual patients of ``cancer`` for ``metastatic_io`` and their covariates (the
+    parameter population and covariate table of a
+    :class:`~oncotwin.population.virtual.VirtualPopulation`, which new code uses directly).
 
     Patients are the first ``n`` eligible ones of the run's covariate stream (or the rows of
     ``covariates`` if given).
@@ -289,15 +291,12 @@ def io_population(
     """
     from oncotwin.models.registry import get_model
     from oncotwin.population.covariates import sample_eligible
+    from oncotwin.population.virtual import VirtualPopulation
 
     if not isinstance(n, int | np.integer) or n < 1:
         raise ParameterError(f"patients={n!r}; give a whole number of patients >= 1")
     model = model or get_model("metastatic_io")
     if covariates is None:
         covariates = sample_eligible(cancer, int(n), eligibility, seed=seed)
-    params = io_parameters(model, covariates, cancer, seed=seed)
-    wt = covariates["weight_kg"].to_numpy(dtype=float)
-    ht = covariates["height_cm"].to_numpy(dtype=float)
-    bsa = covariates["bsa_m2"].to_numpy(dtype=float)
-    pop = Population(model, params, wt, ht, bsa, int(seed), {})
-    return pop, covariates.reset_index(drop=True)
+    vp = VirtualPopulation.from_covariates(model, covariates, cancer, seed=seed)
+    return vp.population, vp.covariates
