@@ -57,7 +57,7 @@ try:  # POSIX advisory lock; released by the OS when the writer dies
 except ImportError:  # pragma: no cover - Windows: DuckDB's own file lock still applies
     fcntl = None  # type: ignore[assignment]
 
-__all__ = ["DB_NAME", "MANIFEST_NAME", "StoreError", "TrialStore", "io_fault"]
+__all__ = ["DB_NAME", "MANIFEST_NAME", "StoreError", "TrialStore"]
 
 DB_NAME = "trial.duckdb"
 MANIFEST_NAME = "manifest.json"
