@@ -205,6 +205,7 @@ def simulate_cmd(
             sbml_events = imported
         else:
             m = ot.get_model(model or ("metastatic_io" if cancer else DEFAULT_MODEL))
+        _check_simulate_input(m, patients, days, every, seed, rtol, save, out)
         population: Any = patients
         if cancer is not None:
             if m.name != "metastatic_io":
@@ -292,6 +293,37 @@ def simulate_cmd(
     )
     console.print(f"wrote {path}" + (f" and {plot}" if plot is not None else ""))
     console.print(f"[dim]{DISCLAIMER}[/]")
+
+
+def _check_simulate_input(
+    m: Any,
+    patients: int,
+    days: float,
+    every: float,
+    seed: int,
+    rtol: float,
+    save: list[str] | None,
+    out: Path,
+) -> None:
+    """Refuse out-of-bounds options before any work (one error naming the option)."""
+    from oncotwin.cli._bounds import (
+        MIN_RTOL,
+        check_fits,
+        check_seed,
+        check_tolerance,
+        simulate_bytes_per_patient,
+    )
+    from oncotwin.simulation import output_times
+
+    check_seed(seed, "--seed")
+    check_tolerance(rtol, "--rtol", minimum=MIN_RTOL)
+    try:
+        n_times = output_times(days, every).size
+    except OncotwinError as exc:
+        msg = str(exc).replace("days=", "--days ").replace("every=", "--every ")
+        raise OncotwinError(msg) from None
+    per_patient = simulate_bytes_per_patient(n_times, len(save) if save else len(m.states))
+    check_fits(patients, per_patient, out.parent, option="--patients", in_memory=True)
 
 
 def _nanmedian(x: object) -> float:

@@ -248,6 +248,23 @@ def _load(spec: Path | None, example: str | None):
     return load_spec(path)
 
 
+def _check_run_input(trial_spec: Any, n: int, seed: int | None, chunk: int, out: Path) -> None:
+    """Refuse out-of-bounds options before anything is written (one error naming the option)."""
+    from oncotwin.cli._bounds import check_chunk_size, check_fits, check_seed
+    from oncotwin.cli._bounds import trial_bytes_per_patient as per_patient
+    from oncotwin.trials._spec_models import MAX_PATIENTS
+
+    if seed is not None:
+        check_seed(seed, "--seed")
+    if n > MAX_PATIENTS:
+        raise OncotwinError(
+            f"--patients {n:,} is above the limit of {MAX_PATIENTS:,} per run; split the trial "
+            "into runs with different --seed values"
+        )
+    check_chunk_size(chunk)
+    check_fits(n, per_patient(trial_spec.scan_days().size), out, option="--patients")
+
+
 def _resume_defaults(out: Path, patients, seed, chunk_size) -> tuple[Any, Any, Any, int]:
     """With --resume, options not given again default to those the store was made with.
 
@@ -312,6 +329,7 @@ def run_cmd(
 
         n = int(patients if patients is not None else trial_spec.trial.patients)
         chunk = DEFAULT_CHUNK if chunk_size is None else int(chunk_size)
+        _check_run_input(trial_spec, n, seed, chunk, out)
         todo = max(0, -(-n // max(chunk, 1)) - done)  # the chunks this session will run
 
         t0 = time.perf_counter()
