@@ -214,7 +214,8 @@ def test_disk_full_while_writing_the_summary(tmp_path, monkeypatch, reference) -
 
 def test_a_real_small_disk_fills_then_resume_completes(disk, reference) -> None:
     """A 48 KiB tmpfs fills during the run (the chunk being written, or the checkpoint); the
-    finished chunks are intact and, once the disk is larger, --resume completes the run."""
+    finished chunks are intact; --resume on the still-full disk says so, and once the disk is
+    larger --resume completes the run."""
     mount = disk("size=48k")
     out = mount / "run"
     with pytest.raises(StoreError) as err:
@@ -226,6 +227,16 @@ def test_a_real_small_disk_fills_then_resume_completes(disk, reference) -> None:
     ids = sorted(store.read("outcomes")["patient_id"]) if done else []
     store.close()
     assert ids == [p for c in sorted(done) for p in range(c * CHUNK, (c + 1) * CHUNK)]
+    filler = mount / "filler"
+    with pytest.raises(OSError, match="No space left"), filler.open("wb") as fh:
+        while True:  # fill the disk to the last byte
+            fh.write(b"x" * 1024)
+            fh.flush()
+    with pytest.raises(StoreError) as err:  # --resume while the disk is still full
+        _run(out, resume=True)
+    assert f"out: the disk holding {str(out)!r} is full (opening the store" in str(err.value)
+    assert "rerun with --resume" in str(err.value)
+    filler.unlink()
     subprocess.run(["mount", "-o", "remount,size=16m", str(mount)], check=True)
     _run(out, resume=True)
     _assert_same(out, reference)

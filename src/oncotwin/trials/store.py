@@ -154,7 +154,7 @@ class TrialStore:
             self.path.mkdir(parents=True, exist_ok=True)
             self._acquire_lock()
         except OSError as exc:
-            raise io_fault(exc, self.path, doing="creating the store") from None
+            raise self._create_fault(exc, fresh=not self.exists) from None
         files = (self.db_path, self.path / f"{DB_NAME}.wal", self.manifest_path)
         new_files = [f for f in files if not f.exists()] if not self.exists else []
         try:
@@ -199,9 +199,18 @@ class TrialStore:
                     f.unlink()
             self.close()
             if isinstance(exc, OSError | duckdb.Error) and not isinstance(exc, StoreError):
-                raise io_fault(exc, self.path, doing="creating the store") from None
+                raise self._create_fault(exc, fresh=bool(new_files)) from None
             raise
         return self
+
+    def _create_fault(self, exc: BaseException, *, fresh: bool) -> StoreError:
+        """The fault of :meth:`create`; an existing store's chunks are kept (--resume)."""
+        if fresh:
+            return io_fault(exc, self.path, doing="creating the store")
+        kept = None
+        with contextlib.suppress(Exception):
+            kept = len(self.done_chunks())
+        return io_fault(exc, self.path, doing="opening the store", kept=kept)
 
     @classmethod
     def open(cls, path: str | Path) -> TrialStore:
