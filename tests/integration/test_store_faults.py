@@ -381,9 +381,11 @@ def test_report_that_cannot_be_written_says_how_to_write_it(tmp_path, monkeypatc
     assert r.exit_code == 0 and (out / "report.html").exists()
 
 
-def test_report_of_a_run_without_summary_says_resume(tmp_path, monkeypatch) -> None:
+def test_run_killed_during_the_summary_then_report_says_resume(
+    tmp_path, monkeypatch, reference
+) -> None:
     """A run killed while writing the summary has no summary table: `trial report` says to
-    finish it with --resume (it was "unknown table 'summary'")."""
+    finish it with --resume (it was "unknown table 'summary'"), and --resume does."""
     out = tmp_path / "run"
     _fail_sql(monkeypatch, "COMMIT", 3, KeyboardInterrupt())  # after 2 chunks: the summary
     with pytest.raises(KeyboardInterrupt):
@@ -393,6 +395,9 @@ def test_report_of_a_run_without_summary_says_resume(tmp_path, monkeypatch) -> N
     assert r.exit_code == 2
     line = _one_error_line(r.output)
     assert "has no summary yet" in line and "--resume" in line
+    assert TrialStore.open(out).done_chunks() == {0, 1}
+    assert _run(out, resume=True).chunks_run == ()
+    _assert_same(out, reference)
 
 
 def test_manifest_write_interrupted_keeps_the_old_manifest(tmp_path, monkeypatch) -> None:
