@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["fault_kind", "fault_message", "io_fault"]
 
 #: errno values (and their messages as DuckDB quotes them) of a full disk / an unwritable folder.
-_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+_FULL = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), errno.EFBIG}  # no EDQUOT on Windows
 _DENIED = {errno.EACCES, errno.EPERM, errno.EROFS}
 _FULL_TEXT = ("No space left on device", "Disk quota exceeded", "File too large")
 _DENIED_TEXT = ("Permission denied", "Read-only file system", "Operation not permitted")
