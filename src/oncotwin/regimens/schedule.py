@@ -185,7 +185,7 @@ def _check_events(ph: Phase, n: int, horizon: float) -> None:
     rows = n * len(ph.administrations)
     if rows > MAX_DOSE_EVENTS:
         raise RegimenError(
-            f"schedule: phase '{ph}' gives {rows} or more dose events within "
+            f"schedule: phase '{ph}' gives about {rows} dose events within "
             f"{horizon:g} days, above the limit of {MAX_DOSE_EVENTS}; give the phase a "
             "count (x35), a longer interval or a shorter horizon"
         )
@@ -201,7 +201,7 @@ def expand_regimen(regimen: Regimen, horizon_days: float) -> DoseSchedule:
         raise RegimenError(f"horizon_days={horizon_days!r}; give a finite number of days >= 0")
     if horizon > MAX_HORIZON_DAYS:
         raise RegimenError(
-            f"horizon_days={horizon_days!r} is above the limit of {MAX_HORIZON_DAYS:g} days "
+            f"horizon_days={horizon:g} is above the limit of {MAX_HORIZON_DAYS:g} days "
             f"({MAX_HORIZON_YEARS} years); give a shorter horizon"
         )
     rows: list[tuple] = []

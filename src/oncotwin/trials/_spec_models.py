@@ -312,7 +312,7 @@ class TrialSpec(_Frozen):
         horizon = self.horizon_days if horizon_days is None else float(horizon_days)
         if not 0 <= horizon <= MAX_MONTHS * DAYS_PER_MONTH:
             raise SpecError(
-                f"horizon_days: {horizon_days!r}; give a number of days from 0 to "
+                f"horizon_days: {horizon:g}; give a number of days from 0 to "
                 f"{MAX_MONTHS * DAYS_PER_MONTH:g} (50 years)"
             )
         if _count_scans(self.schedule, horizon) > MAX_SCANS:
