@@ -240,3 +240,14 @@ def test_long_values_are_cut_in_messages():
 def test_errors_from_a_shipped_example_name_no_install_path():
     spec = load_spec(example_path("checkmate067"))
     assert spec.source == "checkmate067.toml"
+
+
+def test_many_problems_are_listed_up_to_eight():
+    from oncotwin.trials.spec import _MINIMAL as text
+
+    bad = text.replace("seed = 1", "\n".join(f"seed{i} = {i}" for i in range(20)))
+    with pytest.raises(SpecError, match=r"^20 problems in <string>:") as info:
+        parse_spec(bad)
+    lines = str(info.value).splitlines()
+    assert len(lines) == 10 and lines[-1] == "... and 12 more (fix these first)"
+    assert len(info.value.problems) == 20

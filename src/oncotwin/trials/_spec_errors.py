@@ -102,10 +102,17 @@ def _toml_syntax_error(exc: tomllib.TOMLDecodeError, text: str, source: str) -> 
 def _spec_error(problems: list[tuple[int | None, str]], source: str) -> SpecError:
     if len(problems) == 1:
         return SpecError(problems[0][1], source=source, problems=problems)
-    body = "\n".join(p[1] for p in problems)
+    shown = [p[1] for p in problems[:_MAX_SHOWN]]
+    if len(problems) > _MAX_SHOWN:
+        shown.append(f"... and {len(problems) - _MAX_SHOWN} more (fix these first)")
+    body = "\n".join(shown)
     return SpecError(
         f"{len(problems)} problems in {source}:\n{body}", source=source, problems=problems
     )
+
+
+#: Most problems listed in one message (all of them stay in ``SpecError.problems``).
+_MAX_SHOWN = 8
 
 
 def _problems(exc: ValidationError, text: str, data: dict, source: str) -> list:
