@@ -40,8 +40,16 @@ starts on day 0, e.g. weekly trastuzumab beside 3-weekly paclitaxel), or ``"plac
 arm with no active drug. Every regimen is parsed with :func:`oncotwin.regimens.parse_regimen`.
 
 :func:`load_spec` / :func:`parse_spec` raise one :class:`SpecError` listing every bad field as
-``file:line: field = value: what is wrong; the fix``. Unknown keys are errors (typos are caught
-with a did-you-mean). Examples shipped with the package: :func:`list_examples`,
+``file:line: field = value: what is wrong; the fix``. Unknown keys are errors at every level,
+the ``eligibility`` and ``baseline`` inline tables included (typos are caught with a
+did-you-mean: a misspelt criterion is never silently ignored). Eligibility keys are the applied
+criteria of :data:`oncotwin.population.covariates.ELIGIBILITY_KEYS` (or a spec spelling such
+as ``no_active_brain_mets``) or recorded-only descriptive criteria
+(:data:`~oncotwin.trials._spec_population.DESCRIPTIVE_CRITERIA`); values must have the
+criterion's type and lie in its domain (percentages 0-100, proportions 0-1). Limits:
+``follow_up_months`` and ``max_duration_months`` <= 600 (50 years), ``patients`` <= 10 million,
+``seed`` from 0 to 2**63 - 1, ``ratio`` <= 100, at most 10,000 scans, and the regimen limits
+of :mod:`oncotwin.regimens.grammar`. A file must be UTF-8 TOML. Examples shipped with the package: :func:`list_examples`,
 :func:`example_path`.
 
 Examples
