@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import math
 import re
 
 from oncotwin._constants import DAYS_PER_YEAR
 from oncotwin.errors import RegimenError, UnitError, UnknownNameError, did_you_mean
 from oncotwin.pharmacology import get_drug
+from oncotwin.units import format_number
 
 # ------------------------------------------------------------------------------------------
 # limits: what a regimen may ask for (refused with one message naming the limit)
 # ------------------------------------------------------------------------------------------
-#: Longest horizon a regimen is expanded to (and a simulation or trial runs for) [year]:
-#: twice the longest follow-up of any immunotherapy trial; longer is a typo (months for days).
+#: Longest horizon a regimen is expanded to (and a simulation or trial runs for) [year].
+#: An assumption: the longest immunotherapy follow-up reported is about 10 years (CheckMate
+#: 067); 50 years leaves room for lifetime horizons, and longer is a slip (days for months).
 MAX_HORIZON_YEARS: int = 50
 #: :data:`MAX_HORIZON_YEARS` in days.
 MAX_HORIZON_DAYS: float = MAX_HORIZON_YEARS * DAYS_PER_YEAR
@@ -23,6 +26,46 @@ MAX_COUNT: int = 10_000
 MAX_DAY_LABEL: int = int(MAX_HORIZON_DAYS) + 1
 #: Most dose events one schedule may hold; counted before any is built, refused beyond.
 MAX_DOSE_EVENTS: int = 100_000
+
+
+def _is_whole(x: object) -> bool:
+    """True for a whole number (an int, or a float with no fraction; not a bool)."""
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, int):
+        return True
+    return isinstance(x, float) and math.isfinite(x) and x.is_integer()
+
+
+def _count_message(count: int) -> str:
+    return (
+        f"count: x{_big(count)} doses is above the limit of x{MAX_COUNT} per phase; write the "
+        "real number of doses (doses past the horizon are dropped) or leave the count out to "
+        "repeat to the horizon"
+    )
+
+
+def _big(n: int) -> str:
+    """``n`` as text, shortened when it has more than 20 digits (messages stay short)."""
+    text = str(n)
+    return text if len(text) <= 20 else f"{text[:8]}...({len(text)} digits)"
+
+
+def _check_day_label(label: int, field: str) -> None:
+    if abs(label) > MAX_DAY_LABEL:
+        raise RegimenError(
+            f"{field}: day d{_big(label)} is beyond the limit of d{MAX_DAY_LABEL} (50 years "
+            f"after day 0, d-{MAX_DAY_LABEL} before); give a day within 50 years"
+        )
+
+
+def _check_days(days: float, field: str) -> None:
+    if days > MAX_HORIZON_DAYS:
+        raise RegimenError(
+            f"{field}: {format_number(days)} days is above the limit of "
+            f"{MAX_HORIZON_DAYS:g} days (50 years); give a shorter time"
+        )
+
 
 EXAMPLES: tuple[str, ...] = (
     "pembrolizumab 200 mg IV q3w x35",

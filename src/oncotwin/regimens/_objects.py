@@ -15,13 +15,16 @@ from oncotwin.regimens._names import (
     _ROUTES,
     EXAMPLES,
     MAX_COUNT,
-    MAX_DAY_LABEL,
-    MAX_HORIZON_DAYS,
     SITES,
     RegimenUnitError,
     UnknownDrugError,
+    _big,
     _canon,
+    _check_day_label,
+    _check_days,
+    _count_message,
     _drug_site_message,
+    _is_whole,
     _site_text,
     canonical_site,
 )
@@ -126,37 +129,6 @@ class Administration:
         if with_route:
             out += f" {self.route}" + _infusion_text(self.duration_days)
         return out
-
-
-def _is_whole(x: object) -> bool:
-    """True for a whole number (an int, or a float with no fraction; not a bool)."""
-    if isinstance(x, bool):
-        return False
-    if isinstance(x, int):
-        return True
-    return isinstance(x, float) and math.isfinite(x) and x.is_integer()
-
-
-def _big(n: int) -> str:
-    """``n`` as text, shortened when it has more than 20 digits (messages stay short)."""
-    text = str(n)
-    return text if len(text) <= 20 else f"{text[:8]}...({len(text)} digits)"
-
-
-def _check_day_label(label: int, field: str) -> None:
-    if abs(label) > MAX_DAY_LABEL:
-        raise RegimenError(
-            f"{field}: day d{_big(label)} is beyond the limit of d{MAX_DAY_LABEL} (50 years "
-            f"after day 0, d-{MAX_DAY_LABEL} before); give a day within 50 years"
-        )
-
-
-def _check_days(days: float, field: str) -> None:
-    if days > MAX_HORIZON_DAYS:
-        raise RegimenError(
-            f"{field}: {format_number(days)} days is above the limit of "
-            f"{MAX_HORIZON_DAYS:g} days (50 years); give a shorter time"
-        )
 
 
 def _duration_text(days: float) -> str:
@@ -271,11 +243,7 @@ class Phase:
                     "to repeat to the horizon"
                 )
             if self.count > MAX_COUNT:
-                raise RegimenError(
-                    f"count: x{_big(self.count)} doses is above the limit of x{MAX_COUNT} per "
-                    "phase; write the real number of doses (doses past the horizon are dropped) "
-                    "or leave the count out to repeat to the horizon"
-                )
+                raise RegimenError(_count_message(self.count))
             if self.interval_days is None:
                 raise RegimenError("count: a count (x4) needs an interval such as q3w")
             object.__setattr__(self, "count", int(self.count))

@@ -11,9 +11,11 @@ from oncotwin.pharmacology.catalog import drug_names_and_aliases, unknown_drug_m
 from oncotwin.regimens._names import (
     _ROUTES,
     EXAMPLES,
+    MAX_COUNT,
     SITES,
     RegimenUnitError,
     UnknownDrugError,
+    _count_message,
     _drug_site_message,
     _is_radiation,
     _site_text,
@@ -73,6 +75,8 @@ _NAMED_INTERVAL = {"qd": 1.0, "daily": 1.0, "bid": 0.5, "tid": 1.0 / 3.0, "weekl
 _UNIT_DAYS = {"w": 7.0, "d": 1.0, "h": 1.0 / 24.0}
 _SITE_HINT = "'to SITE' with SITE one of " + ", ".join(_site_text(s) for s in SITES)
 
+#: The valid examples an error shows (a drug, a combination then maintenance, radiotherapy).
+_SHOWN_EXAMPLES = (EXAMPLES[0], EXAMPLES[1], EXAMPLES[3])
 #: Longest regimen text shown in an error message, and the widest number a count may have.
 _SHOWN = 100
 _MAX_DIGITS = 30
@@ -114,7 +118,7 @@ class _Parser:
     ) -> NoReturn:
         pos = self.pos if pos is None else pos
         shown, pos = _window(self.text, pos)
-        examples = "\n".join(f"  {e}" for e in EXAMPLES)
+        examples = "\n".join(f"  {e}" for e in _SHOWN_EXAMPLES)
         raise cls(
             f"bad regimen: {_short(msg)}\n  {shown}\n  {' ' * pos}^\n"
             f"expected {expected} here\nvalid examples:\n{examples}"
@@ -342,6 +346,8 @@ class _Parser:
                         "a count >= 1 such as x4 (or no count to repeat to the horizon)",
                         pos,
                     )
+                if n > MAX_COUNT:
+                    self.fail(_count_message(n), f"a count of at most x{MAX_COUNT}", pos)
                 self._set(fields, "count", n, pos)
             elif self.match("until") is not None:
                 self._set(fields, "until_progression", True, pos)
