@@ -49,8 +49,8 @@ as ``no_active_brain_mets``) or recorded-only descriptive criteria
 criterion's type and lie in its domain (percentages 0-100, proportions 0-1). Limits:
 ``follow_up_months`` and ``max_duration_months`` <= 600 (50 years), ``patients`` <= 10 million,
 ``seed`` from 0 to 2**63 - 1, ``ratio`` <= 100, at most 10,000 scans, and the regimen limits
-of :mod:`oncotwin.regimens.grammar`. A file must be UTF-8 TOML. Examples shipped with the package: :func:`list_examples`,
-:func:`example_path`.
+of :mod:`oncotwin.regimens.grammar`. A file must be UTF-8 TOML. Examples shipped with the
+package: :func:`list_examples`, :func:`example_path`.
 
 Examples
 --------
