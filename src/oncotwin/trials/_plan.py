@@ -19,6 +19,7 @@ from oncotwin.trials._spec_population import _ELIGIBILITY_ALIASES, DESCRIPTIVE_C
 
 if TYPE_CHECKING:
     from oncotwin.models.base import Model
+    from oncotwin.parameters import ParameterSet
     from oncotwin.trials.spec import ArmSpec, TrialSpec
 
 __all__ = [
@@ -147,6 +148,16 @@ class TrialPlan:
 
         return get_model(self.model_name)
 
+    def parameter_set(self) -> ParameterSet:
+        """The model's parameter set for this trial: the cancer's set where the model has one
+        (``<model>/<cancer>``, over the defaults), else the model's defaults."""
+        from oncotwin.parameters import ParameterSet, list_parameter_sets
+
+        name = f"{self.model_name}/{self.cancer}"
+        if name in list_parameter_sets(self.model_name):
+            return ParameterSet.load(name)
+        return ParameterSet.load(f"{self.model_name}/default")
+
     def citations(self) -> tuple[str, ...]:
         """Keys of every paper a run of this plan uses: the model and its parameter sources,
         the drugs dosed (PK and mechanism), the covariate cohorts and the response criterion.
@@ -157,6 +168,7 @@ class TrialPlan:
 
         model = self.model()
         keys: list[str] = [*model.citations, *model.parameters.citation_keys()]
+        keys += self.parameter_set().citations
         for arm in self.arms:
             for regimen in (arm.regimen, arm.crossover_regimen):
                 if regimen is not None:

@@ -179,7 +179,7 @@ def _manifest_start(plan: TrialPlan) -> dict[str, Any]:
         "model": model.name,
         "model_fingerprint": model.fingerprint,
         "solver": "dopri5/rodas4 auto, rtol 1e-5, atol 1e-9",
-        "parameter_sets": f"{model.name} defaults + cancer set {spec.trial.cancer!r}",
+        "parameter_sets": plan.parameter_set().name,
         "criteria_not_modelled": dict(plan.recorded_criteria),
         "response_criterion": plan.criterion,
         "dosing_rules": repr(plan.rules),
