@@ -24,14 +24,23 @@ Doses: the drug state is the paper's effective anti-PD-1 density in the tumour [
 paper defines no conversion from an administered amount in mg, so the dose target
 :data:`DOSE_KEY` has scale 1 and is not keyed by the mechanism class: regimens in mg are refused
 with a clear error, and **doses for this model are events in g/cm^3** (a bolus of ``x`` adds
-``x`` to ``A``), or the continuous input ``gamma_A``. The model is meaningful only while
-``gamma A < rho_P`` (``A < 5.84e-8`` g/cm^3 with the defaults); larger levels make ``P``
-negative.
+``x`` to ``A``), or the continuous input ``gamma_A``.
+
+Guard: the SBML writes ``P = (rho_P - gamma A) T``, which turns negative once the drug exceeds
+``rho_P/gamma`` (``A > 5.84e-8`` g/cm^3 with the defaults; reached under a continuous input
+``gamma_A`` above about 4e-8 g/cm^3/day). ``Q`` is then negative, ``F(Q)`` is singular at
+``Q = -K_TQ`` and the solve fails. Here the free PD-1 per T cell is clipped at 0
+(``max(rho_P - gamma A, 0)``: the drug cannot block more PD-1 than there is), so larger doses
+mean full blockade (``P = Q = 0``, ``F = 1``, no drug consumed by binding). Below the clip
+the equations are the SBML's unchanged. This guard is ours, not the paper's (its text was not
+reached).
 """
 
 from __future__ import annotations
 
 from functools import cache
+
+import sympy as sp
 
 from oncotwin.citations import get_citation
 from oncotwin.models.base import Model, ModelBuilder
@@ -150,7 +159,9 @@ def build() -> Model:
         ),
     )
 
-    P = b.expression("P", (rho_P - gamma * A) * T, unit=G_CM3)
+    free = rho_P - gamma * A  # PD-1 per T cell not blocked by the drug
+    free = sp.Piecewise((free, free > 0), (sp.Integer(0), True))  # guard: see the docstring
+    P = b.expression("P", free * T, unit=G_CM3)
     Q = b.expression("Q", sigma * rho_L * P * (T + eps_C * C), unit=G_CM3)
     F = b.expression("F_Q", 1 / (1 + Q / K_TQ), unit="1")
     act = lam12 * T_N * I_12 / (K_I12 + I_12) + lam2 * T * I_2 / (K_I2 + I_2)
