@@ -264,50 +264,67 @@ static void dp5_stages(double *restrict B, int nl)
 }
 #endif
 
-static void dp5_accept(double *restrict B, int nl, const uint8_t *nonneg)
+/* one state of the accepted lanes: y = y1 (clipped at 0 for a nonnegative state), K1 = K7
+   (a function of its own: inside the loop over states gcc does not vectorise it) */
+__attribute__((noinline)) static void accept_row(double *restrict y, double *restrict k1,
+                                                 const double *restrict y1,
+                                                 const double *restrict k7,
+                                                 const double *restrict acc, double nn, int nl)
 {
     for (int l = 0; l < nl; l++) {
-        double err = AT(R_ERR, l), h = AT(R_HH, l), t = AT(R_T, l);
-        int hit = AT(R_HIT, l) > 0.5;
-        int finite = err < 1e300;
-        double e = err > 1e-10 ? err : 1e-10;
-        double q = sqrt(sqrt(sqrt(sqrt(e * e * e))));
-        int acc = err <= 1.0;
+        const double v = y1[l];
+        const double vc = nn > 0.5 ? (v > 0.0 ? v : 0.0) : v;
+        y[l] = acc[l] > 0.5 ? vc : y[l];
+        k1[l] = acc[l] > 0.5 ? k7[l] : k1[l];
+    }
+}
+
+static void dp5_accept(double *restrict B, int nl, const uint8_t *nonneg)
+{
+    /* every value is loaded unconditionally and every choice is a select between doubles
+       (nested ?: of double comparisons, no boolean arithmetic, which would make gcc pick
+       byte-sized vectors): with -fno-trapping-math gcc vectorises this loop over lanes */
+    for (int l = 0; l < nl; l++) {
+        const double err = AT(R_ERR, l), h = AT(R_HH, l), t = AT(R_T, l);
+        const double hit = AT(R_HIT, l), hold = AT(R_H, l), ts = AT(R_TSTOP, l);
+        const double hmax = AT(R_HMAX, l), den = AT(R_STDEN, l), num = AT(R_STNUM, l);
+        const double sti = AT(R_STI, l), nsi = AT(R_NONSTI, l), maxst = AT(R_MAXST, l);
+        const double nst = AT(R_NST, l) + 1.0;
+        const double e = err > 1e-10 ? err : 1e-10;
+        const double q = sqrt(sqrt(sqrt(sqrt(e * e * e))));
         double fac = q * (1.0 / SAFE);
         fac = PYMIN(fac, 1.0 / FAC1);
-        fac = !acc ? fac : PYMAX(fac, 1.0 / FAC2);
+        const double facm = PYMAX(fac, 1.0 / FAC2);
+        fac = err <= 1.0 ? facm : fac;
         double hnew = h / fac;
-        double hold = AT(R_H, l);
-        hnew = (acc & hit & (err < 0.5)) ? PYMAX(hnew, hold) : hnew;
-        hnew = finite ? hnew : 0.1 * h;
-        double hmax = AT(R_HMAX, l);
+        const double hkeep = PYMAX(hnew, hold);
+        /* acc and hit and err < 0.5 (err < 0.5 implies acc) */
+        hnew = err < 0.5 ? (hit > 0.5 ? hkeep : hnew) : hnew;
+        hnew = err < 1e300 ? hnew : 0.1 * h;
         AT(R_H, l) = hnew < hmax ? hnew : hmax;
-        AT(R_T, l) = acc ? (hit ? AT(R_TSTOP, l) : t + h) : t;
-        double nst = AT(R_NST, l) + 1.0;
+        const double tacc = hit > 0.5 ? ts : t + h;
+        AT(R_T, l) = err <= 1.0 ? tacc : t;
         AT(R_NST, l) = nst;
-        double den = AT(R_STDEN, l);
-        int stiff = (h * h * AT(R_STNUM, l) > 10.5625 * den) & (den > 0.0);
-        double sti = AT(R_STI, l), nsi = AT(R_NONSTI, l);
-        double nsi2 = stiff ? 0.0 : nsi + 1.0;
-        double sti2 = stiff ? sti + 1.0 : (nsi2 >= 6.0 ? 0.0 : sti);
-        AT(R_STI, l) = acc ? sti2 : sti;
-        AT(R_NONSTI, l) = acc ? nsi2 : nsi;
-        int small = hnew < 1e-14 * PYMAX(1.0, fabs(t));
-        int attn = (acc & hit) | (!finite) | (acc & (sti2 >= 15.0));
-        attn = attn | (nst >= AT(R_MAXST, l)) | ((!acc) & small);
-        AT(R_ATTN, l) = attn ? 1.0 : 0.0;
-        AT(R_ACC, l) = acc ? 1.0 : 0.0;
+        const double lhs = h * h * num, rhs = 10.5625 * den;
+        /* stiff = lhs > rhs and den > 0 */
+        const double stiff = lhs > rhs ? (den > 0.0 ? 1.0 : 0.0) : 0.0;
+        const double nsi2 = stiff > 0.5 ? 0.0 : nsi + 1.0;
+        const double sti_ns = nsi2 >= 6.0 ? 0.0 : sti;
+        const double sti2 = stiff > 0.5 ? sti + 1.0 : sti_ns;
+        AT(R_STI, l) = err <= 1.0 ? sti2 : sti;
+        AT(R_NONSTI, l) = err <= 1.0 ? nsi2 : nsi;
+        const double tabs = PYMAX(1.0, fabs(t));
+        /* attention: (acc and hit) or not finite or (acc and sti2 >= 15) or out of steps
+           or (rejected and the new step is below the minimum) */
+        const double a_acc = hit > 0.5 ? 1.0 : (sti2 >= 15.0 ? 1.0 : 0.0);
+        const double a_rej = hnew < 1e-14 * tabs ? 1.0 : 0.0;
+        const double a_fin = err <= 1.0 ? a_acc : (err < 1e300 ? a_rej : 1.0);
+        AT(R_ATTN, l) = nst >= maxst ? 1.0 : a_fin;
+        AT(R_ACC, l) = err <= 1.0 ? 1.0 : 0.0;
     }
-    for (int s = 0; s < NS; s++) {
-        const int nn = nonneg[s] != 0;
-        for (int l = 0; l < nl; l++) {
-            int acc = AT(R_ACC, l) > 0.5;
-            double v = AT(R_Y1 + s, l);
-            v = (nn && !(v > 0.0)) ? 0.0 : v;
-            AT(R_Y + s, l) = acc ? v : AT(R_Y + s, l);
-            AT(R_K1 + s, l) = acc ? AT(R_K7 + s, l) : AT(R_K1 + s, l);
-        }
-    }
+    for (int s = 0; s < NS; s++)
+        accept_row(B + (R_Y + s) * W, B + (R_K1 + s) * W, B + (R_Y1 + s) * W,
+                   B + (R_K7 + s) * W, B + R_ACC * W, nonneg[s] ? 1.0 : 0.0, nl);
 }
 
 /* Patients lo..hi-1 through W lanes; a lane whose patient finishes takes the next one. */
