@@ -18,9 +18,12 @@ steady state ``V* = K* = (b/d)^(3/2)`` = 17,347 mm^3. Under a constant drug leve
 becomes ``((b - lambda2 - e g)/d)^(3/2)`` (zero when ``e g >= b``).
 
 The drug's potency ``e`` and clearance ``clr`` default to TNP-470; :data:`DRUGS` holds the
-paper's values for TNP-470, angiostatin and endostatin (Table 1; the paper's text could not be
-consulted offline, so these three pairs, and ``lambda2 = 0``, should be re-checked against
-Table 1). The initial volume and carrying capacity are flagged assumptions.
+paper's values for TNP-470, angiostatin and endostatin. Every constant, the initial carrying
+capacity ``k0 = 625`` mm^3 included, is the paper's Table 1 (read in the paper's full text and
+cross-checked against the canceR reimplementation, which uses the same values; see
+``shared/data/papers/Hahnfeldt1999.md``). The paper gives no single initial volume (treatment
+started at about 200 mm^3; 170 and 177 mm^3 in Fig. 4's legends), so ``V(0) = 180`` mm^3 (the
+canceR value) is a flagged assumption.
 
 Doses: ``g`` is the paper's drug level per body weight [mg/kg]; the dose target
 ``"anti-angiogenic"`` converts a dose in mg with the scale :data:`DOSE_SCALE` = 1/0.02 kg, an
@@ -87,8 +90,10 @@ def build() -> Model:
             180.0,
             MM3,
             assumption=True,
-            reason="illustrative palpable Lewis lung tumour at the start of treatment; the "
-            "paper's per-experiment initial volumes were not available offline",
+            reason="basis: sourced range (Hahnfeldt 1999 Methods: treatment started at about "
+            "200 mm^3; Fig. 4 legends 170 and 177 mm^3; the canceR reimplementation uses 180; "
+            "the paper gives no single V0); range 150 to 310 mm^3 (the day-0 volumes of the "
+            "arms as digitised by canceR)",
             description="initial tumour volume",
         ),
         description="tumour volume",
@@ -96,14 +101,7 @@ def build() -> Model:
     K = bld.state(
         "K",
         MM3,
-        initial=Parameter(
-            625.0,
-            MM3,
-            assumption=True,
-            reason="illustrative initial carrying capacity above V(0) (growing tumour); not "
-            "checked against the paper's fits",
-            description="initial vascular carrying capacity",
-        ),
+        initial=_src(625.0, MM3, "initial vascular carrying capacity", "Table 1, k0"),
         description="vascular carrying capacity",
     )
     g = bld.state("g", "mg/kg", description="antiangiogenic drug level per body weight")
