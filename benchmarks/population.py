@@ -84,10 +84,19 @@ def dosing(model: Any, n: int) -> Any:
     )
 
 
-def engine_solve(model: Any, params: np.ndarray, chunk_size: int) -> Any:
+def engine_solve(
+    model: Any, params: np.ndarray, chunk_size: int, backend: str = "auto", threads: int = 0
+) -> Any:
     from oncotwin.solvers import SolverOptions, solve
 
-    opts = SolverOptions(rtol=RTOL, atol=ATOL, chunk_size=chunk_size, method="auto")
+    opts = SolverOptions(
+        rtol=RTOL,
+        atol=ATOL,
+        chunk_size=chunk_size,
+        method="auto",
+        backend=backend,  # type: ignore[arg-type]
+        threads=threads,
+    )
     n = params.shape[0]
     return solve(model, params, T_OUT, events=dosing(model, n), save=["T"], options=opts)
 
@@ -286,7 +295,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--chunk-size", type=int, default=65_536, help="SolverOptions.chunk_size")
-    ap.add_argument("--threads", type=int, default=0, help="numba threads (0: numba's default)")
+    ap.add_argument(
+        "--threads",
+        type=int,
+        default=0,
+        help="solver threads of both backends (0: numba's default / the CPU count)",
+    )
+    ap.add_argument(
+        "--backend",
+        default="auto",
+        choices=("auto", "c", "numba"),
+        help="the engine's backend (SolverOptions.backend)",
+    )
+    ap.add_argument(
+        "--compare",
+        default="numba",
+        choices=("numba", "c", "none"),
+        help="backend also timed at every size, run for run with the engine (none: skip)",
+    )
     ap.add_argument("--sbml", default=None, help="path of anchor_model.xml")
     ap.add_argument("--quick", action="store_true", help="smoke run: 1000 patients, few samples")
     ap.add_argument("--json", default=None, metavar="FILE", help="also write the figures here")
@@ -336,8 +362,18 @@ def main(argv: list[str] | None = None) -> int:
         "kernel_cache": str(cache_dir()),
         "loadavg_start": load0,
     }
+    from oncotwin.solvers.population import resolve_backend
+
+    engine_backend = resolve_backend(args.backend)  # type: ignore[arg-type]
+    compare = None if args.compare in ("none", engine_backend) else args.compare
+    info["engine_backend"] = engine_backend
+    info["compare_backend"] = compare
     results["machine"] = info
     print(f"CPU: {info['cpu']} ({info['cpu_count']} logical CPUs); numba threads: {threads}")
+    print(
+        f"engine backend: {engine_backend} (--backend {args.backend}); timed against it in the "
+        f"same run: {compare or 'nothing'}"
+    )
     print(
         f"python {info['python']}, numpy {info['numpy']}, numba {info['numba']}, "
         f"oncotwin {info['oncotwin']}; load average at start: "
@@ -353,8 +389,16 @@ def main(argv: list[str] | None = None) -> int:
     # ---- 1a. first call in this process ---------------------------------------------------
     section("first call in this process (compile or cache load)")
     t0 = time.perf_counter()
-    warm = engine_solve(model, params_all[:10], args.chunk_size)
+    warm = engine_solve(model, params_all[:10], args.chunk_size, args.backend, args.threads)
     first_call = time.perf_counter() - t0
+    if compare is not None:
+        t0 = time.perf_counter()
+        engine_solve(model, params_all[:10], args.chunk_size, compare, args.threads)
+        results["first_call_compare_s"] = time.perf_counter() - t0
+        print(
+            f"first call of the {compare} backend: {results['first_call_compare_s']:.2f} s "
+            "(not timed below)"
+        )
     results["first_call_s"] = first_call
     print(f"first call (compile or cache load), 10 patients: {first_call:.2f} s")
     if not np.all(warm.status == 0):
@@ -394,14 +438,22 @@ def main(argv: list[str] | None = None) -> int:
         params = params_all[:n]
         rss_before = current_rss_mb()
         walls: list[float] = []
+        cmp_walls: list[float] = []
+        cmp_diff = float("nan")
         cpu_use: list[float] = []
         sol = None
         for _ in range(args.repeats):
             sol = None  # free the previous output before the next run
             c0, t0 = time.process_time(), time.perf_counter()
-            sol = engine_solve(model, params, args.chunk_size)
+            sol = engine_solve(model, params, args.chunk_size, args.backend, args.threads)
             walls.append(time.perf_counter() - t0)
             cpu_use.append((time.process_time() - c0) / (walls[-1] * threads))
+            if compare is not None:  # the other backend, run for run with the engine
+                t0 = time.perf_counter()
+                other = engine_solve(model, params, args.chunk_size, compare, args.threads)
+                cmp_walls.append(time.perf_counter() - t0)
+                cmp_diff = float(np.nanmax(rel_err(sol.y[:, -1, 0], other.y[:, -1, 0])))
+                other = None
             if walls[-1] > args.max_repeat_seconds:
                 break
         assert sol is not None
@@ -426,6 +478,11 @@ def main(argv: list[str] | None = None) -> int:
             "rss_before_mb": rss_before,
             "peak_rss_mb": peak_rss_mb(),
         }
+        if cmp_walls:
+            row["compare_walls_s"] = cmp_walls
+            row["compare_per_patient_s"] = statistics.median(cmp_walls) / n
+            row["compare_over_engine"] = statistics.median(cmp_walls) / med
+            row["compare_max_rel_diff_day730"] = cmp_diff
         eng.append(row)
         print(
             f"{n:>10} {len(walls):>4} {fmt_t(med):>12} {fmt_t(min(walls)):>10} "
@@ -440,6 +497,23 @@ def main(argv: list[str] | None = None) -> int:
     print(" steps; rodas4: patients handed to the implicit method; failed: status != 0;")
     print(" CPU use: process CPU time / (wall x numba threads), median; well below 100% means")
     print(" the threads did not get their cores, i.e. the machine was busy)")
+    if compare is not None:
+        section(f"engine ({engine_backend}) against the {compare} backend, run for run")
+        print(
+            f"{'patients':>10} {engine_backend + '/pt':>12} {compare + '/pt':>12} "
+            f"{compare + '/' + engine_backend:>12} {'max rel diff day 730':>21}"
+        )
+        for row in eng:
+            print(
+                f"{row['n']:>10} {fmt_t(row['per_patient_s']):>12} "
+                f"{fmt_t(row['compare_per_patient_s']):>12} {row['compare_over_engine']:>11.2f}x "
+                f"{row['compare_max_rel_diff_day730']:>21.1e}"
+            )
+        print(
+            f"(medians of the same repeats, each {compare} run right after the engine's; ratio "
+            f"> 1: the engine is faster; diff: |T_{engine_backend} - T_{compare}| / "
+            "(|T| + 1e-4), agreement to solver tolerance)"
+        )
 
     section("memory per size")
     print(
@@ -456,7 +530,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # ---- engine on the sample shared with libRoadRunner and the reference ------------------
     n_cmp = max(args.rr_sample, args.ref_sample)
-    eng_cmp = engine_solve(model, params_all[:n_cmp], args.chunk_size)
+    eng_cmp = engine_solve(model, params_all[:n_cmp], args.chunk_size, args.backend, args.threads)
     T_eng = eng_cmp.y[:, :, 0]
 
     # ---- 3. libRoadRunner --------------------------------------------------------------------
@@ -549,7 +623,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{'patients':>10} {'wall (median)':>14} {'per patient':>12} {'(best run)':>11} "
         f"{'vs rr (meas.)':>14} "
-        f"{'vs rr (quoted)':>15} {'vs 1/thread (q.)':>17} {'vs goal':>9}"
+        f"{'vs rr (quoted)':>15} {'vs 1/thread (q.)':>17} {'vs goal':>9} "
+        f"{'vs ' + (compare or '-'):>9}"
     )
     for row in eng:
         pp = row["per_patient_s"]
@@ -561,11 +636,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{row['n']:>10} {fmt_t(row['median_s']):>14} {fmt_t(pp):>12} "
             f"{fmt_t(row['best_per_patient_s']):>11} "
             f"{rr_pp / pp:>13.1f}x {QUOTED_RR / pp:>14.1f}x {QUOTED_NUMBA / pp:>16.2f}x "
-            f"{pp / GOAL:>8.1f}x"
+            f"{pp / GOAL:>8.1f}x "
+            + (f"{row['compare_over_engine']:>8.2f}x" if compare is not None else f"{'-':>9}")
         )
     print(
         "(vs ...: anchor time per patient / engine time per patient, > 1 means the engine is "
-        "faster;\n vs goal: engine time per patient / 60 us, <= 1 meets the goal)"
+        "faster;\n vs goal: engine time per patient / 60 us, <= 1 meets the goal; vs "
+        f"{compare or '-'}: that backend's time per patient / the engine's, same run)"
     )
     big = eng[-1]
     print(
