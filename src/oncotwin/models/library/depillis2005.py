@@ -21,9 +21,14 @@ the later chemo-immunotherapy models (:mod:`oncotwin.models.library.depillis2009
 Parameter sets (``build(parameter_set=...)``): ``"mouse"`` is the mouse set of the BioModels
 encoding MODEL1907260001 (the paper's Table 1 as encoded there; taxonomy *Mus musculus*),
 initial state T = 100, N = 1000, L = 0 cells. The paper's human sets (patients 9 and 10 of
-Dudley et al. 2002) are **not** provided: their Table values could not be read offline, so
-only the patient-specific lysis parameters are carried, as flagged assumptions, by the 2009
-model. There is no drug in this model, so it has no dose target.
+Dudley et al. 2002) are parameter-set files, ``ParameterSet.load("depillis2005/patient9")``
+and ``"depillis2005/patient10"`` (``.vector(model)`` gives the parameter row). The paper's
+Table 2 itself was not read: the values are those of the reimplementations they come from,
+named in each record (``shared/data/papers/dePillis2005.md``). Patient 9's ``d, l, s``
+(5.80, 1.36, 0.25) have two independent sources that agree; patient 10's (4.23, 1.43, 0.36)
+have **one** (flagged in each record). The other human values equal the mouse set except
+``c`` (one source writes 3.23e-1, a typo for 3.23e-7) and ``k`` = 2.0e7 (the other source has
+2.019e7). There is no drug in this model, so it has no dose target.
 """
 
 from __future__ import annotations
@@ -104,8 +109,8 @@ def build(parameter_set: Literal["mouse"] = "mouse") -> Model:
     """Build the de Pillis et al. 2005 tumour/NK/CD8+ model (cells, days)."""
     if parameter_set not in PARAMETER_SETS:
         raise ModelError(
-            f"parameter_set={parameter_set!r} is not one of {PARAMETER_SETS} (the human sets "
-            "of the paper are not available; see the module docstring)"
+            f"parameter_set={parameter_set!r} is not one of {PARAMETER_SETS}; the human sets are "
+            'parameter-set files: ParameterSet.load("depillis2005/patient9").vector(model)'
         )
     b = ModelBuilder(
         "depillis2005",
