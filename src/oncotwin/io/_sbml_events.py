@@ -14,12 +14,13 @@ one firing per period, up to ``t_end``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 import sympy as sp
 
-__all__ = ["EventSpec", "Firing", "expand_times"]
+__all__ = ["LAMBDIFY_MODULES", "EventSpec", "Firing", "expand_times"]
 
 #: The most firings expanded for one call (guards against a runaway cascade).
 MAX_FIRINGS = 200_000
@@ -52,8 +53,14 @@ class Firing:
     event: int
 
 
+#: Namespace of lambdified trigger and assignment math: sympy prints functions for the
+#: ``"math"`` module as ``math.exp(...)`` (and :class:`SbmlFloor` as ``math.floor``), but
+#: ``modules="math"`` alone imports the module's names, not ``math`` itself.
+LAMBDIFY_MODULES = [{"math": math}, "math"]
+
+
 def _lam(args: list[sp.Symbol], expr: sp.Basic):
-    return sp.lambdify(args, expr, modules="math")
+    return sp.lambdify(args, expr, modules=LAMBDIFY_MODULES)
 
 
 class _Scanner:

@@ -11,7 +11,7 @@ import numpy as np
 import sympy as sp
 
 from oncotwin.errors import ModelError
-from oncotwin.io._sbml_events import EventSpec, expand_times
+from oncotwin.io._sbml_events import LAMBDIFY_MODULES, EventSpec, expand_times
 from oncotwin.models.base import TIME, Model
 from oncotwin.solvers.events import BOLUS, MULTIPLY, SET, EventTable
 
@@ -171,7 +171,9 @@ class SbmlImport:
         for i, ev in enumerate(plan.specs):
             for a in ev.assigns:
                 if a.kind == "discrete":
-                    lam[(i, a.target)] = sp.lambdify(args, a.expr.xreplace(pvals), modules="math")
+                    lam[(i, a.target)] = sp.lambdify(
+                        args, a.expr.xreplace(pvals), modules=LAMBDIFY_MODULES
+                    )
 
         def assign_discrete(e: int, t: float, d: list[float]) -> list[float]:
             new = list(d)
