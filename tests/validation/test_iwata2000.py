@@ -1,11 +1,16 @@
 """Validation of the Iwata, Kawasaki & Shigesada 2000 metastasis model.
 
-Source: Iwata K, Kawasaki K, Shigesada N (2000) J Theor Biol 203:177-186,
-doi:10.1006/jtbi.2000.1075, with the parameters estimated there for a hepatocellular
-carcinoma (a = 0.00286/day, b = 7.3e10 cells, m = 5.3e-8, alpha = 2/3): starting from one
-cell, the primary tumour reaches 1.55e9 cells after about 654 days, having seeded about 7
-metastases. Here: 1.548e9 cells at day 654 and N(654) = 7.365 (computed by quadrature of
-beta(x_p(s)) with the closed-form Gompertz curve, and by the ODE).
+Sources, precisely: Iwata K, Kawasaki K, Shigesada N (2000) J Theor Biol 203:177-186,
+doi:10.1006/jtbi.2000.1075, for the equations and the hepatocellular-carcinoma estimates
+a = 0.00286/day, b = 7.3e10 cells, m = 5.3e-8 as the library model carries them; the paper's
+text and table were not read for these tests (no note in shared/data/papers). alpha is 2/3 in
+the library model (as in one reimplementation found) and 0.663 in ``metastatic_io``, both
+citing the paper; which one its table prints is unverified, so neither was changed.
+
+Every number below is **computed here from the model**, none is quoted from the paper: the
+primary, from one cell, reaches 1.55e9 cells at day 654.1 (the closed-form Gompertz curve; the
+detection size 1.55e9 is the input) and has seeded N(654) = 7.365 metastases (by quadrature of
+beta(x_p(s)) and by the ODE). The earlier "654 days, about 7 metastases" was this computation.
 """
 
 from __future__ import annotations
@@ -41,8 +46,8 @@ def run(model):
 
 
 def test_primary_reaches_detection_size(run) -> None:
-    """x_p(654) = 1.55e9 cells (paper; rel. 1%) and equals the closed form (rel. 1e-8);
-    1.55e9 cells is reached at day 654.1 (rel. 1e-3)."""
+    """Computed here from the model: the ODE's primary equals the closed-form Gompertz curve
+    (rel. 1e-8), which reaches 1.55e9 cells at day 654.1 (rel. 1e-3)."""
     t, sol = run
     assert sol["x_p"][0, 654] == pytest.approx(1.55e9, rel=0.01)
     np.testing.assert_allclose(sol["x_p"][0], _primary(t), rtol=1e-8)
@@ -50,12 +55,11 @@ def test_primary_reaches_detection_size(run) -> None:
 
 
 def test_number_of_metastases(run) -> None:
-    """N(654) about 7 (paper; rel. 10%); the ODE gives 7.365, equal to the quadrature of
-    m x_p(s)^(2/3) over [0, 654] to rel. 1e-7."""
+    """Computed here from the model (not a published value): the ODE gives N(654) = 7.365
+    metastases, equal to the quadrature of m x_p(s)^(2/3) over [0, 654] to rel. 1e-7."""
     _, sol = run
     n_quad = quad(lambda s: M * _primary(s) ** ALPHA, 0.0, 654.0, limit=200)[0]
     assert sol["N"][0, 654] == pytest.approx(n_quad, rel=1e-7)
-    assert sol["N"][0, 654] == pytest.approx(7.0, rel=0.10)
     assert sol["N"][0, 654] == pytest.approx(7.365, rel=1e-3)
 
 

@@ -25,8 +25,11 @@ colony density is exactly represented by:
   growth, ``dU/dt = -a U + beta(x_p) log(b)`` is exact, and ``b exp(-U/N)`` is the geometric
   mean colony size (a log-moment of the size distribution).
 
-From one cell, the primary reaches 1.55e9 cells after 654 days, having seeded N = 7.37
-metastases. There is no treatment, so the model has no dose target.
+Computed from this model (not quoted from the paper): from one cell, the primary reaches
+1.55e9 cells after 654 days, having seeded N = 7.37 metastases. The paper's text was not read
+for this module; ``alpha = 2/3`` here while ``metastatic_io`` carries 0.663 for the same
+paper, and which one its table prints is unverified. There is no treatment, so the model has
+no dose target.
 """
 
 from __future__ import annotations
