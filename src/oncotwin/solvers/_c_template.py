@@ -370,6 +370,7 @@ EXPORT int64_t ot_dp5_range(const Problem *P, int64_t lo, int64_t hi)
                     continue;
                 }
                 for (int k = 0; k < NP; k++) AT(R_P + k, l) = p[k];
+                lane_derived(B, l);
                 for (int s = 0; s < NS; s++) {
                     AT(R_Y + s, l) = y[s];
                     AT(R_U + s, l) = u[s];

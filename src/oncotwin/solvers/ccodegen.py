@@ -56,6 +56,11 @@ __all__ = ["CFLAGS", "CKernels", "c_compiler", "compile_c", "generate_c_source"]
 #: ``-march=native`` is left out where Apple's clang may refuse it (results do not depend on it).
 _NATIVE = () if (sys.platform == "darwin" and platform.machine() == "arm64") else ("-march=native",)
 
+#: On x86-64, vectors as wide as the processor has (gcc keeps 256 bits by default on AVX-512
+#: processors): the solver's W = 8 lanes are one 512-bit vector, ~15% faster on bench_anchor
+#: (same floats: the lanes are computed independently whatever the vector width).
+_WIDE = ("-mprefer-vector-width=512",) if platform.machine() in ("x86_64", "AMD64") else ()
+
 #: Compiler flags: optimised for this processor (the cache key holds its feature flags),
 #: position-independent, IEEE-exact (no fast-math, no contraction into fused multiply-add), so
 #: the results are the same floats as an unoptimised scalar build's (tested).
@@ -65,6 +70,7 @@ _NATIVE = () if (sys.platform == "darwin" and platform.machine() == "arm64") els
 CFLAGS = (
     "-O3",
     *_NATIVE,
+    *_WIDE,
     "-std=c11",
     "-fPIC",
     "-shared",
