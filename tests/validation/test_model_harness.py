@@ -1,17 +1,28 @@
 """One harness every shipped model must pass (STYLE.md item 13).
 
-For each model: it builds with every parameter sourced or flagged; a dosing cycle (or an
-untreated run) solves for a small population without failures; non-negative states stay
-non-negative; the batched solve matches the tight SciPy reference; and, where the model takes
-doses, a higher dose never lowers the exposure of the dosed state.
+Source: computed here from each model (no paper values). For each model: every parameter is
+sourced, or flagged an assumption whose reason states its basis and a plausible range (the
+rule below); a dosing cycle (or an untreated run) solves for a small population without
+failures; non-negative states stay non-negative; the batched solve matches the tight SciPy
+reference; and, where the model takes doses, a higher dose never lowers the exposure of the
+dosed state.
+
+Rule for an assumption's reason (:func:`reason_problem`): it says ``basis: `` and one of
+``sourced range``, ``physiological bound``, ``to be calibrated`` or ``untreated default``
+(a treatment input that is 0 without treatment: the value must then be 0), and, except for an
+untreated default, ``plausible range: LO to HI`` with numbers that bracket the value. A bare
+boilerplate line ("illustrative", "synthetic, not fitted") fails.
 """
 
 from __future__ import annotations
+
+import re
 
 import numpy as np
 import pytest
 
 import oncotwin as ot
+from oncotwin.parameters import Parameter
 from oncotwin.population import sample_population
 from oncotwin.solvers import BOLUS, EventTable, SolverOptions, solve
 from oncotwin.solvers.reference import reference_solve
@@ -88,11 +99,64 @@ def case(request):
     return model, pop.params, t
 
 
+#: The kinds of basis an assumption's reason may state.
+BASES = ("sourced range", "physiological bound", "to be calibrated", "untreated default")
+_BASIS = re.compile(r"\bbasis: (" + "|".join(BASES) + r")\b")
+_RANGE = re.compile(r"\bplausible range: ([-+0-9.eE]+) to ([-+0-9.eE]+|inf)\b")
+
+#: Models whose assumption reasons do not follow the rule yet, with the count of reasons that
+#: do not (the count may only fall; at 0 remove the entry). metastatic_io's reasons are
+#: another issue's; bench_anchor is the synthetic benchmark workload, whose values are defined
+#: by shared/bench/anchor_model.xml and have no biological basis to state; pk:docetaxel's
+#: come from the pharmacology catalog (oncotwin/pharmacology), outside the model library.
+NOT_YET: dict[str, int] = {"metastatic_io": 129, "bench_anchor": 35, "pk:docetaxel": 4}
+
+
+def reason_problem(rec: Parameter) -> str:
+    """Why an assumption's reason does not follow the rule ("" when it does)."""
+    basis = _BASIS.search(rec.reason)
+    if basis is None:
+        return "no 'basis: <" + " | ".join(BASES) + ">'"
+    if basis[1] == "untreated default":
+        return "" if rec.value == 0 else "an untreated default must be 0"
+    rng = _RANGE.search(rec.reason)
+    if rng is None:
+        return "no 'plausible range: LO to HI'"
+    lo, hi = float(rng[1]), float(rng[2])
+    if not lo <= rec.value <= hi:
+        return f"value {rec.value} outside its plausible range {lo} to {hi}"
+    return ""
+
+
+def test_reason_rule_rejects_boilerplate() -> None:
+    """The rule fails a bare boilerplate reason and accepts a stated basis with a range."""
+    bare = Parameter(0.1, "1/day", assumption=True, reason="synthetic, not fitted")
+    assert reason_problem(bare)
+    ok = "basis: to be calibrated (no estimate); plausible range: 0.01 to 1 /day"
+    assert reason_problem(Parameter(0.1, "1/day", assumption=True, reason=ok)) == ""
+    out = Parameter(5.0, "1/day", assumption=True, reason=ok)
+    assert "outside" in reason_problem(out)
+    assert reason_problem(Parameter(1.0, "1", assumption=True, reason="basis: untreated default"))
+
+
 def test_every_parameter_is_sourced_or_flagged(case) -> None:
+    """Every parameter has a unit and a source, or is an assumption whose reason follows the
+    rule (models in NOT_YET: the count of reasons that do not may only fall)."""
     model, _, _ = case
+    bad = {}
     for name, rec in model.parameters.items():
-        assert rec.source is not None or (rec.assumption and rec.reason), name
         assert rec.unit, name
+        assert rec.source is not None or (rec.assumption and rec.reason), name
+        if rec.assumption and (problem := reason_problem(rec)):
+            bad[name] = problem
+    key = f"pk:{model.name[3:]}" if model.name.startswith("pk_") else model.name
+    if key in NOT_YET:
+        assert len(bad) <= NOT_YET[key], f"{model.name}: more non-conforming reasons: {bad}"
+        assert bad, f"{model.name}: every reason conforms now; remove it from NOT_YET"
+        pytest.xfail(
+            f"{len(bad)} assumption reasons of {model.name} state no basis and plausible range"
+        )
+    assert not bad, bad
 
 
 def test_dosing_cycle_solves_and_stays_nonnegative(case) -> None:

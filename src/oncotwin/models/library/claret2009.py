@@ -104,9 +104,11 @@ def build() -> Model:
             24.0 * math.log(2.0),
             "1/day",
             assumption=True,
-            reason="K-PD elimination with a 1-hour half-life (capecitabine and fluorouracil "
-            "are cleared within hours): the exposure of each dose is delivered within the day, "
-            "as with the paper's daily-dose covariate",
+            reason="basis: physiological bound (capecitabine and fluorouracil are cleared "
+            "within hours, so each dose's exposure falls within its day, as with the paper's "
+            "daily-dose covariate; 1-hour half-life chosen); plausible range: 4 to 70 /day "
+            "(half-lives of 4 h to 15 min; the tumour response over weeks is insensitive to "
+            "it)",
             description="K-PD elimination rate of the dosed amount",
         ),
     )
@@ -116,8 +118,8 @@ def build() -> Model:
             0.0,
             "g/day",
             assumption=True,
-            reason="untreated default; set to a daily dose in g for the paper's constant-"
-            "exposure (closed-form) solution",
+            reason="basis: untreated default (set to a daily dose in g for the paper's "
+            "constant-exposure, closed-form solution)",
             description="constant exposure added to the dose-driven exposure",
         ),
     )

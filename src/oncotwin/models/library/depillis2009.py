@@ -22,11 +22,14 @@ differences, both documented and tested:
   2.38e-7) in ``-phi m L/(phi + I)``, while its parameter ``theta`` (2.5036e-3), the paper's
   IL-2 scale of CD8+ turnover, is used by no rate; the paper's ``theta`` is used here;
 * the file sets the patient-specific CD8+ lysis parameters ``d = l = s = 0`` (no CD8+
-  kill). The named sets ``"patient9"`` (default) and ``"patient10"`` use the values of the
-  two patients of de Pillis et al. 2005 (Table 2; Dudley et al. 2002 patients 9 and 10):
-  d = 2.34, l = 2.09, s = 3.8e-3 and d = 1.88, l = 1.81, s = 3.5e-2. **These six numbers
-  could not be checked against the papers offline** and are flagged as assumptions;
-  ``"biomodels"`` keeps the file's zeros.
+  kill). The named sets ``"patient9"`` (default) and ``"patient10"`` use
+  d = 2.34, l = 2.09, s = 3.8e-3 and d = 1.88, l = 1.81, s = 3.5e-2, once recalled as the
+  values of de Pillis et al. 2005 for Dudley et al. 2002 patients 9 and 10. **They are not**:
+  two reimplementations of the 2005 paper give patient 9 d = 5.80, l = 1.36, s = 0.25 and
+  patient 10 d = 4.23, l = 1.43, s = 0.36 (``shared/data/papers/dePillis2005.md``). Their
+  origin is unverified and the 2009 paper's own patient values were not reached, so the six
+  numbers are flagged assumptions "to be calibrated" (kept unchanged so that results stay
+  comparable); ``"biomodels"`` keeps the file's zeros.
 
 Doses: ``M`` and ``I`` are blood concentrations. ``"chemotherapy"`` (any drug of the
 chemotherapy mechanism) adds ``amount [mg] / V_blood`` to ``M`` and ``"aldesleukin"`` (and
@@ -77,10 +80,22 @@ PATIENT_LYSIS: dict[str, tuple[float, float, float]] = {
 _TABLE = "parameter table (value as encoded in BioModels BIOMD0000000779)"
 _SBML = "initial concentration of species {} in the SBML file"
 _LYSIS_REASON = (
-    "{set}: CD8+ lysis value of de Pillis et al. 2005 (Table 2, Dudley et al. 2002 patient "
-    "{n}) as used by de Pillis et al. 2009, recalled, not verified against the papers offline; "
-    "BIOMD0000000779 sets d = l = s = 0"
+    "basis: to be calibrated ({set}: a recalled value of unverified origin; it is not de "
+    "Pillis et al. 2005's patient {n} value as two reimplementations give it ({v2005}); the "
+    "2009 paper's patient values were not reached; BIOMD0000000779 sets d = l = s = 0); "
+    "plausible range: {lo} to {hi} ({why})"
 )
+#: name -> (2005 values of patients 9 and 10 per the reimplementations, range, its reason).
+_LYSIS_RANGE: dict[str, tuple[str, str, str, str]] = {
+    "d": ("d = 5.80 and 4.23", "0.5", "10", "the 2005 mouse and human sets span 1.43-7.17/day"),
+    "l": ("l = 1.36 and 1.43", "0.4", "2.1", "the 2005 sets span 0.46-1.43; this value up to 2.09"),
+    "s": (
+        "s = 0.25 and 0.36",
+        "0.003",
+        "5.1",
+        "the 2005 sets span 0.25-5.07; this value from 3.8e-3",
+    ),
+}
 IU_L = "IU/L"
 MG_L = "mg/L"
 
@@ -164,7 +179,14 @@ def _lysis(parameter_set: str, name: str, value: float, unit: str, description: 
         value,
         unit,
         assumption=True,
-        reason=_LYSIS_REASON.format(set=parameter_set, n=n),
+        reason=_LYSIS_REASON.format(
+            set=parameter_set,
+            n=n,
+            v2005=_LYSIS_RANGE[name][0],
+            lo=_LYSIS_RANGE[name][1],
+            hi=_LYSIS_RANGE[name][2],
+            why=_LYSIS_RANGE[name][3],
+        ),
         description=description,
     )
 
@@ -174,8 +196,8 @@ def _input(unit: str, what: str) -> Parameter:
         0.0,
         unit,
         assumption=True,
-        reason="untreated baseline (as in the SBML file); treatment enters through doses or "
-        "a positive constant input",
+        reason="basis: untreated default (a treatment input, 0 as in the SBML file; treatment "
+        "enters through doses or a positive constant input)",
         description=f"constant {what} input",
     )
 

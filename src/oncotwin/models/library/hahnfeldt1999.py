@@ -92,8 +92,8 @@ def build() -> Model:
             assumption=True,
             reason="basis: sourced range (Hahnfeldt 1999 Methods: treatment started at about "
             "200 mm^3; Fig. 4 legends 170 and 177 mm^3; the canceR reimplementation uses 180; "
-            "the paper gives no single V0); range 150 to 310 mm^3 (the day-0 volumes of the "
-            "arms as digitised by canceR)",
+            "the paper gives no single V0); plausible range: 150 to 310 mm^3 (the day-0 volumes "
+            "of the arms as digitised by canceR)",
             description="initial tumour volume",
         ),
         description="tumour volume",

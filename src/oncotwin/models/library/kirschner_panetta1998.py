@@ -160,7 +160,10 @@ def build(variant: Literal["paper", "biomodels"] = "paper") -> Model:
             0.0,
             "cell/day",
             assumption=True,
-            reason="untreated baseline; the paper's ACI scenarios use s1 > 0 (e.g. 550)",
+            reason="basis: untreated default (a treatment input, 0 without ACI; the paper's "
+            "ACI threshold for a stable tumour-free state is s1 = r2 mu2 g2/a = 540, section "
+            "4); plausible range: 0 to 1000 cells/day (our judgement: up to about twice that "
+            "threshold)",
             description="adoptive cellular immunotherapy: effector input",
         ),
     )
@@ -170,7 +173,10 @@ def build(variant: Literal["paper", "biomodels"] = "paper") -> Model:
             0.0,
             f"{IL2_UNIT}/day",
             assumption=True,
-            reason="untreated baseline; the paper's IL-2 scenarios use s2 > 0",
+            reason="basis: untreated default (a treatment input, 0 without IL-2 therapy; the "
+            "paper's IL-2-alone scenarios use s2 > 0, with the threshold mu2 mu3 g1/(p1 - mu2) "
+            "= 6.35e7); plausible range: 0 to 1e8 (our judgement: up to beyond that "
+            "threshold)",
             description="IL-2 therapy: IL-2 input",
         ),
     )

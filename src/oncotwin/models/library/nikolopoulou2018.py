@@ -153,8 +153,11 @@ def build() -> Model:
             0.0,
             f"{G_CM3}/day",
             assumption=True,
-            reason="untreated baseline; drug enters through doses or set gamma_A to "
-            f"GAMMA_A_PAPER={GAMMA_A_PAPER} (SBML value) for the paper's continuous treatment",
+            reason="basis: untreated default (a treatment input, 0 without drug; drug enters "
+            f"through doses, or set gamma_A to GAMMA_A_PAPER={GAMMA_A_PAPER}, the SBML's "
+            "declared rate, for continuous treatment; the paper's own rates were not reached); "
+            "plausible range: 0 to 4e-8 g/cm^3/day (above about 4e-8 the drug exceeds "
+            "rho_P/gamma and the PD-1 guard gives full blockade)",
             description="continuous anti-PD-1 input rate",
         ),
     )
