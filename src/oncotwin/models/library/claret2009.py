@@ -14,11 +14,20 @@ For a constant exposure ``E`` the solution is closed-form,
 ``y(t) = y0 exp(K_L t - K_D0 E (1 - exp(-lambda t))/lambda)``, with the nadir (the time to
 tumour growth) at ``t* = log(K_D0 E/K_L)/lambda`` when ``K_D0 E > K_L``.
 
-Values: the capecitabine (phase II) estimates ``K_L`` = 0.021/week, ``K_D0`` = 0.025/(g week)
-and ``lambda`` = 0.053/week, and the baseline ``y0`` = 200 mm, as encoded in BioModels
-MODEL1708310001 (the file's numbers; the paper's table could not be consulted offline, and
-the file, whose clock is in days, applies the per-week rates per day: here they are converted
-to per day, divided by 7). The fluorouracil (phase III) estimates are not included.
+Values: ``K_L`` = 0.021/week, ``K_D0`` = 0.025/(g week), ``lambda`` = 0.053/week and the
+baseline ``y0`` = 200 mm, as encoded in BioModels MODEL1708310001 (non-curated). The paper
+was not read beyond its abstract (``shared/data/papers/Claret2009.md``), so two readings are
+inferences, stated as such: that these are the **capecitabine phase II** estimates (the
+file's dosing is capecitabine-like), and that the rates are **per week** (the file's clock is
+in days, yet its values have the size of the per-week values a second reimplementation
+labels per week; read per day they would run 7x too fast): here they are divided by 7. The
+**fluorouracil phase III** estimates of that second reimplementation (a Pumas teaching
+exercise; single source) are the parameter-set file
+``ParameterSet.load("claret2009/fluorouracil_phase3")`` (K_L 0.015, K_D0 0.058, lambda 0.042
+per week, with its IIV as log-SDs). Not reached: the paper's parameter table, the survival
+model's coefficients and any published week-7 tumour-size ratio; the abstract's results
+(log-normal OS with baseline size and week-7 change as predictors; capecitabine OS predicted
+431 days vs 401 observed) are therefore not reproduced by this module.
 
 Exposure (documented choice): the paper uses the daily dose as a time-varying covariate. Here
 doses enter a kinetic-pharmacodynamic (K-PD) amount ``A`` [g] eliminated at ``k_e`` (the
