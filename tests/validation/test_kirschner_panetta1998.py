@@ -1,19 +1,24 @@
-"""Validation of the Kirschner & Panetta 1998 model against its published results.
+"""Validation of the Kirschner & Panetta 1998 model against its published statements.
 
-Source: Kirschner D, Panetta JC (1998) J Math Biol 37:235-252, doi:10.1007/s002850050127,
-Table 1 values as encoded in BioModels BIOMD0000000732. Published statements checked:
+Sources, precisely: Kirschner D, Panetta JC (1998) J Math Biol 37:235-252,
+doi:10.1007/s002850050127, with the Table 1 values as encoded in BioModels BIOMD0000000732
+(identity checks below). The paper's text is not among shared/data/papers: the section 3 and 4
+statements below are the library's reading of it, and the ACI threshold 540 is as quoted by a
+secondary source (Sarv Ahrabi 2018, arXiv:1806.04752, section 2). Statements checked:
 
 * section 3 (no treatment): the tumour-free state is unstable for every antigenicity ``c``;
   weakly antigenic tumours grow to a large steady state near the carrying capacity, while for
   larger ``c`` the tumour settles at (or oscillates around) a small equilibrium;
 * section 4 (ACI alone): the tumour-free state ``(s1/mu2, 0, 0)`` is stable for
-  ``s1 > r2 mu2 g2/a = 540`` for any ``c`` (the critical value 540 as quoted by Sarv Ahrabi
-  2018, arXiv:1806.04752, section 2), and tumours of low antigenicity must be treated early;
+  ``s1 > r2 mu2 g2/a = 540`` for any ``c`` (the threshold is an identity of the parameters;
+  its stability is checked on the model's Jacobian), and tumours of low antigenicity must be
+  treated early;
 * IL-2 alone: no dose gives a stable tumour-free state; above ``s2 = mu2 mu3 g1/(p1 - mu2)``
   the effector population grows without bound (the paper's toxicity argument).
 
-Equilibria are computed from the model's own rates (the T- and I_L-nullclines reduce the
-system to one equation in T) and their stability from ``model.jacobian``.
+Every equilibrium value (T* = 9.981e8, 1.82e4 cells; the Hopf point between c = 0.03 and
+0.035) is **computed here from the model** (the T- and I_L-nullclines reduce the system to one
+equation in T; stability from ``model.jacobian``), not quoted from the paper.
 """
 
 from __future__ import annotations
@@ -100,8 +105,8 @@ def _sbml_rates(path):
 
 
 def test_parameters_match_sbml(model, shared_file) -> None:
-    """Every constant and initial value equals BIOMD0000000732 (exactly; ``a`` is the paper's
-    ``alpha``; ``s1 = s2 = 0`` untreated as in the file)."""
+    """Identity with the source: every constant and initial value equals BIOMD0000000732 (exactly;
+    ``a`` is the paper's ``alpha``; ``s1 = s2 = 0`` untreated as in the file)."""
     libsbml = pytest.importorskip("libsbml")
     m = libsbml.readSBMLFromFile(str(shared_file(SBML))).getModel()
     for p in m.getListOfParameters():
@@ -113,9 +118,9 @@ def test_parameters_match_sbml(model, shared_file) -> None:
 
 
 def test_rates_match_sbml_and_document_the_difference(shared_file) -> None:
-    """The ``biomodels`` variant equals the SBML kinetic laws exactly; the ``paper`` variant
-    differs only in effector stimulation: p1 E I_L/(g1 + I_L) (paper) vs p1 E I_L/g1 (file).
-    IL-2 production keeps its g3 + T denominator in both."""
+    """Identity with the source: the ``biomodels`` variant equals the SBML kinetic laws exactly; the
+    ``paper`` variant differs only in effector stimulation: p1 E I_L/(g1 + I_L) (paper) vs p1 E
+    I_L/g1 (file). IL-2 production keeps its g3 + T denominator in both."""
     pytest.importorskip("libsbml")
     sbml = _sbml_rates(shared_file(SBML))
     bio, paper = kp.build("biomodels"), kp.build("paper")
@@ -168,10 +173,11 @@ def test_antigenicity_controls_small_tumour_equilibrium(model) -> None:
 
 @pytest.mark.parametrize("c", [0.0, 0.02, 0.04])
 def test_aci_threshold_540(model, c) -> None:
-    """Section 4 (ACI): the tumour-free state (s1/mu2, 0, 0) is stable iff
-    s1 > r2 mu2 g2/a = 540, for any c; checked at s1 = 530 (unstable) and 550 (stable), and
-    the tumour eigenvalue r2 - a s1/(mu2 g2) at s1 = 540 is 0 (abs. 1e-12)."""
-    assert kp.ACI_THRESHOLD == pytest.approx(0.18 * 0.03 * 1e5 / 1.0, rel=1e-12)
+    """Section 4 (ACI; identity of the parameters, stability computed here): the tumour-free state
+    (s1/mu2, 0, 0) is stable iff s1 > r2 mu2 g2/a = 540, for any c; checked at s1 = 530 (unstable)
+    and 550 (stable), and the tumour eigenvalue r2 - a s1/(mu2 g2) at s1 = 540 is 0 (abs. 1e-12)."""
+    _, P = _values(model)
+    assert kp.ACI_THRESHOLD == pytest.approx(P["r2"] * P["mu2"] * P["g2"] / P["a"], rel=1e-12)
     for s1, stable in ((530.0, False), (550.0, True)):
         ev = np.linalg.eigvals(_jacobian_at(model, (s1 / 0.03, 0.0, 0.0), c=c, s1=s1))
         assert bool(ev.real.max() < 0) is stable
@@ -184,15 +190,16 @@ def test_il2_alone_has_no_safe_cure(model) -> None:
     (0, 0, s2/mu3) is unstable (eigenvalue r2); above it the effector eigenvalue
     p1 I*/(g1 + I*) - mu2 is positive, i.e. E grows without bound (toxicity). So no IL-2 dose
     gives a bounded, tumour-free steady state (rel. 1e-9 on s2*)."""
-    s2_star = 0.03 * 10.0 * 2e7 / (0.1245 - 0.03)
+    _, P = _values(model)
+    s2_star = P["mu2"] * P["mu3"] * P["g1"] / (P["p1"] - P["mu2"])
     assert s2_star == pytest.approx(6.349e7, rel=1e-3)
     for s2 in (1e6, 0.99 * s2_star):
         ev = np.linalg.eigvals(_jacobian_at(model, (0.0, 0.0, s2 / 10.0), s2=s2))
-        assert ev.real.max() == pytest.approx(0.18, rel=1e-9)
+        assert ev.real.max() == pytest.approx(P["r2"], rel=1e-9)
     for s2 in (1.01 * s2_star, 1e8):
         i_star = s2 / 10.0
         ev = np.linalg.eigvals(_jacobian_at(model, (0.0, 0.0, i_star), s2=s2))
-        growth = 0.1245 * i_star / (2e7 + i_star) - 0.03
+        growth = P["p1"] * i_star / (P["g1"] + i_star) - P["mu2"]
         assert growth > 0
         assert np.any(np.isclose(ev.real, growth, rtol=1e-9))
 
@@ -271,8 +278,8 @@ def test_constant_input_equals_infusion_and_dose_monotone(model) -> None:
 
 
 def test_batched_matches_scipy_reference(model) -> None:
-    """Batched solver (auto, rtol 1e-9) vs SciPy LSODA (rtol 1e-10) within rtol 1e-5 on four
-    patients (untreated, ACI, IL-2, weekly ACI boluses); all states non-negative."""
+    """Computed here: batched solver (auto, rtol 1e-9) vs SciPy LSODA (rtol 1e-10) within rtol 1e-5
+    on four patients (untreated, ACI, IL-2, weekly ACI boluses); all states non-negative."""
     n = 4
     params = model.parameter_array(
         n,
