@@ -446,7 +446,6 @@ def _rodas_one(
     nsteps,
 ):
     n_out = t_out.shape[0]
-    n_ev = ev_t.shape[0]
     hmax = t_out[n_out - 1] - t0
     p = params[pat].copy()
     y = np.empty(NS)
