@@ -7,7 +7,7 @@ libRoadRunner (CVODE) and compared (scaled error <= 1e-6 at 61 output times; rul
 (``SbmlUnsupportedError``) or differs **fails**. The "N files: ..." line and the per-file
 results of ``docs/sbml_roadrunner.md`` (written by ``scripts/sbml_roadrunner_table.py``) are
 checked against these results by the slow set, which CI runs (``pytest -m slow``); the fast
-set checks the page against itself and against :data:`KNOWN`.
+set checks the page against itself, against :data:`KNOWN` and against the README's figure.
 
 The known-differences list is frozen: the two entries of :data:`GRANDFATHERED` predate the
 rule (no reliable reference exists for them: see their reasons); any other entry must carry
@@ -201,13 +201,22 @@ def _summary(results: dict[str, str]) -> str:
 
 def test_page_is_consistent_with_itself_and_known() -> None:
     """docs/sbml_roadrunner.md lists every curated file once; its count line is its rows'
-    count; the files that do not match are exactly those of KNOWN, with KNOWN's results."""
+    count; the files that do not match are exactly those of KNOWN, with KNOWN's results; the
+    README's "N of the M curated BioModels files match" is the page's."""
     rows = _page_rows()
     assert sorted(rows) == sorted(ALL_IDS)
     assert _summary(rows) in PAGE.read_text(encoding="utf-8")
     assert {b: r for b, r in rows.items() if r != "match"} == {
         b: k.result for b, k in KNOWN.items()
     }
+    readme = (PAGE.parents[1] / "README.md").read_text(encoding="utf-8")
+    quoted = re.search(r"(\d+) of the\s+(\d+) curated BioModels files match", readme)
+    assert quoted, "README.md no longer quotes 'N of the M curated BioModels files match'"
+    n_match = sum(r == "match" for r in rows.values())
+    assert (int(quoted[1]), int(quoted[2])) == (n_match, len(rows)), (
+        f"README.md quotes {quoted[1]} of {quoted[2]}; docs/sbml_roadrunner.md has "
+        f"{n_match} of {len(rows)}"
+    )
 
 
 @pytest.mark.slow
