@@ -299,7 +299,8 @@ def test_toxicity_table_uses_g3plus_ae_when_given(tables):
 
 
 def test_forest_takes_trials_subgroup_analysis_rows(tables):
-    endpoints = pytest.importorskip("oncotwin.trials.endpoints")
+    from oncotwin.trials import endpoints
+
     table = endpoints.subgroup_analysis(tables.outcomes, "tmb_group", "A", min_events=5)
     rows = table[table["arm"] == "B"]
     ax = plot_forest(rows)
