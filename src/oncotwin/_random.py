@@ -23,7 +23,9 @@ import numpy as np
 
 __all__ = [
     "BLOCK",
+    "MAX_SEED",
     "Stream",
+    "check_seed",
     "keyed_normals",
     "patient_keys",
     "patient_normals",
@@ -35,6 +37,31 @@ __all__ = [
 
 #: Patients per block of :func:`patient_normals`.
 BLOCK = 1024
+
+#: Seeds are non-negative integers below 2**63 (hashed as signed 64-bit integers).
+MAX_SEED = 2**63 - 1
+
+
+def check_seed(seed: object, field: str = "seed") -> int:
+    """``seed`` if it is a whole number from 0 to 2**63 - 1, else one error naming ``field``.
+
+    Examples
+    --------
+    >>> check_seed(7)
+    7
+    """
+    from oncotwin.errors import OncotwinError
+
+    if (
+        isinstance(seed, bool)
+        or not isinstance(seed, int | np.integer)
+        or not 0 <= seed <= MAX_SEED
+    ):
+        raise OncotwinError(
+            f"{field} {seed!r}: a seed is a whole number from 0 to 2**63 - 1 "
+            f"({MAX_SEED}); give e.g. {field} 1"
+        )
+    return int(seed)
 
 
 class Stream(IntEnum):

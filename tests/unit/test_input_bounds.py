@@ -240,3 +240,16 @@ def test_chunk_size_bound():
 
 def test_messages_name_no_machine_path_beyond_what_was_given(tmp_path):
     assert str(Path.home()) not in str(_bounds.human_bytes(1e9))
+
+
+@pytest.mark.parametrize("seed", [-1, 2**63, 1.5, True])
+def test_library_entry_points_check_the_seed(seed):
+    """simulate(), sample_population and VirtualPopulation refuse a seed outside 0..2**63-1
+    with one message (NumPy's own ValueError used to escape from deep inside)."""
+    import oncotwin as ot
+
+    model = ot.get_model("kuznetsov1994")
+    with pytest.raises(OncotwinError, match=r"seed .*: a seed is a whole number from 0 to 2\*\*63"):
+        ot.simulate(model, patients=2, days=3, seed=seed)
+    with pytest.raises(OncotwinError, match=r"a seed is a whole number"):
+        ot.VirtualPopulation.for_trial(model, "melanoma", np.arange(3), seed=seed)

@@ -21,6 +21,7 @@ import os
 import shutil
 from pathlib import Path
 
+from oncotwin._random import MAX_SEED, check_seed
 from oncotwin.errors import OncotwinError
 
 __all__ = [
@@ -36,8 +37,6 @@ __all__ = [
     "trial_bytes_per_patient",
 ]
 
-#: Seeds are non-negative integers below 2**63 (hashed as signed 64-bit integers).
-MAX_SEED = 2**63 - 1
 #: Smallest relative tolerance: below it double precision cannot follow (about 100 ulp).
 MIN_RTOL = 1e-14
 #: Most patients per trial chunk: a chunk's trajectories are held in memory at once.
@@ -52,16 +51,6 @@ _VISIT_COLUMNS = 11  # visits: one row per patient and scan
 _EVENTS_PER_PATIENT = 12  # events: progression, response, toxicity, death, ... (typical <= 6)
 _EVENT_COLUMNS = 6
 _BYTES_PER_CELL = 16
-
-
-def check_seed(seed: int, option: str) -> int:
-    """``seed`` if it is a whole number from 0 to 2**63 - 1, else an error naming ``option``."""
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise OncotwinError(
-            f"{option} {seed}: a seed is a whole number from 0 to 2**63 - 1 "
-            f"({MAX_SEED}); give e.g. {option} 1"
-        )
-    return seed
 
 
 def check_tolerance(value: float, option: str, *, minimum: float = 0.0) -> float:

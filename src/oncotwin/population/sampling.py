@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from oncotwin._random import BLOCK, patient_normals
+from oncotwin._random import BLOCK, check_seed, patient_normals
 from oncotwin.errors import ParameterError
 from oncotwin.parameters import Parameter
 from oncotwin.units import bsa_mosteller
@@ -115,6 +115,7 @@ def sample_population(
     """
     if not isinstance(n, int | np.integer) or n < 1:
         raise ParameterError(f"patients={n!r}; give a whole number of patients >= 1")
+    seed = check_seed(seed)
     sds = {name: p.log_sd for name, p in model.parameters.items()}
     for name, sd in (vary or {}).items():
         model.parameter_index(name)  # unknown names raise with "did you mean"

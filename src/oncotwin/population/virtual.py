@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from oncotwin._random import Stream, patient_uniforms
+from oncotwin._random import Stream, check_seed, patient_uniforms
 from oncotwin.errors import ParameterError
 from oncotwin.population.sampling import Population, sample_population
 
@@ -183,7 +183,10 @@ class VirtualPopulation:
     ) -> VirtualPopulation:
         """Trial patients ``patient_ids`` (positions in the run's eligible, baseline-matched
         stream, see :func:`eligible_patients`)."""
+        seed = check_seed(seed)
         ids = np.asarray(patient_ids, dtype=np.int64)
+        if ids.size and int(ids.min()) < 0:
+            raise ParameterError("patient_ids: give indices >= 0 of the run's patient stream")
         n = int(ids.max()) + 1 if ids.size else 0
         stream = eligible_patients(cancer, n, seed=seed, eligibility=eligibility, baseline=baseline)
         cov = stream.iloc[ids].reset_index(drop=True)

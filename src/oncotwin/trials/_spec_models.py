@@ -23,7 +23,7 @@ import numpy as np
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from oncotwin._constants import DAYS_PER_MONTH
-from oncotwin._random import randomisation_hash
+from oncotwin._random import MAX_SEED, randomisation_hash
 from oncotwin.errors import OncotwinError, did_you_mean
 from oncotwin.regimens import Regimen, parse_regimen
 from oncotwin.regimens._names import MAX_HORIZON_YEARS
@@ -50,8 +50,6 @@ PLACEBO: frozenset[str] = frozenset({"placebo", "none"})
 MAX_MONTHS: int = MAX_HORIZON_YEARS * 12
 #: Most patients one spec may ask for (larger runs: several runs with different seeds).
 MAX_PATIENTS: int = 10_000_000
-#: Seeds are non-negative integers below 2**63 (they are hashed as signed 64-bit integers).
-MAX_SEED: int = 2**63 - 1
 #: Largest ``ratio`` of one arm (a randomisation block holds the sum of the ratios).
 MAX_RATIO: int = 100
 #: Most scans one patient may get over the follow-up (weekly scans for 50 years fit).
