@@ -10,7 +10,7 @@ both solves (causality), so the stop day is exact and all later dynamics respond
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -156,14 +156,17 @@ def solve_with_rules(
     stop, reason = _stops(rules, tox, prog, stop_day)
     if not (np.isfinite(stop).any() or np.isfinite(prog).any()):
         return DosedSolution(sol, pop, stop, reason.astype(str), tox)
-    events = prepared.kept(stop, prog)
+    kept = prepared.kept(stop, prog)
+    changed = (prepared.events.active() & ~kept.active()).any(axis=1)
+    events = kept
     for extra in (
         _steroid_events(model, read.steroid_state, stop, reason),
         after_stop(stop, reason.astype(str)) if after_stop is not None else None,
     ):
         if extra is not None and extra.n_events:
             events = events.concat(extra)
-    sol = solve(model, pop.params, t, events=events, options=opts)
+            changed |= extra.active().any(axis=1)
+    sol = _resolve(model, sol, np.nonzero(changed)[0], events, opts)
     if prepared.until_progression.any():  # the regimen's own 'until progression' stopped
         until = prog < stop
         stop = np.where(until, prog, stop)
@@ -171,6 +174,23 @@ def solve_with_rules(
     return DosedSolution(
         sol, pop, stop, reason.astype(str), tox.merged_after_stop(read.toxicity(sol, seed, ids))
     )
+
+
+def _resolve(
+    model: Model, sol: Solution, rows: np.ndarray, events: EventTable, opts: SolverOptions
+) -> Solution:
+    """``sol`` with the patients ``rows`` solved again under ``events``. The others' events
+    are unchanged in effect (a zero or masked dose never touches a patient's steps), so their
+    first-solve trajectories are what a second solve would give, to the last bit."""
+    if rows.size == 0:
+        return sol
+    part = solve(model, sol.params[rows], sol.t, events=events.take(rows), options=opts)
+    merged = {}
+    for name in ("y", "status", "nsteps", "method"):
+        whole = getattr(sol, name).copy()
+        whole[rows] = getattr(part, name)
+        merged[name] = whole
+    return replace(sol, **merged)
 
 
 def _toxicity_if_known(

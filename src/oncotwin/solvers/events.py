@@ -102,6 +102,14 @@ class EventTable:
         """The same events for a subset of patients."""
         return EventTable(self.time, self.state, self.kind, self.value[rows])
 
+    def active(self) -> np.ndarray:
+        """``(n_patients, n_events)``: whether each event changes that patient's state (not a
+        zero dose or rate, a factor of 1, or a masked (NaN) assignment)."""
+        v = self.value
+        return np.where(
+            self.kind == MULTIPLY, v != 1.0, np.where(self.kind == SET, v == v, v != 0.0)
+        )
+
     def masked(self, mask: np.ndarray) -> EventTable:
         """Skip events where ``mask`` (n_patients, n_events) is False."""
         mask = np.asarray(mask, dtype=bool)
