@@ -174,6 +174,13 @@ def simulate_cmd(
     ] = None,
     method: Annotated[str, typer.Option(help="auto | dopri5 | rodas4")] = "auto",
     rtol: Annotated[float, typer.Option(help="Relative tolerance.")] = 1e-6,
+    atol: Annotated[
+        float,
+        typer.Option(
+            help="Absolute tolerance; each state's is tightened to rtol x its scale (its "
+            "initial value at the model's defaults) where that is smaller.",
+        ),
+    ] = 1e-8,
     stop_on: Annotated[
         list[str] | None,
         typer.Option(
@@ -206,6 +213,9 @@ def simulate_cmd(
         else:
             m = ot.get_model(model or ("metastatic_io" if cancer else DEFAULT_MODEL))
         _check_simulate_input(m, patients, days, every, seed, rtol, save, out)
+        from oncotwin.cli._bounds import check_tolerance
+
+        check_tolerance(atol, "--atol")
         population: Any = patients
         if cancer is not None:
             if m.name != "metastatic_io":
@@ -218,7 +228,7 @@ def simulate_cmd(
             from oncotwin.population.virtual import VirtualPopulation
 
             population = VirtualPopulation.for_trial(m, cancer, np.arange(patients), seed=seed)
-        opts = SolverOptions(method=method, rtol=rtol)  # type: ignore[arg-type]
+        opts = SolverOptions(method=method, rtol=rtol, atol=atol)  # type: ignore[arg-type]
         from oncotwin.regimens import DosingRules
 
         rules = DosingRules.from_treatment(
