@@ -21,6 +21,7 @@ from oncotwin.errors import OncotwinError, SolverError
 from oncotwin.models.readouts import clinical_readouts
 from oncotwin.pharmacology import get_drug
 from oncotwin.population import Population, sample_population
+from oncotwin.population.virtual import VirtualPopulation
 from oncotwin.regimens import DosingRules, Regimen, parse_regimen
 from oncotwin.simulation._dosing import solve_with_rules
 from oncotwin.simulation._events import regimen_dose_events
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from oncotwin.models.base import Model
-    from oncotwin.population.virtual import VirtualPopulation
 
 
 class EventSource(Protocol):
@@ -183,7 +183,7 @@ def simulate(
     baseline_mm = None
     if isinstance(patients, Population):
         pop = patients
-    elif hasattr(patients, "covariates") and hasattr(patients, "population"):  # virtual
+    elif isinstance(patients, VirtualPopulation):
         pop = patients.population
         if _needs_rules(regimen, rules, days):
             baseline_mm = clinical_readouts(model).baseline_diameters(patients)

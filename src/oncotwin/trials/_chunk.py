@@ -6,6 +6,7 @@ arm and every random number derive from the run seed and ``i`` alone.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -21,6 +22,7 @@ from oncotwin.trials.assessment import Assessment, Readouts, assess, get_criteri
 
 if TYPE_CHECKING:
     from oncotwin.models.readouts import ClinicalReadouts, Toxicity
+    from oncotwin.population import Population
     from oncotwin.simulation import DosedSolution
     from oncotwin.solvers import Solution
     from oncotwin.trials._plan import ArmPlan, TrialPlan
@@ -89,35 +91,41 @@ class _ArmContext:
         return assess(plan.criterion, readouts, seed=plan.seed, patient_ids=self.ids, **options)
 
 
+AfterStop = Callable[[np.ndarray, np.ndarray], EventTable | None]
+
+
 def _crossover_events(
     arm: ArmPlan, vp: VirtualPopulation, plan: TrialPlan
-) -> tuple[object, object]:
-    """The crossover regimen's events (prepared for ``vp``) and who crosses over, or Nones."""
+) -> tuple[Population | None, AfterStop | None]:
+    """The population prepared for the crossover regimen and the events that start it at
+    each crossing patient's progression, or Nones for an arm without crossover."""
     if arm.crossover_regimen is None:
         return None, None
     crossing = patient_uniforms(plan.seed, vp.patient_ids, stream=Stream.CROSSOVER)
     crossing = crossing < arm.crossover_fraction
     base = regimen_dose_events(vp.model, arm.crossover_regimen, vp.population, plan.horizon)
+    ev = base.events
 
     def after_stop(stop: np.ndarray, reason: np.ndarray) -> EventTable | None:
-        """The crossover regimen from each crossing patient's progression day."""
+        """The crossover regimen from each crossing patient's progression day (one copy of
+        its events per distinct day, zero for everyone else), built in one table."""
         go = crossing & (reason == "progression") & np.isfinite(stop) & (stop < plan.horizon)
-        parts = []
+        times, states, kinds, values = [], [], [], []
         for d in np.unique(stop[go]):
-            who = go & (stop == d)
-            keep = base.events.time + d <= plan.horizon
+            keep = ev.time + d <= plan.horizon
             if keep.any():
-                ev = base.events
-                vals = np.where(who[:, None], ev.value[:, keep], 0.0)
-                parts.append(
-                    EventTable.build(ev.time[keep] + d, ev.state[keep], ev.kind[keep], vals)
-                )
-        if not parts:
+                times.append(ev.time[keep] + d)
+                states.append(ev.state[keep])
+                kinds.append(ev.kind[keep])
+                values.append(np.where((go & (stop == d))[:, None], ev.value[:, keep], 0.0))
+        if not times:
             return None
-        out = parts[0]
-        for p in parts[1:]:
-            out = out.concat(p)
-        return out
+        return EventTable.build(
+            np.concatenate(times),
+            np.concatenate(states),
+            np.concatenate(kinds),
+            np.concatenate(values, axis=1),
+        )
 
     return base.population, after_stop
 

@@ -8,7 +8,7 @@ fixed. :meth:`TrialPlan.citations` lists every paper a run of the plan uses.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,7 +97,6 @@ class TrialPlan:
     rules: DosingRules
     criterion: str
     confirm_min_days: float
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_spec(cls, spec: TrialSpec, *, patients: int, seed: int, chunk_size: int) -> TrialPlan:
