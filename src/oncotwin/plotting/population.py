@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from oncotwin.simulation import DISCLAIMER
+from oncotwin._constants import DISCLAIMER
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -19,8 +19,8 @@ def plot_sites(result: Any, *, axes: Any = None, log: bool = True) -> Any:
     """
     from matplotlib.figure import Figure
 
+    from oncotwin._constants import DISCLAIMER
     from oncotwin.models.metastatic_io import METASTATIC_SITES, SITES
-    from oncotwin.simulation import DISCLAIMER
 
     sol = result.solution
     names = list(sol.names)

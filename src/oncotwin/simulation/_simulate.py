@@ -21,7 +21,6 @@ from oncotwin.errors import OncotwinError, SolverError
 from oncotwin.models.readouts import clinical_readouts
 from oncotwin.pharmacology import get_drug
 from oncotwin.population import Population, sample_population
-from oncotwin.population.virtual import VirtualPopulation
 from oncotwin.regimens import DosingRules, Regimen, parse_regimen
 from oncotwin.simulation._dosing import solve_with_rules
 from oncotwin.simulation._events import regimen_dose_events
@@ -31,6 +30,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from oncotwin.models.base import Model
+    from oncotwin.population.virtual import VirtualPopulation
 
 
 class EventSource(Protocol):
@@ -183,7 +183,7 @@ def simulate(
     baseline_mm = None
     if isinstance(patients, Population):
         pop = patients
-    elif isinstance(patients, VirtualPopulation):
+    elif _is_virtual(patients):
         pop = patients.population
         if _needs_rules(regimen, rules, days):
             baseline_mm = clinical_readouts(model).baseline_diameters(patients)
@@ -251,3 +251,10 @@ def _needs_rules(regimen: Regimen | None, rules: DosingRules | None, days: float
     if rules is not None and rules.any:
         return True
     return bool(regimen.schedule(days).until_progression.any())
+
+
+def _is_virtual(patients: object) -> bool:
+    """Whether ``patients`` is a VirtualPopulation (imported here: it loads pandas)."""
+    from oncotwin.population.virtual import VirtualPopulation
+
+    return isinstance(patients, VirtualPopulation)
