@@ -22,6 +22,7 @@ import numpy as np
 import pytest
 
 import oncotwin as ot
+from oncotwin.errors import ParameterError
 from oncotwin.parameters import Parameter
 from oncotwin.population import sample_population
 from oncotwin.solvers import BOLUS, EventTable, SolverOptions, solve
@@ -113,7 +114,17 @@ NOT_YET: dict[str, int] = {"metastatic_io": 129, "bench_anchor": 35, "pk:docetax
 
 
 def reason_problem(rec: Parameter) -> str:
-    """Why an assumption's reason does not follow the rule ("" when it does)."""
+    """Why an assumption's reason does not follow the rule ("" when it does): its basis and
+    plausible range are stated either as record fields (``basis``, ``prior_range``, as
+    parameter-set files write them) or in the reason's text."""
+    if rec.basis:
+        if rec.basis == "untreated default":
+            return "" if rec.value == 0 else "an untreated default must be 0"
+        if rec.prior_range is None:
+            return "a basis but no prior_range (range = [low, high])"
+        if len(rec.reason.strip()) < 20:
+            return "a reason too short to say why"
+        return ""
     basis = _BASIS.search(rec.reason)
     if basis is None:
         return "no 'basis: <" + " | ".join(BASES) + ">'"
@@ -137,6 +148,12 @@ def test_reason_rule_rejects_boilerplate() -> None:
     out = Parameter(5.0, "1/day", assumption=True, reason=ok)
     assert "outside" in reason_problem(out)
     assert reason_problem(Parameter(1.0, "1", assumption=True, reason="basis: untreated default"))
+    fields = dict(assumption=True, reason="order of magnitude of a murine estimate")
+    rec = Parameter(0.1, "1/day", basis="to be calibrated", prior_range=(0.01, 1.0), **fields)
+    assert reason_problem(rec) == ""
+    assert reason_problem(Parameter(0.1, "1/day", basis="sourced range", **fields))
+    with pytest.raises(ParameterError, match="contain the value"):
+        Parameter(5.0, "1/day", basis="to be calibrated", prior_range=(0.01, 1.0), **fields)
 
 
 def test_every_parameter_is_sourced_or_flagged(case) -> None:

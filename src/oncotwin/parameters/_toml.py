@@ -31,6 +31,9 @@ RECORD_FIELDS: tuple[str, ...] = (
     "log_sd",
     "lower",
     "upper",
+    "range",
+    "basis",
+    "calibrate",
 )
 
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -83,6 +86,12 @@ def record_to_table(p: Parameter) -> dict[str, Any]:
         table["lower"] = float(p.lower)
     if p.upper != math.inf:
         table["upper"] = float(p.upper)
+    if p.prior_range is not None:
+        table["range"] = [float(x) for x in p.prior_range]
+    if p.basis:
+        table["basis"] = p.basis
+    if p.calibrate:
+        table["calibrate"] = True
     return table
 
 
@@ -131,6 +140,18 @@ def record_from_table(table: Any, *, where: str, model_unit: str | None = None) 
             f'{where}: no source; add source = "<citation key>" and where = "<table, figure>", '
             'or assumption = true with reason = "<why the value is reasonable>"'
         )
+    prior = table.get("range")
+    if prior is not None and not (
+        isinstance(prior, list)
+        and len(prior) == 2
+        and all(isinstance(x, int | float) and not isinstance(x, bool) for x in prior)
+    ):
+        raise ParameterError(f"{where}: range = {prior!r}; write range = [low, high] (numbers)")
+    calibrate = table.get("calibrate", False)
+    if not isinstance(calibrate, bool):
+        raise ParameterError(f"{where}: calibrate = {calibrate!r}; write true or false")
+    if "basis" in table and not isinstance(table["basis"], str):
+        raise ParameterError(f"{where}: basis = {table['basis']!r}; write a string in quotes")
     if "where" in table and "source" not in table:
         raise ParameterError(f'{where}: where = ... needs a source = "<citation key>"')
     try:
@@ -145,9 +166,14 @@ def record_from_table(table: Any, *, where: str, model_unit: str | None = None) 
             log_sd=_number(table, "log_sd", 0.0, where),
             lower=_number(table, "lower", 0.0, where),
             upper=_number(table, "upper", math.inf, where),
+            prior_range=None if prior is None else (float(prior[0]), float(prior[1])),
+            basis=table.get("basis", ""),
+            calibrate=calibrate,
         )
-    except ParameterError:
-        raise
+    except ParameterError as e:
+        if str(e).startswith(where):
+            raise
+        raise ParameterError(f"{where}: {e}") from None
     except OncotwinError as e:  # unknown citation key, with "did you mean"
         raise ParameterError(f"{where}: {e}; register the citation or fix the key") from None
     if not (record.lower <= record.value <= record.upper):

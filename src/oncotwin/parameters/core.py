@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from oncotwin.citations import get_citation
 from oncotwin.errors import ParameterError, UnknownNameError, did_you_mean
 
-__all__ = ["Parameter", "ParameterValues", "Source"]
+__all__ = ["BASES", "Parameter", "ParameterValues", "Source"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,20 @@ class Parameter:
         sampling (log-normal, the pharmacometric omega); 0 means the parameter does not vary.
     lower, upper
         Valid range (inclusive); values outside raise :class:`ParameterError`.
+    prior_range
+        The plausible range ``(low, high)`` of the population value, which calibration uses
+        as its prior (a uniform prior, on the log scale when both ends are positive and
+        ``high / low >= 10``); ``None`` if the value is fixed.
+    basis
+        Where an assumed value or its plausible range comes from: ``"sourced range"`` (a
+        range a publication reports, named in ``reason``), ``"physiological bound"`` (a
+        limit of what is physically or biologically possible), ``"to be calibrated"`` (an
+        order of magnitude that calibration must fit) or ``"untreated default"`` (a drug
+        or treatment quantity that is 0 until a regimen sets it); empty for sourced values.
+    calibrate
+        True if calibration treats the value as free (a calibration quantity fitted to the
+        calibration arms, within ``prior_range``); such a value must not be called
+        "not fitted" once calibrated.
 
     Examples
     --------
@@ -72,6 +86,9 @@ class Parameter:
     log_sd: float = 0.0
     lower: float = 0.0
     upper: float = math.inf
+    prior_range: tuple[float, float] | None = None
+    basis: str = ""
+    calibrate: bool = False
 
     def __post_init__(self) -> None:
         if self.source is None and not self.assumption:
@@ -86,6 +103,21 @@ class Parameter:
         object.__setattr__(self, "value", v)
         if not (self.log_sd >= 0 and math.isfinite(self.log_sd)):
             raise ParameterError(f"log_sd={self.log_sd} must be a finite number >= 0")
+        if self.basis and self.basis not in BASES:
+            raise ParameterError(
+                f"basis={self.basis!r} is not one of {', '.join(map(repr, BASES))}"
+            )
+        if self.prior_range is not None:
+            lo, hi = (float(x) for x in self.prior_range)
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= v <= hi):
+                raise ParameterError(
+                    f"prior_range=({lo}, {hi}) must be finite and contain the value {v}"
+                )
+            object.__setattr__(self, "prior_range", (lo, hi))
+        if self.calibrate and self.prior_range is None:
+            raise ParameterError(
+                "a calibration quantity (calibrate=True) needs a prior_range=(low, high)"
+            )
 
     def with_value(self, value: float) -> Parameter:
         """A copy with another value (same unit and provenance)."""
@@ -95,6 +127,15 @@ class Parameter:
     def provenance(self) -> str:
         """Human-readable source or ``assumption: reason``."""
         return str(self.source) if self.source is not None else f"assumption: {self.reason}"
+
+
+#: The bases an assumed value or its plausible range may state (:attr:`Parameter.basis`).
+BASES: tuple[str, ...] = (
+    "sourced range",
+    "physiological bound",
+    "to be calibrated",
+    "untreated default",
+)
 
 
 @dataclass(frozen=True)
