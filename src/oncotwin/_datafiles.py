@@ -155,7 +155,7 @@ def check_keys(
 
 _PARAM_KEYS = frozenset(
     {"value", "unit", "source", "where", "assumption", "reason", "description"}
-    | {"log_sd", "lower", "upper"}
+    | {"log_sd", "lower", "upper", "range", "basis"}
 )
 
 
@@ -184,9 +184,14 @@ def parameter_record(rec: Any, *, file: str, where: str) -> Any:
     kw: dict[str, Any] = {
         k: _number(rec, k, file, where) for k in ("value", "log_sd", "lower", "upper") if k in rec
     }
-    for k in ("unit", "reason", "description"):
+    for k in ("unit", "reason", "description", "basis"):
         if k in rec:
             kw[k] = field_str(rec, k, file=file, where=where)
+    if "range" in rec:
+        rng = rec["range"]
+        if not (isinstance(rng, list) and len(rng) == 2):
+            raise fail(file, f"{where}.range", f"expected [low, high], got {rng!r}", "fix it")
+        kw["prior_range"] = tuple(_number({"range": x}, "range", file, where) for x in rng)
     if "assumption" in rec:
         if not isinstance(rec["assumption"], bool):
             raise fail(file, f"{where}.assumption", "expected true or false", "write true")

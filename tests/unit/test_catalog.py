@@ -150,7 +150,7 @@ def test_listing():
         "cemiplimab",
     }
     rows = {r["name"]: r for r in drug_table()}
-    assert rows["pembrolizumab"]["sources"] == "Ahamadi2017"
+    assert rows["pembrolizumab"]["sources"] == "Ahamadi2017, KeytrudaLabel"
     assert rows["axicabtagene ciloleucel"]["half_life_days"] is None
     with pytest.raises(UnknownNameError, match="mechanism"):
         drugs_by_mechanism("anti-PD1x")
