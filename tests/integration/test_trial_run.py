@@ -90,6 +90,28 @@ def test_resume_with_other_options_is_refused(spec, uninterrupted):
         run_trial(spec, out=uninterrupted.out, patients=N + 1, chunk_size=CHUNK, resume=True)
 
 
+def test_resume_of_a_store_made_by_another_model_is_refused(spec, tmp_path):
+    """A store made by another version of the model (equations or parameter values) is never
+    resumed into: its chunks would mix two models (the manifest records both hashes)."""
+    import json
+    import shutil
+
+    from oncotwin.errors import OncotwinError
+
+    out = tmp_path / "run"
+    run_trial(spec, out=out, patients=N, chunk_size=CHUNK, report=False)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert len(manifest["model_fingerprint"]) == 16
+    assert len(manifest["parameter_values_hash"]) == 16
+    for key in ("model_fingerprint", "parameter_values_hash"):
+        other = tmp_path / key
+        shutil.copytree(out, other)
+        changed = {**manifest, key: "0" * 16}
+        (other / "manifest.json").write_text(json.dumps(changed))
+        with pytest.raises(OncotwinError, match=key):
+            run_trial(spec, out=other, patients=N, chunk_size=CHUNK, resume=True)
+
+
 def test_compare_published_marks_gap(spec):
     """compare_published adds the published value, the difference and whether the published
     value lies inside the simulated 95% CI."""

@@ -55,6 +55,7 @@ True
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 import tomllib
 from collections.abc import Iterator, Mapping
@@ -203,6 +204,16 @@ class ParameterSet(Mapping[str, Parameter]):
         from oncotwin.citations import cite
 
         cite(*self.citations)
+
+    def values_hash(self) -> str:
+        """A short hash of every value and log-SD (name order): two sets with the same hash
+        give the same simulations; stored runs record it so that runs of other values are
+        never mixed with them."""
+        h = hashlib.sha256()
+        for name in sorted(self.parameters):
+            rec = self.parameters[name]
+            h.update(f"{name}={rec.value!r}/{rec.log_sd!r};".encode())
+        return h.hexdigest()[:16]
 
     def vector(self, model: Model) -> np.ndarray:
         """Parameter vector of ``model`` (model order): this set's values, the model's

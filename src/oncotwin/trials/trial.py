@@ -35,7 +35,16 @@ __all__ = ["Trial", "report_from_result"]
 DEFAULT_CHUNK = 500
 
 #: Manifest keys a resumed run must share with the stored one.
-_RESUME_KEYS = ("seed", "patients", "chunk_size")
+#: What a resumed run must share with the stored one: the same patients, and the same model
+#: (equations) and parameter values, so that runs of an older model are never mixed in.
+_RESUME_KEYS = (
+    "seed",
+    "patients",
+    "chunk_size",
+    "model_fingerprint",
+    "parameter_sets",
+    "parameter_values_hash",
+)
 
 
 class Trial:
@@ -180,6 +189,7 @@ def _manifest_start(plan: TrialPlan) -> dict[str, Any]:
         "model_fingerprint": model.fingerprint,
         "solver": "dopri5/rodas4 auto, rtol 1e-5, atol 1e-9",
         "parameter_sets": plan.parameter_set().name,
+        "parameter_values_hash": plan.parameter_set().values_hash(),
         "criteria_not_modelled": dict(plan.recorded_criteria),
         "response_criterion": plan.criterion,
         "dosing_rules": repr(plan.rules),

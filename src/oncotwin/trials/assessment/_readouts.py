@@ -49,6 +49,11 @@ class Readouts:
         M-protein proxy read by IMWG.
     marrow_blast_fraction
         ``float[n, v]`` bone-marrow blasts as a fraction of marrow cells (0..1).
+    clinical_progression_day
+        ``float[n]`` day of clinical (symptomatic) deterioration, a progression declared
+        without a scan (``inf`` = never), or ``None``. Every criterion counts it as
+        progression when it comes before the radiological one (and before death and the end
+        of follow-up).
 
     Examples
     --------
@@ -72,6 +77,7 @@ class Readouts:
     lesion_organ: np.ndarray | None = None
     tumour_burden: np.ndarray | None = None
     marrow_blast_fraction: np.ndarray | None = None
+    clinical_progression_day: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         days = _frozen_copy(self.scan_days)
@@ -98,6 +104,10 @@ class Readouts:
         if self.new_lesion_day is not None:
             nl = self._per_patient("new_lesion_day", self.new_lesion_day, n, True)
             object.__setattr__(self, "new_lesion_day", nl)
+        if self.clinical_progression_day is not None:
+            cp = self.clinical_progression_day
+            cp = self._per_patient("clinical_progression_day", cp, n, True)
+            object.__setattr__(self, "clinical_progression_day", cp)
         if (self.lesion_diameter_mm is None) != (self.lesion_organ is None):
             given = "lesion_diameter_mm" if self.lesion_organ is None else "lesion_organ"
             raise OncotwinError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -225,13 +226,42 @@ def assess(
             if option not in crit.options:
                 msg = did_you_mean(option, crit.options or ("(none)",), what="option", n=1)
                 raise ParameterError(f"criterion {crit.name!r}: {msg}")
+    clinical, end = readouts.clinical_progression_day, readouts.end_day
+    if clinical is not None:  # scans stop at a clinical progression
+        stop = np.minimum(readouts.end_day, clinical)
+        readouts = dataclasses.replace(readouts, end_day=stop, clinical_progression_day=None)
     result = crit.function(readouts, seed=seed, patient_ids=patient_ids, **options)
     if not isinstance(result, Assessment):
         raise OncotwinError(
             f"criterion {crit.name!r} returned a {type(result).__name__}, not an Assessment; "
             "its function must return oncotwin.trials.assessment.Assessment"
         )
+    if clinical is not None:
+        result = _with_clinical_progression(result, clinical, end, readouts.death_day)
     return result
+
+
+def _with_clinical_progression(
+    result: Assessment, clinical: np.ndarray, end: np.ndarray, death: np.ndarray
+) -> Assessment:
+    """``result`` (assessed with scans up to each patient's clinical progression) with that
+    progression counted where it comes first (before the radiological progression, death
+    and the end of follow-up), and OS read to the real end of follow-up."""
+    first = (clinical < result.progression_day) & (clinical <= end) & (clinical < death)
+    first &= ~(result.pfs_event & (result.pfs_days <= clinical))
+    pfs = np.where(first, clinical, result.pfs_days)
+    responder = np.isfinite(result.dor_days)
+    os_event = death <= end
+    return dataclasses.replace(
+        result,
+        progression_day=np.where(first, clinical, result.progression_day),
+        pfs_days=pfs,
+        pfs_event=result.pfs_event | first,
+        dor_days=np.where(responder, pfs - result.response_day, result.dor_days),
+        dor_event=result.dor_event | (first & responder),
+        os_days=np.where(os_event, death, end),
+        os_event=os_event,
+    )
 
 
 # --------------------------------------------------------------------------------------------
