@@ -10,15 +10,19 @@ phases stop at progression whatever the rules say.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from oncotwin._constants import DAYS_PER_MONTH
 from oncotwin.errors import RegimenError
 
-__all__ = ["STOP_REASONS", "DosingRules"]
+__all__ = ["CHECKPOINT_CLASSES", "STOP_REASONS", "DosingRules"]
 
 #: Why dosing stopped for a patient ('' where it never did).
 STOP_REASONS: tuple[str, ...] = ("", "toxicity", "progression", "duration")
+
+#: Mechanism classes of immune checkpoint inhibitors (the usual 2-year cap applies to them).
+CHECKPOINT_CLASSES: tuple[str, ...] = ("anti-PD-1", "anti-PD-L1", "anti-CTLA-4")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -34,6 +38,10 @@ class DosingRules:
         steroid course that day (where the model has a steroid state).
     max_duration_days
         Stop every dose that starts after this many days (``inf``: no limit).
+    max_days_by_class
+        Per mechanism class (e.g. ``"anti-PD-1"``): give no dose of that class that starts
+        more than this many days after the patient's first dose of it; other drugs go on
+        (e.g. the 2-year cap of checkpoint inhibitors beside pemetrexed maintenance).
 
     Examples
     --------
@@ -41,11 +49,14 @@ class DosingRules:
     True
     >>> DosingRules.from_treatment(["progression"], max_duration_months=24).max_duration_days
     730.5
+    >>> DosingRules(max_days_by_class={"anti-PD-1": 730.5}).any
+    True
     """
 
     stop_on_progression: bool = False
     stop_on_toxicity: bool = False
     max_duration_days: float = math.inf
+    max_days_by_class: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         d = self.max_duration_days
@@ -53,6 +64,8 @@ class DosingRules:
             raise RegimenError(
                 f"max_duration_days={d!r}; give a positive number of days (inf: no limit)"
             )
+        _check_class_caps(self.max_days_by_class, "max_days_by_class", "days")
+        object.__setattr__(self, "max_days_by_class", dict(self.max_days_by_class))
 
     @property
     def any(self) -> bool:
@@ -61,6 +74,7 @@ class DosingRules:
             self.stop_on_progression
             or self.stop_on_toxicity
             or math.isfinite(self.max_duration_days)
+            or bool(self.max_days_by_class)
         )
 
     @classmethod
@@ -70,10 +84,11 @@ class DosingRules:
         *,
         max_duration_months: float | None = None,
         field: str = "discontinue_on",
+        max_months_by_class: Mapping[str, float] | None = None,
     ) -> DosingRules:
         """Rules from a trial spec's ``[treatment]`` table (``discontinue_on`` names among
-        'progression' and 'toxicity'; ``max_duration_months`` in months of 30.4375 days);
-        ``field`` names the input in error messages."""
+        'progression' and 'toxicity'; ``max_duration_months`` and ``max_months_by_class``
+        in months of 30.4375 days); ``field`` names the input in error messages."""
         names = set(discontinue_on or ())  # type: ignore[call-overload]
         unknown = names - {"progression", "toxicity"}
         if unknown:
@@ -85,4 +100,34 @@ class DosingRules:
             stop_on_progression="progression" in names,
             stop_on_toxicity="toxicity" in names,
             max_duration_days=float(months) * DAYS_PER_MONTH if months else math.inf,
+            max_days_by_class=_class_days(max_months_by_class),
         )
+
+
+def _class_days(months_by_class: Mapping[str, float] | None) -> dict[str, float]:
+    """Per-class caps in months -> days (checked first, so errors name months)."""
+    if not months_by_class:
+        return {}
+    _check_class_caps(months_by_class, "max_months_by_class", "months")
+    return {k: float(v) * DAYS_PER_MONTH for k, v in months_by_class.items()}
+
+
+def _check_class_caps(caps: object, name: str, unit: str) -> None:
+    """Keys must be mechanism classes of the drug catalog, values positive finite numbers."""
+    from oncotwin.pharmacology.catalog import MECHANISMS
+
+    if not isinstance(caps, Mapping):
+        raise RegimenError(
+            f'{name}={caps!r}; give a table of mechanism class -> {unit}, e.g. {{"anti-PD-1": 24}}'
+        )
+    for cls, value in caps.items():
+        if cls not in MECHANISMS:
+            raise RegimenError(
+                f"{name}: unknown mechanism class {cls!r}; use one of {', '.join(MECHANISMS)} "
+                f"(checkpoint inhibitors: {', '.join(CHECKPOINT_CLASSES)})"
+            )
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not (ok and math.isfinite(value) and value > 0):
+            raise RegimenError(
+                f"{name}[{cls!r}]={value!r}; give a positive, finite number of {unit}"
+            )

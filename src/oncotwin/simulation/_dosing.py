@@ -137,9 +137,11 @@ def solve_with_rules(
     if prepared is None:  # untreated
         empty = EventTable.empty(n)
         prepared = DoseEvents(population, empty, np.zeros(0), np.zeros(0, dtype=bool))
+    prepared = _class_capped(model, prepared, rules)
     pop = prepared.population
     sol = solve(model, pop.params, t, events=prepared.events, options=opts)
-    if not (rules.any or prepared.until_progression.any() or stop_day is not None):
+    stops = replace(rules, max_days_by_class={}).any  # class caps need no readouts
+    if not (stops or prepared.until_progression.any() or stop_day is not None):
         tox = _toxicity_if_known(model, readouts, sol, seed, ids)
         return DosedSolution(sol, pop, np.full(n, np.inf), np.full(n, "", dtype=str), tox)
     read = readouts or _readouts_for(model, regimen)
@@ -174,6 +176,31 @@ def solve_with_rules(
     return DosedSolution(
         sol, pop, stop, reason.astype(str), tox.merged_after_stop(read.toxicity(sol, seed, ids))
     )
+
+
+def _class_capped(model: Model, prepared: DoseEvents, rules: DosingRules) -> DoseEvents:
+    """``prepared`` without the doses of a capped mechanism class that start more than its
+    cap after the patient's first dose of that class (``rules.max_days_by_class``). The
+    class's doses are those at its dose target; a class the model does not dose is skipped.
+    Known before any solve, so the cap costs no second solve."""
+    caps = rules.max_days_by_class
+    ev = prepared.events
+    if not caps or ev.n_events == 0:
+        return prepared
+    keep = np.ones(ev.value.shape, dtype=bool)
+    for cls, days in caps.items():
+        try:
+            state = model.state_index(model.dose_target(cls, cls).state)
+        except OncotwinError:
+            continue
+        cols = ev.state == state
+        given = ev.active() & cols[None, :]
+        first = np.where(given, prepared.origin[None, :], np.inf).min(axis=1)
+        late = cols[None, :] & (prepared.origin[None, :] > first[:, None] + days)
+        keep &= ~late
+    if keep.all():
+        return prepared
+    return replace(prepared, events=ev.masked(keep))
 
 
 def _resolve(

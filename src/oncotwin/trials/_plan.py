@@ -126,7 +126,9 @@ class TrialPlan:
             scan_days=scans,
             t_out=np.union1d(grid, scans),
             rules=DosingRules.from_treatment(
-                treatment.discontinue_on, max_duration_months=treatment.max_duration_months
+                treatment.discontinue_on,
+                max_duration_months=treatment.max_duration_months,
+                max_months_by_class=treatment.max_months_by_class,
             ),
             criterion=cancer_set(cancer).assessment,
             confirm_min_days=float(spec.schedule.confirm_response_weeks) * DAYS_PER_WEEK,

@@ -136,6 +136,23 @@ class TreatmentSpec(_Frozen):
 
     max_duration_months: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     discontinue_on: tuple[Literal["progression", "toxicity"], ...] = ("progression", "toxicity")
+    #: per mechanism class, no dose of it after this many months from the first (e.g. the
+    #: 2-year cap of checkpoint inhibitors: ``{ "anti-PD-1" = 24 }``)
+    max_months_by_class: dict[str, float] | None = None
+
+    @field_validator("max_months_by_class")
+    @classmethod
+    def _class_caps(cls, v: dict[str, float] | None) -> dict[str, float] | None:
+        if v:
+            from oncotwin.regimens import DosingRules
+
+            try:
+                DosingRules.from_treatment((), max_months_by_class=v)
+            except Exception as exc:
+                raise ValueError(str(exc)) from None
+            for months in v.values():
+                _bounded(months, MAX_MONTHS, "months (50 years)", "give the cap in months")
+        return v
 
     @field_validator("max_duration_months")
     @classmethod

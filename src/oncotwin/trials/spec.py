@@ -23,6 +23,7 @@ scanned and how long they are followed::
     [treatment]
     max_duration_months = 24
     discontinue_on = ["progression", "toxicity"]
+    max_months_by_class = { "anti-PD-1" = 24 }   # no checkpoint dose after 2 years
 
     [[arm]]
     name = "pembrolizumab"
