@@ -7,6 +7,11 @@ from this table. Each :class:`Organ` has its code (= index), the site name of th
 columns (``site_<stem>``, ``largest_<stem>_mm``; empty for the primary), whether it can receive
 metastases and whether it is nodal.
 
+The same file holds the organ factors of ``metastatic_io`` (antibody penetration, T-cell
+infiltration, seeding share, lethality weight): one parameter record per factor and organ
+(``[factor.<factor>.<site>]``, validated like a parameter-set record), read lazily by
+:func:`organ_factors` so that importing the organ table stays light.
+
 Examples
 --------
 >>> from oncotwin._organs import ORGAN_TABLE, RECIST_NAMES, SITE_NAMES, organ
@@ -19,7 +24,8 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
 from oncotwin._datafiles import (
     check_keys,
@@ -29,9 +35,13 @@ from oncotwin._datafiles import (
 )
 from oncotwin.errors import UnknownNameError, did_you_mean
 
+if TYPE_CHECKING:
+    from oncotwin.parameters import Parameter
+
 __all__ = [
     "COVARIATE_ORGANS",
     "DATA_FILE",
+    "FACTORS",
     "METASTATIC_SITES",
     "ORGAN_TABLE",
     "RECIST_NAMES",
@@ -39,6 +49,8 @@ __all__ = [
     "Organ",
     "load_organs",
     "organ",
+    "organ_factor_values",
+    "organ_factors",
 ]
 
 #: The organs data file of the package (``oncotwin/data/organs.toml``).
@@ -90,6 +102,10 @@ def _organ(rec: Any, index: int, label: str) -> Organ:
     return Organ(**rec)
 
 
+#: Top-level keys of the organs file: the organ rows and the organ factors of metastatic_io.
+_TOP_KEYS = frozenset({"organ", "factor", "factor_notes"})
+
+
 def load_organs(text: str | None = None, *, label: str = "") -> tuple[Organ, ...]:
     """Parse an organs TOML file (default: the shipped one) into the organ table.
 
@@ -100,7 +116,7 @@ def load_organs(text: str | None = None, *, label: str = "") -> tuple[Organ, ...
         text, label = read_package_text("oncotwin", f"data/{DATA_FILE}")
     label = label or "<organs>"
     data = parse_toml(text, label)
-    check_keys(data, frozenset({"organ"}), file=label, where="organs")
+    check_keys(data, _TOP_KEYS, file=label, where="organs")
     rows = data.get("organ")
     if not isinstance(rows, list) or not rows:
         raise fail(label, "organ", "no [[organ]] rows", "add one [[organ]] table per organ")
@@ -130,3 +146,72 @@ def organ(name: str) -> Organ:
         if name in (o.site, o.recist, o.covariate) and name:
             return o
     raise UnknownNameError(did_you_mean(name, (*SITE_NAMES, *RECIST_NAMES), what="organ"))
+
+
+#: Organ factors of ``metastatic_io`` and the organs each covers (``seeding``: the organs that
+#: can receive metastases; the others: every site).
+FACTORS: dict[str, str] = {
+    "penetration": "all",
+    "infiltration": "all",
+    "seeding": "metastatic",
+    "lethality": "all",
+}
+
+
+def _factor_table(
+    data: dict[str, Any], name: str, label: str, table: tuple[Organ, ...]
+) -> dict[str, Parameter]:
+    from oncotwin.parameters._toml import record_from_table
+
+    rows = data.get("factor", {}).get(name)
+    sites = [o.site for o in table if FACTORS[name] == "all" or o.metastatic]
+    if not isinstance(rows, dict):
+        raise fail(label, f"factor.{name}", "missing", f"add [factor.{name}.<site>] tables")
+    unknown = sorted(set(rows) - set(sites))
+    if unknown:
+        raise fail(label, f"factor.{name}", f"unknown sites {unknown}", f"use sites of {sites}")
+    out: dict[str, Parameter] = {}
+    for site in sites:
+        where = f"{label}: factor.{name}.{site}"
+        if site not in rows:
+            raise fail(label, f"factor.{name}.{site}", "missing", "add a record for every site")
+        rec = record_from_table(rows[site], where=where)
+        if rec.assumption and rec.prior_range is None:
+            raise fail(label, f"factor.{name}.{site}", "no range", "add range = [low, high]")
+        out[site] = rec
+    return out
+
+
+def load_organ_factors(
+    text: str | None = None, *, label: str = ""
+) -> dict[str, dict[str, Parameter]]:
+    """The organ factors of ``metastatic_io`` (factor -> site -> record) from an organs TOML
+    file (default: the shipped one); a malformed record raises naming the file and the field."""
+    if text is None:
+        text, label = read_package_text("oncotwin", f"data/{DATA_FILE}")
+    label = label or "<organs>"
+    data = parse_toml(text, label)
+    table = load_organs(text, label=label)
+    extra = sorted(set(data.get("factor", {})) - set(FACTORS))
+    if extra:
+        raise fail(label, "factor", f"unknown factors {extra}", f"use {sorted(FACTORS)}")
+    return {name: _factor_table(data, name, label, table) for name in FACTORS}
+
+
+@cache
+def organ_factors() -> dict[str, dict[str, Parameter]]:
+    """The shipped organ factors (factor -> site -> parameter record), loaded once."""
+    return load_organ_factors()
+
+
+def organ_factor_values(name: str) -> dict[str, float]:
+    """The values of organ factor ``name`` per site (e.g. ``"penetration"``), in site order.
+
+    Examples
+    --------
+    >>> organ_factor_values("lethality")["brain"]
+    4.0
+    """
+    if name not in FACTORS:
+        raise UnknownNameError(did_you_mean(name, FACTORS, what="organ factor"))
+    return {site: rec.value for site, rec in organ_factors()[name].items()}

@@ -107,59 +107,20 @@ DRUG_STANDARD_DOSE: dict[str, float] = {
 
 
 # ---------------------------------------------------------------------------------------------
-# Organ-specific factors (assumptions with reasons)
+# Organ-specific factors: parameter records per organ in ``oncotwin/data/organs.toml``
+# (``[factor.<factor>.<site>]``: value, unit, reason with its sources, basis and plausible range),
+# read through :func:`oncotwin._organs.organ_factors`
 # ---------------------------------------------------------------------------------------------
-#: Antibody tumour-to-plasma concentration ratio per organ. IgG penetrates tumours poorly
-#: (interstitial/plasma ratios of ~0.1-0.3) and the brain far less (~0.1-1% across an intact
-#: blood-brain barrier; brain metastases leak somewhat).
-_PENETRATION = {
-    "primary": 0.2,
-    "lung": 0.25,
-    "liver": 0.3,
-    "bone": 0.15,
-    "brain": 0.02,
-    "lymph_node": 0.3,
-    "adrenal": 0.2,
-    "peritoneum": 0.15,
-    "skin": 0.2,
-}
-#: Relative T-cell infiltration of each organ's lesions (liver metastases are more tolerogenic,
-#: brain lesions are shielded; Yu et al. 2021 report liver metastases siphoning CD8+ T cells).
-_INFILTRATION = {
-    "primary": 1.0,
-    "lung": 1.0,
-    "liver": 0.5,
-    "bone": 0.7,
-    "brain": 0.4,
-    "lymph_node": 1.2,
-    "adrenal": 0.8,
-    "peritoneum": 0.7,
-    "skin": 1.0,
-}
-#: Relative success of colonisation per organ (seed-and-soil; common sites of spread of
-#: melanoma and NSCLC get larger shares). Shares of the shed cells that survive to seed.
-_SEEDING = {
-    "lung": 0.25,
-    "liver": 0.2,
-    "bone": 0.15,
-    "brain": 0.1,
-    "lymph_node": 0.15,
-    "adrenal": 0.05,
-    "peritoneum": 0.05,
-    "skin": 0.05,
-}
+#: Antibody tumour-to-plasma concentration ratio per organ (IgG penetrates tumours poorly; the
+#: brain far less).
+_PENETRATION: dict[str, float] = _organs.organ_factor_values("penetration")
+#: Relative T-cell infiltration of each organ's lesions (liver metastases siphon CD8+ T cells,
+#: Yu et al. 2021; brain lesions are shielded).
+_INFILTRATION: dict[str, float] = _organs.organ_factor_values("infiltration")
+#: Share of the shed cells that colonise each metastatic organ (seed and soil; sums to 1).
+_SEEDING: dict[str, float] = _organs.organ_factor_values("seeding")
 #: Weight of each organ's burden in the tumour-death hazard (vital organs weigh more).
-_LETHALITY = {
-    "primary": 1.0,
-    "lung": 1.5,
-    "liver": 2.0,
-    "bone": 0.7,
-    "brain": 4.0,
-    "lymph_node": 0.7,
-    "adrenal": 1.0,
-    "peritoneum": 1.5,
-    "skin": 0.3,
-}
+_LETHALITY: dict[str, float] = _organs.organ_factor_values("lethality")
 
 
 class _Build:

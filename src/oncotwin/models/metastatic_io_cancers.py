@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CANCER_SETS",
     "LESION_CELLS_PER_MM3",
+    "MAPPING",
     "MARROW_CELLS",
     "CancerSet",
     "cancer_set",
@@ -44,9 +45,32 @@ __all__ = [
     "lesion_table",
 ]
 
+
+def _load_mapping() -> MappingProxyType:
+    """The constants of the covariate -> parameter mapping, as parameter records
+    (``oncotwin/data/metastatic_io_mapping.toml``, ``[mapping.<name>]``)."""
+    from oncotwin._datafiles import parse_toml, read_package_text
+    from oncotwin.parameters._toml import record_from_table
+
+    text, label = read_package_text("oncotwin", "data/metastatic_io_mapping.toml")
+    rows = parse_toml(text, label).get("mapping")
+    if not isinstance(rows, dict) or not rows:
+        raise ParameterError(f"{label}: no [mapping.<name>] records; add them")
+    records = {k: record_from_table(v, where=f"{label}: mapping.{k}") for k, v in rows.items()}
+    for k, rec in records.items():
+        if rec.prior_range is None:
+            raise ParameterError(f"{label}: mapping.{k} has no range; add range = [low, high]")
+    return MappingProxyType(records)
+
+
+#: Every constant of the covariate -> parameter mapping (:func:`io_parameters`,
+#: :func:`lesion_table`) as a parameter record with its source or basis and range.
+MAPPING: MappingProxyType = _load_mapping()
+_M = {k: rec.value for k, rec in MAPPING.items()}
+
 #: Tumour cells per mm^3 of lesion (1e9 cells ~ 1 cm^3; Del Monte 2009), in model units
 #: (1e9 cells) per mm^3.
-LESION_CELLS_PER_MM3 = 1e-3
+LESION_CELLS_PER_MM3 = _M["lesion_cells_per_mm3"]
 
 
 @dataclass(frozen=True)
@@ -118,14 +142,13 @@ def _from_set(cancer: str) -> CancerSet:
 #: (``oncotwin/parameters/sets/metastatic_io/<cancer>.toml``, each layered over the defaults).
 CANCER_SETS: dict[str, CancerSet] = {c: _from_set(c) for c in _CANCERS}
 
-#: Nucleated marrow cells of an adult [1e9 cells] (~1.5e12; a flagged assumption from
-#: textbook marrow cellularity): a leukaemic marrow's blast burden is this times the blast
-#: fraction. Screening blast fractions are drawn around a median of ~57% (ELIANA required
-#: >= 5%; assumption pending a cohort).
-MARROW_CELLS = 1500.0
+#: Nucleated marrow cells of an adult [1e9 cells] (~1.5e12; ``MAPPING["marrow_cells"]``): a
+#: leukaemic marrow's blast burden is this times the blast fraction. Screening blast fractions
+#: are drawn around a median of ~57% (ELIANA required >= 5%; assumption pending a cohort).
+MARROW_CELLS = _M["marrow_cells"]
 
 #: Relative T-cell infiltration per immune phenotype (inflamed / excluded / desert).
-PHENOTYPE_INFILTRATION = {"inflamed": 1.0, "excluded": 0.3, "desert": 0.05}
+PHENOTYPE_INFILTRATION = {p: _M[f"phenotype_{p}"] for p in ("inflamed", "excluded", "desert")}
 
 
 def cancer_set(cancer: str) -> CancerSet:
@@ -146,6 +169,8 @@ def lesion_table(covariates: pd.DataFrame, cancer: str) -> tuple[np.ndarray, np.
     other lesions are assumed 0.7 times as wide, so the organ burden is
     ``V(largest) (1 + (count - 1) 0.7^3)``. The primary (if the cancer set keeps one in place)
     is a single lesion of ``primary_mm``. Haematologic marrow disease sits in ``bone``.
+    The constants are records of :data:`MAPPING` (``other_lesion_width_ratio``,
+    ``min_lesion_mm``, ``lesion_cells_per_mm3``).
     """
     from oncotwin.models.metastatic_io import SITES
 
@@ -161,9 +186,10 @@ def lesion_table(covariates: pd.DataFrame, cancer: str) -> tuple[np.ndarray, np.
             continue
         count = covariates[f"site_{site}"].to_numpy(dtype=float)
         largest = covariates[f"largest_{site}_mm"].to_numpy(dtype=float)
-        largest = np.where(count > 0, np.maximum(largest, 5.0), 0.0)
+        largest = np.where(count > 0, np.maximum(largest, _M["min_lesion_mm"]), 0.0)
         diam[:, k] = largest
-        vol = _sphere_mm3(largest) * (1.0 + np.maximum(count - 1.0, 0.0) * 0.7**3)
+        other = _M["other_lesion_width_ratio"] ** 3
+        vol = _sphere_mm3(largest) * (1.0 + np.maximum(count - 1.0, 0.0) * other)
         burden[:, k] = vol * LESION_CELLS_PER_MM3
     return diam, burden
 
@@ -171,7 +197,8 @@ def lesion_table(covariates: pd.DataFrame, cancer: str) -> tuple[np.ndarray, np.
 def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: int) -> np.ndarray:
     """Mechanistic parameters ``(n, n_parameters)`` of each covariate row.
 
-    Mapping (each an assumption, documented here and in ``docs/metastatic_io.md``):
+    Mapping (each constant a record of :data:`MAPPING`, with its source or basis and range;
+    documented here and in ``docs/metastatic_io.md``):
 
     * ``burden_<site>``: lesion volumes (:func:`lesion_table`) at 1e6 cells/mm^3;
     * ``immunogenicity = (TMB/10)^0.5``: neoantigen load rises with TMB, with diminishing
@@ -229,7 +256,10 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
     zsite = z[:, len(names) :]
     if cs.assessment == "marrow":
         # leukaemia: marrow blasts (no covariate in the cohorts) -> burden in ``bone``
-        blasts = np.clip(1.0 / (1.0 + np.exp(-(0.3 + 1.2 * zsite[:, 0]))), 0.05, 0.98)
+        logit = _M["blast_logit_median"] + _M["blast_logit_sd"] * zsite[:, 0]
+        blasts = np.clip(
+            1.0 / (1.0 + np.exp(-logit)), _M["blast_fraction_min"], _M["blast_fraction_max"]
+        )
         setp("burden_bone", blasts * MARROW_CELLS)
     # occult micrometastases: larger and more mesenchymal tumours have seeded more (Iwata's
     # colonisation rate m x^alpha times the EMT factor, relative to a typical 2e10-cell
@@ -237,19 +267,24 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
     total = burden.sum(axis=1)
     emt = params[:, col["emt"]]
     alpha = model.parameters["fractal_dim"].value
-    rel = (np.maximum(total, 1e-3) / 20.0) ** alpha * (emt / 0.2)
+    ref = np.maximum(total, _M["micromet_burden_floor"]) / _M["micromet_reference_burden"]
+    rel = ref**alpha * (emt / _M["micromet_reference_emt"])
+    lo_n, hi_n = _M["micromet_log_min"], _M["micromet_log_max"]
     for k, site in enumerate(SITES[1:], start=1):
-        n0 = 4.0 + np.log(rel) + 2.0 * zsite[:, k]
-        setp(f"micromet0_{site}", np.clip(n0, -10.0, 14.0))
+        n0 = _M["micromet_log_cells"] + np.log(rel) + _M["micromet_log_sd"] * zsite[:, k]
+        setp(f"micromet0_{site}", np.clip(n0, lo_n, hi_n))
 
     tmb = cov("tmb_mut_per_mb", 10.0)
-    mult("immunogenicity", np.sqrt(np.maximum(tmb, 0.1) / 10.0))
+    tmb_rel = np.maximum(tmb, _M["tmb_floor"]) / _M["tmb_reference"]
+    mult("immunogenicity", tmb_rel ** _M["tmb_exponent"])
     tps = cov("pdl1_tps_pct", 100.0 * model.parameters["pdl1_baseline"].value)
     setp("pdl1_baseline", np.clip(tps, 0, 100) / 100)
     phen = covariates["immune_phenotype"].map(PHENOTYPE_INFILTRATION).to_numpy(dtype=float)
-    mult("infiltration", np.nan_to_num(phen, nan=0.3))
-    mult("mdsc_suppression", cov("nlr", 3.5) / 3.5)
-    mult("growth_rate", np.sqrt(np.clip(cov("ldh_ratio_uln", 1.0), 0.2, 10.0)))
+    mult("infiltration", np.nan_to_num(phen, nan=_M["phenotype_missing"]))
+    nlr_ref = _M["nlr_reference"]
+    mult("mdsc_suppression", cov("nlr", nlr_ref) / nlr_ref)
+    ldh = np.clip(cov("ldh_ratio_uln", 1.0), _M["ldh_ratio_min"], _M["ldh_ratio_max"])
+    mult("growth_rate", ldh ** _M["ldh_exponent"])
     alb = cov("albumin_g_dl", 4.0)
     wt = cov("weight_kg", 75.0)
     mult("antibody_cl_factor", (np.clip(alb, 1.5, 6.0) / 4.0) ** -1.0 * (wt / 75.0) ** 0.6)
