@@ -89,6 +89,12 @@ class Stream(IntEnum):
     CROSSOVER = 31
     #: Rejection uniform of baseline matching.
     BASELINE_MATCH = 41
+    #: Between-patient draw (eta) of antibody clearance (population PK).
+    PK_ETA_CL = 51
+    #: Between-patient draw (eta) of antibody central volume.
+    PK_ETA_V1 = 52
+    #: Between-patient draw of the time-varying antibody clearance change (Emax).
+    PK_ETA_EMAX = 53
 
 
 _MASK64 = (1 << 64) - 1

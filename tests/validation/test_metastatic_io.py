@@ -192,7 +192,10 @@ def test_radiotherapy_local_and_abscopal(model):
     names = list(alone.names)
     lung, liver = names.index("T_lung"), names.index("T_liver")
     assert rt_only.y[0, -1, lung] < 0.5 * none.y[0, -1, lung]
-    assert both.y[0, -1, liver] < alone.y[0, -1, liver]
+    # compared over the course (area under the lesion's burden): at day 168 both lesions are
+    # near eradication (~1e4 cells), where the order of two tiny tails says nothing
+    auc = [np.trapezoid(s.y[0, :, liver], s.t) for s in (both, alone)]
+    assert auc[0] < 0.8 * auc[1]
 
 
 def test_larger_and_mesenchymal_tumours_seed_more_and_dormancy_breaks(model):
@@ -248,7 +251,8 @@ def test_antibody_mass_balance_matches_the_pk_model(model):
     """Antibody amounts in metastatic_io equal those of the mass-balanced pk:<drug> model
     (central + peripheral + eliminated = dosed), for the drug actually given."""
     reg = "pembrolizumab 200 mg IV q3w x4"
-    pop = _pop(model, 1)
+    # the reference patient of Ahamadi 2017 (76.8 kg man, albumin 39.6 g/L, tumour 89.6 mm)
+    pop = _pop(model, 1, pk_weight=76.8, pk_albumin=3.96, pk_tumour=89.6)
     sol = _run(model, pop, reg, days=84, every=1.0)
     pk = ot.get_model("pk:pembrolizumab")
     fixed = {name: 0.0 for name in pk.parameter_names}

@@ -12,14 +12,56 @@ if TYPE_CHECKING:
 
 __all__ = ["IORegimenAdapter"]
 
+#: Concentration [mg/L] at which a Michaelis-Menten elimination (cetuximab, durvalumab) is
+#: linearised (an assumption: concentrations under the approved regimens are of this order).
+_MM_LINEARISATION_MG_L = 100.0
+
+
+def _set_antibody_pk(params: Any, col: Any, prefix: str, drug: str) -> None:
+    """Each patient's PK of antibody ``drug`` in the columns of its class ``prefix``.
+
+    ``CL``, ``V1``, ``Q``, ``V2`` are the drug's typical values times its covariate effects
+    (from the ``pk_*`` covariate columns) times ``exp(omega eta)`` (``pk_eta_CL``,
+    ``pk_eta_V1``), and the time-varying clearance's ``CL_Emax`` (+ SD x ``pk_eta_Emax``),
+    ``CL_T50``, ``CL_hill`` (:func:`oncotwin.pharmacology.poppk.individual_pk`). A
+    Michaelis-Menten elimination is linearised at 100 mg/L and added to CL.
+    """
+    from oncotwin.pharmacology.poppk import PatientCovariates, antibody_pk, individual_pk
+
+    pk = antibody_pk(drug)
+    cov = PatientCovariates(
+        params[:, col("pk_weight")],
+        params[:, col("pk_albumin")],
+        params[:, col("pk_tumour")],
+        params[:, col("pk_female")],
+        params[:, col("pk_ecog")],
+    )
+    ind = individual_pk(
+        pk,
+        cov,
+        params[:, col("pk_eta_CL")],
+        params[:, col("pk_eta_V1")],
+        params[:, col("pk_eta_Emax")],
+    )
+    cl = ind.get("CL", 0.0)
+    if "Vmax" in ind and "Km" in ind:
+        cl = cl + ind["Vmax"] / (ind["Km"] + _MM_LINEARISATION_MG_L)
+    params[:, col(f"{prefix}_CL")] = cl
+    for key in ("V1", "Q", "V2", "CL_Emax"):
+        params[:, col(f"{prefix}_{key}")] = ind[key]
+    params[:, col(f"{prefix}_CL_T50")] = pk.t50
+    params[:, col(f"{prefix}_CL_hill")] = pk.hill
+
 
 class IORegimenAdapter:
     """Regimen logic of ``metastatic_io`` that dose targets alone cannot express.
 
-    * Antibodies of one class share a two-compartment PK whose constants are set from the
-      catalog entry of the drug actually dosed (scaled by the patient's clearance factor);
-      cetuximab's Michaelis-Menten elimination is linearised at 100 mg/L (an assumption: its
-      concentrations under weekly dosing are of that order).
+    * Antibodies of one class share a two-compartment PK whose constants are set per patient
+      from the population-PK model of the drug actually dosed (catalog typical values,
+      covariate effects, omega x the patient's draws, time-varying clearance; scaled by the
+      patient's ``antibody_cl_factor``); cetuximab's Michaelis-Menten elimination is
+      linearised at 100 mg/L (an assumption: its concentrations under weekly dosing are of
+      that order).
     * An anti-tumour-antigen antibody or a CAR-T acts only if the tumour expresses its
       target: ``mab_target_match`` / ``cart_target_match`` are set from
       ``expresses_<target>``.
@@ -51,15 +93,7 @@ class IORegimenAdapter:
                         f"{d.name}); metastatic_io has one {d.mechanism} compartment: give one"
                     )
                 seen[prefix] = d.name
-                pk = {k: v.value for k, v in d.pk.items()}
-                cl = pk.get("CL", 0.0)
-                if "Vmax" in pk and "Km" in pk:
-                    cl += pk["Vmax"] / (pk["Km"] + 100.0)
-                for key, value in (("CL", cl), ("V1", pk.get("V1")), ("Q", pk.get("Q"))):
-                    if value is not None:
-                        params[:, col(f"{prefix}_{key}")] = value
-                if "V2" in pk:
-                    params[:, col(f"{prefix}_V2")] = pk["V2"]
+                _set_antibody_pk(params, col, prefix, d.name)
             elif d.name == "aldesleukin":
                 params[:, col("IL2_CL")] = d.pk["CL"].value
                 params[:, col("IL2_V")] = d.pk["V1"].value

@@ -42,19 +42,60 @@ def _kpd(io: _Build, name: str, drugs: tuple[str, ...], what: str) -> sp.Symbol:
     return X
 
 
-def declare(io: _Build) -> None:
-    """Drug states, dose targets and drug parameters (in the order of the parameter vector)."""
+#: Patient covariates and standard-normal draws of the antibody population PK: parameters the
+#: regimen adapter reads to set each patient's PK of the drug dosed
+#: (:func:`oncotwin.pharmacology.poppk.individual_pk`); no equation uses them.
+ANTIBODY_PK_INPUTS = (
+    "pk_weight",
+    "pk_albumin",
+    "pk_tumour",
+    "pk_female",
+    "pk_ecog",
+    "pk_eta_CL",
+    "pk_eta_V1",
+    "pk_eta_Emax",
+)
+#: Amount [mg] below which an antibody class counts as not yet dosed (the clock of its
+#: time-varying clearance runs at A/(A + this)): a numerical device, 1 ug, far below any dose.
+_CLOCK_AMOUNT = sp.Rational(1, 1000)
+
+
+def _declare_antibodies(io: _Build) -> None:
+    """Two-compartment PK per antibody class with time-varying clearance.
+
+    ``CL(t) = CL cl_f exp(E tau^h / (T50^h + tau^h))`` (Bajaj 2017 for nivolumab; E, T50, h
+    of the dosed drug, E = 0 where the paper has none), ``tau`` the time since the class's
+    first dose: a clock state that runs while the class's antibody is in the body
+    (``d tau/dt = A/(A + 1 ug)``, ``A`` the amount in both compartments; it stops once a
+    stopped drug has washed out below 1 ug, when CL(t) has long reached its plateau).
+    """
     b, pk = io.b, io.pk
     cl_f = io.p("antibody_cl_factor")
+    for name in ANTIBODY_PK_INPUTS:
+        io.p(name)
     for mech, prefix in ANTIBODY_CLASSES.items():
         CL = io.p(f"{prefix}_CL")
         V1 = io.p(f"{prefix}_V1")
         Q = io.p(f"{prefix}_Q")
         V2 = io.p(f"{prefix}_V2")
-        syms = two_compartment(b, prefix, CL * cl_f, Q, V1, V2)
+        emax = io.p(f"{prefix}_CL_Emax")
+        t50 = io.p(f"{prefix}_CL_T50")
+        hill = io.p(f"{prefix}_CL_hill")
+        tau = io.state(f"{prefix}_clock", "day", description=f"time since the first {mech} dose")
+        tv = sp.exp(emax * tau**hill / (t50**hill + tau**hill))
+        cl_t = io.expression(f"{prefix}_clearance", CL * cl_f * tv, unit="L/day")
+        syms = two_compartment(b, prefix, cl_t, Q, V1, V2)
+        amount = syms.central + syms.peripheral
+        b.add_rate(tau, amount / (amount + _CLOCK_AMOUNT))
         b.dose(mech, syms.central, description=f"{mech} dose [mg] into the central compartment")
         pk[prefix] = syms.concentration
         pk[prefix + "_kd"] = io.p(f"{prefix}_EC50")
+
+
+def declare(io: _Build) -> None:
+    """Drug states, dose targets and drug parameters (in the order of the parameter vector)."""
+    b, pk = io.b, io.pk
+    _declare_antibodies(io)
     # cytokines (one compartment, MIU)
     for prefix, drug in (("IL2", "aldesleukin"), ("IFN", "interferon alfa-2b")):
         A = io.state(prefix, "MIU", description=f"{drug} amount")

@@ -194,6 +194,30 @@ def lesion_table(covariates: pd.DataFrame, cancer: str) -> tuple[np.ndarray, np.
     return diam, burden
 
 
+def _antibody_pk_inputs(
+    params: np.ndarray, col: dict[str, int], covariates: pd.DataFrame, cov: Any, seed: int
+) -> None:
+    """The covariates and standard-normal draws of the antibody population PK (``pk_*``)."""
+    from scipy.special import ndtri
+
+    from oncotwin._random import Stream, patient_uniforms
+
+    params[:, col["pk_weight"]] = np.clip(cov("weight_kg", 75.0), 20.0, 300.0)
+    params[:, col["pk_albumin"]] = np.clip(cov("albumin_g_dl", 4.0), 1.0, 6.0)
+    params[:, col["pk_tumour"]] = np.maximum(cov("sum_lesion_diameter_mm", 60.0), 0.0)
+    if "sex" in covariates:
+        female = (covariates["sex"].astype(str).str.upper() == "F").to_numpy(dtype=float)
+        params[:, col["pk_female"]] = female
+    params[:, col["pk_ecog"]] = np.clip(cov("ecog", 0.0), 0.0, 4.0)
+    ids = covariates["patient_id"].to_numpy(dtype=np.int64)
+    for name, stream in (
+        ("pk_eta_CL", Stream.PK_ETA_CL),
+        ("pk_eta_V1", Stream.PK_ETA_V1),
+        ("pk_eta_Emax", Stream.PK_ETA_EMAX),
+    ):
+        params[:, col[name]] = ndtri(patient_uniforms(int(seed), ids, stream))
+
+
 def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: int) -> np.ndarray:
     """Mechanistic parameters ``(n, n_parameters)`` of each covariate row.
 
@@ -208,9 +232,11 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
     * ``mdsc_suppression = 0.5 NLR/3.5``: a high neutrophil-lymphocyte ratio marks myeloid
       suppression (NLR is prognostic under ICI);
     * ``growth_rate`` times ``LDH/ULN^0.5``: high LDH marks fast-growing, hypoxic disease;
-    * ``antibody_cl_factor = (albumin/4 g/dL)^-1 (weight/75 kg)^0.6``: antibody clearance
-      falls with albumin and rises with body size (directions as in the pembrolizumab and
-      nivolumab population-PK models of the catalog; exponents rounded, flagged);
+    * antibody population PK: the patient's weight, albumin, sum of target-lesion diameters,
+      sex and ECOG (``pk_*``) and standard-normal draws of log CL, log V1 and the time-varying
+      CL change (``pk_eta_*``, streams ``PK_ETA_*`` of (seed, patient id)); the regimen
+      adapter turns them into the dosed drug's individual PK (its covariate model and omega in
+      the drug catalog, :mod:`oncotwin.pharmacology.poppk`);
     * ``expresses_<antigen>`` from the cancer set and the HER2/CD19/BCMA covariates.
 
     Parameters with a between-patient SD (``log_sd``) also get log-normal variability
@@ -285,9 +311,7 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
     mult("mdsc_suppression", cov("nlr", nlr_ref) / nlr_ref)
     ldh = np.clip(cov("ldh_ratio_uln", 1.0), _M["ldh_ratio_min"], _M["ldh_ratio_max"])
     mult("growth_rate", ldh ** _M["ldh_exponent"])
-    alb = cov("albumin_g_dl", 4.0)
-    wt = cov("weight_kg", 75.0)
-    mult("antibody_cl_factor", (np.clip(alb, 1.5, 6.0) / 4.0) ** -1.0 * (wt / 75.0) ** 0.6)
+    _antibody_pk_inputs(params, col, covariates, cov, seed)
     flags = {
         "HER2": "her2_positive",
         "CD19": "cd19_positive",

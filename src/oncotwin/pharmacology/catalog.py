@@ -22,7 +22,7 @@ Examples
 >>> get_drug("Keytruda").name
 'pembrolizumab'
 >>> round(half_life_days(get_drug("pembro")), 1)
-25.8
+22.8
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ from oncotwin._datafiles import (
     read_package_text,
 )
 from oncotwin.citations import all_citations
-from oncotwin.errors import UnknownNameError, did_you_mean
+from oncotwin.errors import ParameterError, UnknownNameError, did_you_mean
 from oncotwin.parameters import Parameter
 
 __all__ = [
@@ -159,6 +159,13 @@ def _drug(name: str, rec: Any, label: str) -> Drug:
         kw[k] = field_strs(rec, k, file=label, where=name, default=())
     pk = field_table(rec, "pk", file=label, where=name, default={})
     kw["pk"] = {k: parameter_record(v, file=label, where=f"{name}.pk.{k}") for k, v in pk.items()}
+    if kw["modality"] == "antibody":
+        from oncotwin.pharmacology.poppk import check_pk_table
+
+        try:
+            check_pk_table(name, kw["pk"])
+        except ParameterError as exc:
+            raise fail(label, f"{name}.pk", str(exc), "fix the antibody's PK table") from None
     if "molecular_weight" in rec:
         kw["molecular_weight"] = parameter_record(
             rec["molecular_weight"], file=label, where=f"{name}.molecular_weight"

@@ -2,7 +2,9 @@
 
 One- or two-compartment disposition (two when the drug's record has ``Q`` and ``V2``),
 optional Michaelis-Menten target-mediated elimination (``Vmax``, ``Km``), and a depot with
-first-order absorption ``ka`` and bioavailability ``F`` for oral drugs. A cumulative
+first-order absorption ``ka`` and bioavailability ``F`` for oral drugs, and the time-varying
+clearance of the antibodies whose popPK paper has one (``CL_Emax``, ``CL_T50``, ``CL_hill``;
+a ``clock`` state counts the days since the first dose). A cumulative
 ``eliminated`` state closes the mass balance: ``depot + central + peripheral + eliminated``
 equals the total amount dosed (times ``F`` for oral doses).
 """
@@ -31,6 +33,18 @@ PK_LOG_SD = Parameter(
 _CACHE: dict[str, Model] = {}
 
 
+def _time_varying(
+    b: ModelBuilder, pk: dict, central: sp.Symbol, peripheral: sp.Symbol | None, par: object
+) -> sp.Expr:
+    """``exp(E tau^h / (T50^h + tau^h))`` with ``tau`` the time since the first dose: a clock
+    state running at ``A/(A + 1 ug)`` while drug is in the body (as in ``metastatic_io``)."""
+    tau = b.state("clock", "day", description="time since the first dose")
+    amount = central + (peripheral if peripheral is not None else 0)
+    b.add_rate(tau, amount / (amount + sp.Rational(1, 1000)))
+    emax, t50, hill = (par(k) for k in ("CL_Emax", "CL_T50", "CL_hill"))  # type: ignore[operator]
+    return sp.exp(emax * tau**hill / (t50**hill + tau**hill))
+
+
 def pk_model(drug_name: str) -> Model:
     """The PK model of ``drug_name`` (name or alias), built from its catalog record.
 
@@ -38,7 +52,7 @@ def pk_model(drug_name: str) -> Model:
     --------
     >>> m = pk_model("pembrolizumab")
     >>> m.state_names
-    ('central', 'peripheral', 'eliminated')
+    ('central', 'peripheral', 'eliminated', 'clock')
     """
     drug = get_drug(drug_name)
     if drug.name in _CACHE:
@@ -54,11 +68,12 @@ def pk_model(drug_name: str) -> Model:
         description=f"pharmacokinetics of {drug.name}",
         citations=drug.citations,
     )
-    sd = PK_LOG_SD.value
 
     def par(name: str, vary: bool = False) -> sp.Symbol:
         rec = pk[name]
         if vary:
+            # the drug's own omega where its popPK paper gives one, else the placeholder
+            sd = rec.log_sd if rec.log_sd > 0 else PK_LOG_SD.value
             rec = Parameter(
                 rec.value,
                 rec.unit,
@@ -85,7 +100,10 @@ def pk_model(drug_name: str) -> Model:
     b.expression("concentration", C, unit="mg/L")
     elim = sp.Integer(0)
     if "CL" in pk:
-        elim += par("CL", vary=True) * C
+        cl = par("CL", vary=True)
+        if "CL_Emax" in pk:
+            cl = cl * _time_varying(b, pk, central, peripheral, par)
+        elim += cl * C
     if "Vmax" in pk and "Km" in pk:
         vmax, km = par("Vmax"), par("Km")
         elim += vmax * C / (km + C)
