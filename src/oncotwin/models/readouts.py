@@ -14,7 +14,8 @@ Nothing here knows a trial or a response criterion: scans, reader noise and RECI
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import numpy as np
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from oncotwin.solvers import Solution
 
 __all__ = [
+    "TOXICITY_KINDS",
     "ClinicalReadouts",
     "Toxicity",
     "TumourSizeReadouts",
@@ -75,7 +77,14 @@ def background_death_days(seed: int, patient_ids: np.ndarray, age_yr: np.ndarray
 
 @dataclass(frozen=True)
 class Toxicity:
-    """Per-patient toxicity readouts (arrays of length n; grades 0-4, CTCAE/ASTCT)."""
+    """Per-patient toxicity readouts (arrays of length n; grades 0-4, CTCAE/ASTCT).
+
+    The grade fields are each toxicity's worst grade. ``onset_day`` and ``resolved_day``
+    date the episodes (optional, so that readouts without timing still work): per kind
+    (``"irae"``, ``"crs"``, ``"icans"``, ``"capillary_leak"``, ``"neutropenia"``), the day the
+    toxicity first reached grade >= 1 (for ``"irae"``: the worst irAE's onset) and the day it
+    fell back below grade 1 (``inf``: none, or not resolved by the end of the solve).
+    """
 
     irae_day: np.ndarray  # first grade >= 3 irAE [day] (inf: none)
     irae_grade: np.ndarray  # worst irAE grade (0-4)
@@ -84,6 +93,8 @@ class Toxicity:
     icans_grade: np.ndarray
     capillary_leak_grade: np.ndarray
     neutropenia_grade: np.ndarray
+    onset_day: Mapping[str, np.ndarray] = field(default_factory=dict)
+    resolved_day: Mapping[str, np.ndarray] = field(default_factory=dict)
 
     @classmethod
     def none(cls, n: int) -> Toxicity:
@@ -94,20 +105,32 @@ class Toxicity:
     @property
     def g3plus(self) -> np.ndarray:
         """Any grade >= 3 adverse event of the model."""
-        worst = np.maximum.reduce(
-            [
-                self.irae_grade,
-                self.crs_grade,
-                self.icans_grade,
-                self.capillary_leak_grade,
-                self.neutropenia_grade,
-            ]
-        )
+        worst = np.maximum.reduce([self.grade(k) for k in TOXICITY_KINDS])
         return worst >= 3
+
+    def grade(self, kind: str) -> np.ndarray:
+        """Worst grade of toxicity ``kind`` (one of :data:`TOXICITY_KINDS`)."""
+        if kind not in TOXICITY_KINDS:
+            raise OncotwinError(
+                f"unknown toxicity kind {kind!r}; use one of {', '.join(TOXICITY_KINDS)}"
+            )
+        return np.asarray(getattr(self, f"{kind}_grade"))
+
+    def episode(self, kind: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(worst grade, onset day, resolution day)`` of toxicity ``kind``; days are
+        ``inf`` where the readouts do not date that toxicity."""
+        g = self.grade(kind)
+        inf = np.full(g.shape, np.inf)
+        return g, self.onset_day.get(kind, inf), self.resolved_day.get(kind, inf)
 
     def merged_after_stop(self, later: Toxicity) -> Toxicity:
         """This (first-solve) toxicity with a second solve's after a dosing stop: the irAE
         that stopped treatment keeps its day; later grades come from ``later``."""
+        first = self.irae_day <= later.irae_day
+        onset, resolved = dict(later.onset_day), dict(later.resolved_day)
+        for table, mine in ((onset, self.onset_day), (resolved, self.resolved_day)):
+            if "irae" in mine and "irae" in table:
+                table["irae"] = np.where(first, mine["irae"], table["irae"])
         return Toxicity(
             irae_day=np.minimum(self.irae_day, later.irae_day),
             irae_grade=np.maximum(self.irae_grade, later.irae_grade),
@@ -116,7 +139,42 @@ class Toxicity:
             icans_grade=later.icans_grade,
             capillary_leak_grade=later.capillary_leak_grade,
             neutropenia_grade=later.neutropenia_grade,
+            onset_day=onset,
+            resolved_day=resolved,
         )
+
+    def censored(self, death_day: np.ndarray) -> Toxicity:
+        """This toxicity as observed up to each patient's death: an episode that starts
+        after death did not happen (grade 0), one still active at death is unresolved."""
+        death = np.asarray(death_day, dtype=float)
+        grades: dict[str, np.ndarray] = {}
+        onset, resolved = dict(self.onset_day), dict(self.resolved_day)
+        for kind in TOXICITY_KINDS:
+            g, on, off = self.episode(kind)
+            late = np.isfinite(on) & (on > death)
+            grades[kind] = np.where(late, 0, g).astype(np.int64)
+            if kind in onset:
+                onset[kind] = np.where(late, np.inf, on)
+            if kind in resolved:
+                resolved[kind] = np.where(late | (off > death), np.inf, off)
+        irae_late = self.irae_day > death
+        if "irae" not in self.onset_day:  # undated lower grades: keep them unless >= 3
+            grades["irae"] = np.where(irae_late, 0, self.irae_grade).astype(np.int64)
+        return Toxicity(
+            irae_day=np.where(irae_late, np.inf, self.irae_day),
+            irae_grade=grades["irae"],
+            irae_organ=np.where(grades["irae"] > 0, self.irae_organ, ""),
+            crs_grade=grades["crs"],
+            icans_grade=grades["icans"],
+            capillary_leak_grade=grades["capillary_leak"],
+            neutropenia_grade=grades["neutropenia"],
+            onset_day=onset,
+            resolved_day=resolved,
+        )
+
+
+#: The toxicities a :class:`Toxicity` grades.
+TOXICITY_KINDS: tuple[str, ...] = ("irae", "crs", "icans", "capillary_leak", "neutropenia")
 
 
 @runtime_checkable
