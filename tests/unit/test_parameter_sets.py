@@ -171,7 +171,7 @@ def test_save_and_load_round_trip_keeps_exact_floats(tmp_path: Path, default: Pa
 def test_save_over_writes_only_the_differences(tmp_path: Path, melanoma: ParameterSet) -> None:
     fit = melanoma | ParameterSet(
         "fit",
-        {"kill_max": melanoma["kill_max"].with_value(1.1)},
+        {"kill_max": melanoma["kill_max"].with_value(2.0)},  # inside its range 1.43-7.17
         model="metastatic_io",
     )
     fit = dataclasses.replace(fit, name="metastatic_io/fit")
