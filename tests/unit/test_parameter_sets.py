@@ -68,7 +68,7 @@ def test_default_set_is_the_models_parameters(default: ParameterSet) -> None:
 
 def test_cancer_set_layers_over_default(default: ParameterSet, melanoma: ParameterSet) -> None:
     assert melanoma.base == "metastatic_io/default"
-    assert melanoma.own == ("growth_rate", "chemo_kill", "rt_alpha")
+    assert melanoma.own == ("growth_rate", "chemo_sensitivity", "rt_alpha")
     assert melanoma["growth_rate"].value == 0.23 / 60.0
     assert melanoma["kill_max"] == default["kill_max"]
     assert set(melanoma) == set(default)
@@ -141,7 +141,7 @@ def test_later_set_wins(default: ParameterSet, melanoma: ParameterSet) -> None:
     )
     layered = default | melanoma | fit
     assert layered["growth_rate"].value == 0.005
-    assert layered["chemo_kill"] == melanoma["chemo_kill"]
+    assert layered["chemo_sensitivity"] == melanoma["chemo_sensitivity"]
     assert layered["kill_max"] == default["kill_max"]
     assert layered.name == "metastatic_io/default | metastatic_io/melanoma | metastatic_io/fit"
     assert layered.own == ("growth_rate",)
@@ -190,12 +190,12 @@ def test_user_file_over_a_shipped_set(tmp_path: Path) -> None:
     mine = ParameterSet.from_file(path)
     assert mine.name == "mine" and mine.base == "metastatic_io/melanoma"
     assert mine["growth_rate"].value == 0.004
-    assert mine["chemo_kill"].value == 0.15  # melanoma's
+    assert mine["chemo_sensitivity"].value == 0.5  # melanoma's
     # a file next to it as base
     _write(tmp_path, f'base = "mine.toml"\n\n{GROWTH.replace("0.004", "0.005")}', "next.toml")
     nxt = ParameterSet.from_file(tmp_path / "next.toml")
     assert nxt.model == "metastatic_io" and nxt["growth_rate"].value == 0.005
-    assert nxt["chemo_kill"].value == 0.15
+    assert nxt["chemo_sensitivity"].value == 0.5
 
 
 def test_compatible_unit_is_converted(tmp_path: Path) -> None:

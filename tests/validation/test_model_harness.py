@@ -46,8 +46,13 @@ TYPICAL_DOSE: dict[str, float | dict[str, float]] = {
         "anti-tumor-antigen mAb": 600.0,  # mg trastuzumab 8 mg/kg
         "aldesleukin": 45e6,  # IU, 600,000 IU/kg
         "interferon alfa-2b": 20e6,  # IU
-        "docetaxel": 135.0,  # mg, 75 mg/m2
+        "docetaxel": 135.0,  # mg, 75 mg/m2 (each cytotoxic drug has its own state)
+        "paclitaxel": 315.0,  # mg, 175 mg/m2
+        "carboplatin": 720.0,  # mg, 400 mg/m2
+        "cisplatin": 135.0,  # mg, 75 mg/m2
+        "pemetrexed": 900.0,  # mg, 500 mg/m2
         "fludarabine": 54.0,  # mg, 30 mg/m2
+        "cyclophosphamide": 900.0,  # mg, 500 mg/m2
         "sunitinib": 50.0,  # mg
         "CAR-T": 1.5e8,  # cells, 2e6/kg
         "peptide vaccine": 1.0,  # mg gp100

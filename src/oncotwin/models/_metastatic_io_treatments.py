@@ -3,8 +3,9 @@
 
 Antibodies of each class share a two-compartment PK (constants set from the dosed drug by
 :class:`~oncotwin.models.metastatic_io.IORegimenAdapter`); cytokines have one compartment in
-MIU; chemotherapy, lymphodepletion and VEGFR TKIs are K-PD exposures in standard doses
-(Jacqmin 2007); CAR-T follows the expansion, contraction and memory phases of Stein 2019 with
+MIU; VEGFR TKIs are K-PD exposures in standard doses (Jacqmin 2007; cytotoxic chemotherapy
+and lymphodepletion: :mod:`._metastatic_io_chemo`); CAR-T follows the expansion, contraction
+and memory phases of Stein 2019 with
 antigen-driven expansion; vaccines, radiotherapy's danger signal, oncolytic virus and
 corticosteroids are depots that decay. Private to :mod:`oncotwin.models.metastatic_io`.
 """
@@ -107,12 +108,10 @@ def declare(io: _Build) -> None:
     for name in ("il2_EC50_effector", "il2_EC50_treg", "il2_boost", "ifn_EC50", "ifn_boost"):
         io.p(name)
 
-    # K-PD exposures in standard doses
-    chemo = ("docetaxel", "paclitaxel", "carboplatin", "cisplatin", "pemetrexed")
-    _kpd(io, "chemo", chemo, "cytotoxic chemotherapy")
-    _kpd(io, "lymphodepletion", ("fludarabine", "cyclophosphamide"), "lymphodepleting")
+    # K-PD exposures in standard doses (cytotoxic chemotherapy and lymphodepletion:
+    # _metastatic_io_chemo)
     _kpd(io, "tki", ("sunitinib", "axitinib"), "VEGFR TKI")
-    for name in ("chemo_kill", "tki_effect", "tki_resistance_rate"):
+    for name in ("tki_effect", "tki_resistance_rate"):
         io.p(name)
     io.state("tki_resistance", "1", description="acquired TKI resistance (0-1)")
 
@@ -169,9 +168,7 @@ def declare_effects(io: _Build) -> None:
     il2_hi, il2_lo, ifn_half, vir_half = io(
         "il2_EC50_effector", "il2_EC50_treg", "ifn_EC50", "virus_half"
     )
-    Ch, LD, TK, Res, Vir, St = io(
-        "chemo", "lymphodepletion", "tki", "tki_resistance", "virus", "steroid"
-    )
+    LD, TK, Res, Vir, St = io("lymphodepletion", "tki", "tki_resistance", "virus", "steroid")
     mdsc, treg_w, st_w, R = io(
         "mdsc_suppression", "treg_suppression", "steroid_suppression", "treg"
     )
@@ -184,7 +181,6 @@ def declare_effects(io: _Build) -> None:
     io.expression("il2_effect", occ(pk["IL2"], il2_hi), unit="1")
     v["il2_t"] = occ(pk["IL2"], il2_lo)
     io.expression("ifn_effect", occ(pk["IFN"], ifn_half), unit="1")
-    io.expression("chemo_effect", Ch / (Ch + _HALF), unit="1")
     v["ld_e"] = LD / (LD + _HALF)
     v["tk_raw"] = TK / (TK + _HALF)
     tk_e = io.expression("tki_effect_net", v["tk_raw"] * (1 - Res), unit="1")

@@ -54,6 +54,7 @@ from oncotwin.errors import ParameterError
 from oncotwin.models._metastatic_io_regimen import IORegimenAdapter
 from oncotwin.models.base import Model, ModelBuilder
 from oncotwin.parameters import Parameter, ParameterSet
+from oncotwin.pharmacology.catalog import all_drugs
 
 __all__ = [
     "ANTIBODY_CLASSES",
@@ -91,16 +92,11 @@ ANTIBODY_CLASSES: dict[str, str] = {
     "anti-tumor-antigen mAb": "mAb",
 }
 
-#: Standard dose [mg] that is one unit of a K-PD exposure (chemotherapy, lymphodepletion,
-#: TKI): the approved dose for a 1.8 m^2 / 75 kg adult (labels in the drug catalog).
+#: Standard dose [mg] that is one unit of a K-PD exposure (TKI) or of a cytotoxic drug's
+#: exposure: the approved dose for a 1.8 m^2 / 75 kg adult (cytotoxic drugs: the catalog's
+#: ``standard_dose_mg``, see :mod:`oncotwin.models._metastatic_io_chemo`).
 DRUG_STANDARD_DOSE: dict[str, float] = {
-    "docetaxel": 75.0 * 1.8,
-    "paclitaxel": 175.0 * 1.8,
-    "carboplatin": 400.0 * 1.8,
-    "cisplatin": 75.0 * 1.8,
-    "pemetrexed": 500.0 * 1.8,
-    "fludarabine": 30.0 * 1.8,
-    "cyclophosphamide": 500.0 * 1.8,
+    **{d.name: d.standard_dose_mg for d in all_drugs().values() if d.standard_dose_mg},
     "sunitinib": 50.0,
     "axitinib": 10.0,
 }
@@ -182,6 +178,7 @@ def build() -> Model:
     their parameters and states in a fixed order (the order of the parameter vector and of
     the state vector).
     """
+    from oncotwin.models import _metastatic_io_chemo as chemo
     from oncotwin.models import _metastatic_io_immune as immune
     from oncotwin.models import _metastatic_io_toxicity as toxicity
     from oncotwin.models import _metastatic_io_treatments as treatments
@@ -209,6 +206,7 @@ def build() -> Model:
     immune.declare_parameters(io)
     tumour.declare_metastasis_parameters(io)
     treatments.declare(io)
+    chemo.declare(io)
     toxicity.declare_parameters(io)
     immune.declare_states(io)
     toxicity.declare_states(io)
@@ -217,6 +215,7 @@ def build() -> Model:
     tumour.add_site_equations(io)
     immune.add_equations(io)
     treatments.add_equations(io)
+    chemo.add_equations(io)
     toxicity.add_equations(io)
     io.check_all_used()
     b.regimen_adapter = IORegimenAdapter()

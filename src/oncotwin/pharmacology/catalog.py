@@ -49,8 +49,10 @@ from oncotwin.errors import ParameterError, UnknownNameError, did_you_mean
 from oncotwin.parameters import Parameter
 
 __all__ = [
+    "CYTOTOXIC_CLASSES",
     "DOSE_KINDS",
     "MECHANISMS",
+    "MECHANISM_CLASSES",
     "MODALITIES",
     "ROUTES",
     "Drug",
@@ -76,6 +78,20 @@ MECHANISMS: tuple[str, ...] = (
     "peptide vaccine",
     "radiotherapy",
 )
+#: Mechanism classes of a drug's effects in a model (``mechanisms = [...]`` in the catalog; a
+#: drug may carry several, e.g. cyclophosphamide is lymphodepleting and alkylating). The
+#: cytotoxic classes act through the per-class chemotherapy mechanism of ``metastatic_io``
+#: (:mod:`oncotwin.models._metastatic_io_chemo`).
+CYTOTOXIC_CLASSES: tuple[str, ...] = (
+    "taxane",
+    "vinca alkaloid",
+    "platinum",
+    "antimetabolite",
+    "alkylating",
+    "topoisomerase inhibitor",
+    "anthracycline",
+)
+MECHANISM_CLASSES: tuple[str, ...] = (*CYTOTOXIC_CLASSES, "lymphodepletion")
 MODALITIES: tuple[str, ...] = (
     "antibody",
     "small molecule",
@@ -109,6 +125,15 @@ class Drug:
     dose_range: tuple[str, ...] = ()
     citations: tuple[str, ...] = ()
     notes: str = ""
+    #: mechanism classes of the drug's effects (:data:`MECHANISM_CLASSES`)
+    mechanisms: tuple[str, ...] = ()
+    #: pharmacodynamic parameter records (e.g. ``myelo_slope``, Friberg's linear slope)
+    pd: Mapping[str, Parameter] = field(default_factory=dict)
+    #: the approved dose [mg] of one cycle for a 1.8 m^2 / 75 kg adult: one unit of a model's
+    #: cytotoxic exposure (its class log-kill is per this dose)
+    standard_dose_mg: float | None = None
+    #: the conditioning dose [mg] (1.8 m^2) that is one unit of the lymphodepleting exposure
+    lymphodepletion_dose_mg: float | None = None
 
     def __post_init__(self) -> None:
         if self.name != self.name.lower().strip():
@@ -122,7 +147,11 @@ class Drug:
         for r in self.routes:
             if r not in ROUTES:
                 raise ValueError(f"{self.name}: route {r!r} not in {ROUTES}")
+        for m in self.mechanisms:
+            if m not in MECHANISM_CLASSES:
+                raise ValueError(f"{self.name}: mechanisms entry {m!r} not in {MECHANISM_CLASSES}")
         object.__setattr__(self, "pk", MappingProxyType(dict(self.pk)))
+        object.__setattr__(self, "pd", MappingProxyType(dict(self.pd)))
 
     __hash__ = None  # type: ignore[assignment]  # pk is a mapping
 
@@ -141,6 +170,7 @@ _DRUG_KEYS = frozenset(
     {
         "aliases", "target", "mechanism", "modality", "dose_kind", "routes", "pk",
         "molecular_weight", "approved_doses", "dose_range", "citations", "notes",
+        "mechanisms", "pd", "standard_dose_mg", "lymphodepletion_dose_mg",
     }
 )  # fmt: skip
 
@@ -159,6 +189,20 @@ def _drug(name: str, rec: Any, label: str) -> Drug:
         kw[k] = field_strs(rec, k, file=label, where=name, default=())
     pk = field_table(rec, "pk", file=label, where=name, default={})
     kw["pk"] = {k: parameter_record(v, file=label, where=f"{name}.pk.{k}") for k, v in pk.items()}
+    kw["mechanisms"] = field_strs(rec, "mechanisms", file=label, where=name, default=())
+    pd = field_table(rec, "pd", file=label, where=name, default={})
+    kw["pd"] = {k: parameter_record(v, file=label, where=f"{name}.pd.{k}") for k, v in pd.items()}
+    for key in ("standard_dose_mg", "lymphodepletion_dose_mg"):
+        if key in rec:
+            dose = rec[key]
+            if isinstance(dose, bool) or not isinstance(dose, int | float) or not dose > 0:
+                raise fail(
+                    label,
+                    f"{name}.{key}",
+                    f"expected a dose in mg > 0, got {dose!r}",
+                    f"write e.g. {key} = 135.0",
+                )
+            kw[key] = float(dose)
     if kw["modality"] == "antibody":
         from oncotwin.pharmacology.poppk import check_pk_table
 
