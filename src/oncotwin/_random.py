@@ -79,12 +79,16 @@ class Stream(IntEnum):
     DEATH_TUMOUR = 11
     #: Exp(1) draw of background (non-cancer) mortality.
     DEATH_BACKGROUND = 12
+    #: Whether a patient receives subsequent therapy after progression.
+    SUBSEQUENT_THERAPY = 13
     #: Exp(1) threshold of the grade >= 3 irAE hazard.
     IRAE = 21
     #: Whether a grade >= 3 irAE is grade 4.
     IRAE_GRADE4 = 22
     #: Organ of the irAE.
     IRAE_ORGAN = 23
+    #: Resolution time of the irAE (log-normal around its median).
+    IRAE_RESOLUTION = 24
     #: Whether a patient crosses over at progression.
     CROSSOVER = 31
     #: Rejection uniform of baseline matching.

@@ -7,7 +7,9 @@ dosing stops that react to them (toxicity, progression) are applied by the simul
 layer for any model (:func:`oncotwin.simulation.solve_with_rules`); :func:`simulate_io` is
 kept as the ``metastatic_io`` shortcut to it.
 
-Thresholds are flagged assumptions (see :data:`GRADE_THRESHOLDS`) pending calibration.
+Grade thresholds are parameters of the model (:data:`GRADE_THRESHOLDS` names them); grades
+and the days toxicities start and resolve are read in
+:mod:`oncotwin.models._metastatic_io_grading`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from oncotwin._random import Stream, patient_uniforms
+from oncotwin.models._metastatic_io_grading import GRADE_THRESHOLDS, IRAE_ORGANS, toxicity
 from oncotwin.models.readouts import (
     Toxicity,
     background_death_days,
@@ -37,42 +40,22 @@ __all__ = [
     "GRADE_THRESHOLDS",
     "IRAE_ORGANS",
     "READOUTS",
+    "ClinicalCourse",
     "IOReadouts",
     "Toxicity",
+    "clinical_progression_days",
     "death_days",
     "first_crossing",
     "lesion_diameters",
     "new_lesion_days",
     "patient_uniforms",
     "simulate_io",
+    "subsequent_therapy_hazard_ratio",
     "toxicity",
 ]
 
 #: A new lesion is detectable at ~10 mm (RECIST measurability): 524 mm^3 ~ 5.2e8 cells.
 DETECTABLE_LOG_CELLS = float(np.log(5.2e8))
-
-#: Peak (or nadir) marker values at which each grade starts (grades 1..4), assumptions:
-#: cytokine units of the model for CRS/ICANS (ASTCT grading, Lee et al. 2019), the 0-1
-#: capillary-leak index for IL-2 (grade 3 = hypotension needing pressors: set so that most
-#: high-dose IL-2 courses reach it, as in Atkins et al. 1999), neutrophils relative to a
-#: baseline of 4e9/L for CTCAE neutropenia (grade 1 < 2.0, 2 < 1.5, 3 < 1.0, 4 < 0.5 x 1e9/L).
-GRADE_THRESHOLDS: dict[str, tuple[float, float, float, float]] = {
-    "crs": (5.0, 20.0, 60.0, 150.0),
-    "icans": (15.0, 40.0, 90.0, 200.0),
-    "capillary_leak": (0.25, 0.5, 0.7, 0.9),
-    "neutropenia": (0.5, 0.375, 0.25, 0.125),
-}
-
-#: Organs of grade >= 3 immune-related adverse events and their shares (assumption:
-#: approximates the distribution of grade 3-4 TRAEs under nivolumab/ipilimumab in CheckMate
-#: 067, where colitis/diarrhoea and hepatitis dominate).
-IRAE_ORGANS: dict[str, float] = {
-    "colitis": 0.35,
-    "hepatitis": 0.25,
-    "skin": 0.15,
-    "endocrine": 0.15,
-    "pneumonitis": 0.10,
-}
 
 
 def _site_volumes(sol: Solution) -> np.ndarray:
@@ -108,58 +91,85 @@ def new_lesion_days(sol: Solution) -> np.ndarray:
     return first_crossing(sol.t, sol.y[:, :, idx].max(axis=2), DETECTABLE_LOG_CELLS)
 
 
+def _value_at(t: np.ndarray, y: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Each row of ``y`` (n, len(t)) linearly interpolated at its own ``day`` (clipped to
+    the output times)."""
+    d = np.clip(np.asarray(day, dtype=float), t[0], t[-1])
+    j = np.clip(np.searchsorted(t, d, side="right"), 1, len(t) - 1)
+    rows = np.arange(y.shape[0])
+    t0, t1 = t[j - 1], t[j]
+    w = np.where(t1 > t0, (d - t0) / np.where(t1 > t0, t1 - t0, 1.0), 0.0)
+    return y[rows, j - 1] + w * (y[rows, j] - y[rows, j - 1])
+
+
+def _fatal_hazard(seed: int, patient_ids: np.ndarray) -> np.ndarray:
+    """Each patient's Exp(1) level of cumulative tumour-death hazard at which they die."""
+    return -np.log(patient_uniforms(seed, patient_ids, stream=Stream.DEATH_TUMOUR))
+
+
 def death_days(
-    sol: Solution, seed: int, patient_ids: np.ndarray, age_yr: np.ndarray | None = None
+    sol: Solution,
+    seed: int,
+    patient_ids: np.ndarray,
+    age_yr: np.ndarray | None = None,
+    *,
+    progression_day: np.ndarray | None = None,
+    hazard_ratio: np.ndarray | None = None,
 ) -> np.ndarray:
     """Day of death: tumour death (cumulative hazard reaches an Exp(1) draw) or, given ages,
     background mortality (:func:`oncotwin.models.readouts.background_death_days`);
-    ``inf`` if alive at the end."""
+    ``inf`` if alive at the end.
+
+    Given ``progression_day`` and ``hazard_ratio`` (per patient), the tumour-death hazard
+    after a patient's progression is multiplied by their ratio (subsequent lines of
+    therapy, :func:`subsequent_therapy_hazard_ratio`); before it, nothing changes, so the
+    day of a death before progression is the same either way.
+    """
     names = list(sol.names)
-    u = -np.log(patient_uniforms(seed, patient_ids, stream=Stream.DEATH_TUMOUR))
-    tumour = first_crossing(sol.t, sol.y[:, :, names.index("death_hazard_cum")], u)
+    u = _fatal_hazard(seed, patient_ids)
+    H = sol.y[:, :, names.index("death_hazard_cum")]
+    if progression_day is not None and hazard_ratio is not None:
+        prog = np.asarray(progression_day, dtype=float)
+        hr = np.asarray(hazard_ratio, dtype=float)[:, None]
+        at_prog = _value_at(sol.t, H, np.where(np.isfinite(prog), prog, sol.t[-1]))[:, None]
+        after = np.isfinite(prog)[:, None] & (sol.t[None, :] > prog[:, None])
+        H = np.where(after, at_prog + hr * (H - at_prog), H)
+    tumour = first_crossing(sol.t, H, u)
     if age_yr is None:
         return tumour
     return np.minimum(tumour, background_death_days(seed, patient_ids, age_yr))
 
 
-def _grade(values: np.ndarray, thresholds: tuple[float, ...], *, falling: bool = False):
-    g = np.zeros(values.shape, dtype=np.int64)
-    for th in thresholds:
-        g += (values <= th) if falling else (values >= th)
-    return g
+def subsequent_therapy_hazard_ratio(
+    seed: int, patient_ids: np.ndarray, fraction: np.ndarray, hazard_ratio: np.ndarray
+) -> np.ndarray:
+    """Per patient: ``hazard_ratio`` for those drawn (with probability ``fraction``) to
+    receive a subsequent line of therapy after progression, 1 for the others."""
+    u = patient_uniforms(seed, np.asarray(patient_ids), stream=Stream.SUBSEQUENT_THERAPY)
+    return np.where(u < np.asarray(fraction, dtype=float), hazard_ratio, 1.0)
 
 
-def toxicity(sol: Solution, seed: int, patient_ids: np.ndarray) -> Toxicity:
-    """Grades and the first grade >= 3 irAE day of every patient."""
+def clinical_progression_days(
+    sol: Solution, seed: int, patient_ids: np.ndarray, fraction: np.ndarray
+) -> np.ndarray:
+    """Day of clinical (symptomatic) deterioration: the cumulative tumour-death hazard
+    reaches ``fraction`` of the level at which the patient dies (the same Exp(1) draw as
+    :func:`death_days`), so deterioration comes before tumour death and follows the growth
+    of the burden; ``inf`` if never."""
     names = list(sol.names)
-    t = sol.t
-    ids = np.asarray(patient_ids)
-    u3 = -np.log(patient_uniforms(seed, ids, stream=Stream.IRAE))
-    H = sol.y[:, :, names.index("irae_hazard")]
-    day3 = first_crossing(t, H, u3)
-    # lower grades: the hazard of any-grade irAEs is ~4x that of grade >= 3 (assumption)
-    any_day = first_crossing(t, H, u3 / 4.0)
-    g4 = patient_uniforms(seed, ids, stream=Stream.IRAE_GRADE4) < 0.15
-    grade = np.where(np.isfinite(day3), np.where(g4, 4, 3), np.where(np.isfinite(any_day), 2, 0))
-    cum = np.cumsum(list(IRAE_ORGANS.values()))
-    organ_idx = np.searchsorted(
-        cum, patient_uniforms(seed, ids, stream=Stream.IRAE_ORGAN) * cum[-1]
-    )
-    organs = np.array(list(IRAE_ORGANS))[np.minimum(organ_idx, len(cum) - 1)]
-    organ = np.where(grade > 0, organs, "")
-    # running extrema tracked inside the model catch peaks between output times
-    peak = np.nanmax(sol.y[:, :, names.index("cytokine_peak")], axis=1)
-    leak = np.nanmax(sol.y[:, :, names.index("capillary_leak_peak")], axis=1)
-    anc = np.nanmin(sol.y[:, :, names.index("neutrophil_nadir")], axis=1)
-    return Toxicity(
-        irae_day=day3,
-        irae_grade=grade.astype(np.int64),
-        irae_organ=organ,
-        crs_grade=_grade(peak, GRADE_THRESHOLDS["crs"]),
-        icans_grade=_grade(peak, GRADE_THRESHOLDS["icans"]),
-        capillary_leak_grade=_grade(leak, GRADE_THRESHOLDS["capillary_leak"]),
-        neutropenia_grade=_grade(anc, GRADE_THRESHOLDS["neutropenia"], falling=True),
-    )
+    H = sol.y[:, :, names.index("death_hazard_cum")]
+    level = np.asarray(fraction, dtype=float) * _fatal_hazard(seed, patient_ids)
+    return first_crossing(sol.t, H, level)
+
+
+@dataclass(frozen=True)
+class ClinicalCourse:
+    """What happens to patients besides their scans: the day of clinical deterioration
+    (a progression without a scan; ``inf``: none) and the tumour-death hazard ratio after
+    progression (subsequent therapy; 1: none)."""
+
+    clinical_progression_day: np.ndarray
+    post_progression_hr: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -202,6 +212,37 @@ class IOReadouts:
 
     def toxicity(self, sol: Solution, seed: int, patient_ids: np.ndarray) -> Toxicity:
         return toxicity(sol, seed, patient_ids)
+
+    def clinical_course(
+        self, sol: Solution, seed: int, patient_ids: np.ndarray, parameters: Any
+    ) -> ClinicalCourse:
+        """Clinical deterioration and the effect of subsequent therapy after progression,
+        from the patients' parameters (``parameters(name) -> per-patient values``)."""
+        return ClinicalCourse(
+            clinical_progression_day=clinical_progression_days(
+                sol, seed, patient_ids, parameters("deterioration_fraction")
+            ),
+            post_progression_hr=subsequent_therapy_hazard_ratio(
+                seed,
+                patient_ids,
+                parameters("subsequent_therapy_fraction"),
+                parameters("subsequent_therapy_hr"),
+            ),
+        )
+
+    def death_days_after(
+        self,
+        sol: Solution,
+        seed: int,
+        patient_ids: np.ndarray,
+        progression_day: np.ndarray,
+        hazard_ratio: np.ndarray,
+    ) -> np.ndarray:
+        """:meth:`death_days` with the tumour-death hazard after progression scaled by
+        each patient's ``hazard_ratio``."""
+        return death_days(
+            sol, seed, patient_ids, progression_day=progression_day, hazard_ratio=hazard_ratio
+        )
 
     def tumour_burden(self, sol: Solution) -> np.ndarray:
         """Total viable tumour cells [1e9 cell] over all sites, ``(n, n_times)``."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -58,13 +58,40 @@ class _ArmContext:
     ids: np.ndarray
     baseline_mm: np.ndarray
     age: np.ndarray
+    population: Population
 
-    def death(self, sol: Solution) -> np.ndarray:
-        disease = self.readouts.death_days(sol, self.plan.seed, self.ids)
+    def course(self, sol: Solution, crossing: np.ndarray | None = None) -> Any:
+        """The patients' clinical course besides scans (clinical deterioration, subsequent
+        therapy after progression), for readouts that describe one, else ``None``.
+        Patients who cross over get their subsequent therapy simulated, not as a hazard
+        ratio."""
+        course_fn = getattr(self.readouts, "clinical_course", None)
+        if course_fn is None:
+            return None
+        course = course_fn(sol, self.plan.seed, self.ids, self.population.parameter)
+        if crossing is not None and crossing.any():
+            hr = np.where(crossing, 1.0, course.post_progression_hr)
+            course = replace(course, post_progression_hr=hr)
+        return course
+
+    def death(
+        self, sol: Solution, progression_day: np.ndarray | None = None, course: Any = None
+    ) -> np.ndarray:
+        """Day of death (disease or background); given the progression day and the course,
+        with the hazard after progression scaled by subsequent therapy."""
+        if progression_day is not None and course is not None:
+            disease = self.readouts.death_days_after(  # type: ignore[attr-defined]
+                sol, self.plan.seed, self.ids, progression_day, course.post_progression_hr
+            )
+        else:
+            disease = self.readouts.death_days(sol, self.plan.seed, self.ids)
         return np.minimum(disease, background_death_days(self.plan.seed, self.ids, self.age))
 
-    def assess(self, sol: Solution) -> Assessment:
-        """Response by the plan's criterion at the scan days."""
+    def assess(
+        self, sol: Solution, death: np.ndarray | None = None, course: Any = None
+    ) -> Assessment:
+        """Response by the plan's criterion at the scan days (clinical deterioration
+        counted as progression when ``course`` has it)."""
         plan = self.plan
         idx = np.searchsorted(sol.t, plan.scan_days)
         n = len(self.ids)
@@ -79,9 +106,11 @@ class _ArmContext:
                 fields[name] = getattr(self.readouts, name)(sol)[:, idx]
         if plan.criterion != "marrow":
             fields["new_lesion_day"] = self.readouts.new_lesion_days(sol)
+        if course is not None:
+            fields["clinical_progression_day"] = course.clinical_progression_day
         readouts = Readouts(
             scan_days=plan.scan_days,
-            death_day=self.death(sol),
+            death_day=self.death(sol) if death is None else death,
             end_day=np.full(n, plan.horizon),
             **fields,
         )
@@ -139,7 +168,7 @@ def _solve_arm(arm: ArmPlan, vp: VirtualPopulation, ctx: _ArmContext) -> DosedSo
         prepared = regimen_dose_events(vp.model, arm.regimen, pop, plan.horizon)
 
     def progression(sol: Solution) -> np.ndarray:
-        return np.asarray(ctx.assess(sol).progression_day, dtype=float)
+        return np.asarray(ctx.assess(sol, course=ctx.course(sol)).progression_day, dtype=float)
 
     rules = plan.rules
     if after_stop is not None:  # crossing over at progression ends the arm's own treatment
@@ -220,6 +249,28 @@ def _groups(cov: pd.DataFrame) -> dict[str, np.ndarray]:
     return {"pdl1_group": pdl1, "tmb_group": tmbg, "immune_phenotype": phen}
 
 
+def _death_and_assessment(
+    arm: ArmPlan, ctx: _ArmContext, sol: Solution
+) -> tuple[np.ndarray, Assessment]:
+    """Death days and the assessment of one arm. Death before progression does not depend
+    on what follows progression, so the progression day is read first; then the death
+    hazard after it is scaled for subsequent therapy and the arm is assessed again with
+    those deaths (PFS unchanged, OS longer for those treated further)."""
+    crossing = None
+    if arm.crossover_regimen is not None:
+        u = patient_uniforms(ctx.plan.seed, ctx.ids, stream=Stream.CROSSOVER)
+        crossing = u < arm.crossover_fraction
+    course = ctx.course(sol, crossing)
+    death = ctx.death(sol)
+    assessed = ctx.assess(sol, death, course)
+    if course is None:
+        return death, assessed
+    later = ctx.death(sol, np.asarray(assessed.progression_day, dtype=float), course)
+    if np.array_equal(later, death):
+        return death, assessed
+    return later, ctx.assess(sol, later, course)
+
+
 def _arm_tables(arm: ArmPlan, vp: VirtualPopulation, plan: TrialPlan) -> dict[str, pd.DataFrame]:
     """Simulate and assess the patients ``vp`` of one arm -> the contract tables."""
     readouts = clinical_readouts(vp.model)
@@ -229,10 +280,11 @@ def _arm_tables(arm: ArmPlan, vp: VirtualPopulation, plan: TrialPlan) -> dict[st
         vp.patient_ids,
         readouts.baseline_diameters(vp),
         vp.covariates["age_yr"].to_numpy(dtype=float),
+        vp.population,
     )
     dosed = _solve_arm(arm, vp, ctx)
-    death = ctx.death(dosed.solution)
-    assessed = ctx.assess(dosed.solution)
+    death, assessed = _death_and_assessment(arm, ctx, dosed.solution)
+    dosed = replace(dosed, toxicity=dosed.toxicity.censored(death))  # none after death
     ended = _discontinued(arm, dosed, assessed, death, plan.horizon)
     _, visits = assessed.to_frames(arm.name, vp.patient_ids)
     patients = vp.covariates.copy()
@@ -278,6 +330,15 @@ def simulate_chunk(plan: TrialPlan, chunk_id: int) -> dict[str, pd.DataFrame]:
     }
 
 
+#: Toxicities written to the ``events`` table and their ``detail`` (irAEs: the organ).
+_TOXICITY_LABELS = {
+    "irae": "",
+    "crs": "CRS",
+    "icans": "ICANS",
+    "capillary_leak": "capillary leak",
+    "neutropenia": "neutropenia",
+}
+
 _EVENT_COLUMNS = {
     "patient_id": np.int64,
     "arm": str,
@@ -321,15 +382,20 @@ def _events(
     add(np.isfinite(prog), prog, "progression", 0, "")
     add(np.isfinite(resp), resp, "response", 0, np.asarray(assessed.best_response).astype(str))
     add(np.isfinite(death), death, "death", 5, "")
-    add(np.isfinite(tox.irae_day), tox.irae_day, "toxicity", tox.irae_grade, tox.irae_organ)
-    add(tox.crs_grade > 0, 7.0, "toxicity", tox.crs_grade, "CRS")
-    add(tox.icans_grade > 0, 7.0, "toxicity", tox.icans_grade, "ICANS")
-    add(tox.capillary_leak_grade > 0, 1.0, "toxicity", tox.capillary_leak_grade, "capillary leak")
-    add(tox.neutropenia_grade > 0, 10.0, "toxicity", tox.neutropenia_grade, "neutropenia")
+    for kind, label in _TOXICITY_LABELS.items():
+        grade, onset, resolved = tox.episode(kind)
+        if kind == "irae":  # undated readouts: the grade >= 3 day
+            onset = np.where(np.isfinite(onset), onset, tox.irae_day)
+        detail = tox.irae_organ if kind == "irae" else label
+        add((grade > 0) & np.isfinite(onset), onset, "toxicity", grade, detail)
+        add((grade > 0) & np.isfinite(resolved), resolved, "toxicity_resolved", grade, detail)
     if arm.regimen is not None:
         add(np.isfinite(dosed.stop_day), dosed.stop_day, "discontinuation", 0, discontinued)
     if not rows:
         return pd.DataFrame({k: pd.Series(dtype=v) for k, v in _EVENT_COLUMNS.items()})
     ev = pd.concat(rows, ignore_index=True)
     ev["detail"] = ev["detail"].astype(str)
+    # nothing happens after death (toxicity is censored there already: a safety net)
+    died = pd.Series(death, index=pid).reindex(ev["patient_id"]).to_numpy(dtype=float)
+    ev = ev[~(ev["day"].to_numpy(dtype=float) > died)]
     return ev.sort_values(["patient_id", "day"], kind="stable").reset_index(drop=True)
