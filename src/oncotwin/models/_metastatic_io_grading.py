@@ -44,15 +44,6 @@ IRAE_ORGANS: dict[str, str] = {
 #: Organs whose grade >= 3 irAEs do not resolve (hormone replacement for life).
 _UNRESOLVED_ORGANS = frozenset({"endocrine"})
 
-#: The hazard of any-grade irAEs is 4x that of grade >= 3 (assumption kept from the earlier
-#: model; Weber 2017 suggests more: select AEs 49% at any grade vs 4% at grade 3-4, ~16x on
-#: the cumulative-hazard scale; not yet a parameter record).
-_ANY_GRADE_FACTOR = 4.0
-
-#: Share of grade >= 3 irAEs that are grade 4 (assumption: grade 4 is a small minority of
-#: grade 3-4 treatment-related AEs in CheckMate 067).
-_GRADE4_SHARE = 0.15
-
 
 def _param(sol: Solution, name: str) -> np.ndarray:
     """Per-patient value of parameter ``name`` in the solve."""
@@ -121,8 +112,8 @@ def _irae(sol: Solution, seed: int, ids: np.ndarray):
     u3 = -np.log(patient_uniforms(seed, ids, stream=Stream.IRAE))
     H = _state(sol, "irae_hazard")
     day3 = first_crossing(sol.t, H, u3)
-    any_day = first_crossing(sol.t, H, u3 / _ANY_GRADE_FACTOR)
-    g4 = patient_uniforms(seed, ids, stream=Stream.IRAE_GRADE4) < _GRADE4_SHARE
+    any_day = first_crossing(sol.t, H, u3 / _param(sol, "irae_any_grade_factor"))
+    g4 = patient_uniforms(seed, ids, stream=Stream.IRAE_GRADE4) < _param(sol, "irae_grade4_share")
     grade = np.where(np.isfinite(day3), np.where(g4, 4, 3), np.where(np.isfinite(any_day), 2, 0))
     shares = np.column_stack([_param(sol, p) for p in IRAE_ORGANS.values()])
     cum = np.cumsum(shares, axis=1)

@@ -169,6 +169,8 @@ def _declare_episode_parameters(io: _Build) -> None:
         "irae_share_pneumonitis",
         "irae_resolution_median",
         "irae_resolution_log_sd",
+        "irae_any_grade_factor",
+        "irae_grade4_share",
     ):
         io.p(name)
 
