@@ -108,3 +108,30 @@ def test_clinical_deterioration_comes_before_tumour_death():
     assert died.any()
     assert np.all(clin[died] <= death[died])
     np.testing.assert_allclose(clin[died], 0.5 * death[died], rtol=1e-6)
+
+
+def _two_lesions(nontarget_mm):
+    """A stable 30 mm lung target and a non-measurable (< 10 mm) liver lesion whose size at
+    each later scan is ``nontarget_mm`` (one patient per value)."""
+    n = len(nontarget_mm)
+    d = np.empty((n, SCANS.size, 2))
+    d[:, :, 0] = 30.0
+    d[:, 0, 1] = 8.0
+    d[:, 1:, 1] = np.asarray(nontarget_mm, dtype=float)[:, None]
+    return Readouts(
+        scan_days=SCANS,
+        death_day=np.full(n, np.inf),
+        end_day=np.full(n, 300.0),
+        new_lesion_day=np.full(n, np.inf),
+        lesion_diameter_mm=d,
+        lesion_organ=np.tile(np.array([1, 2], dtype=np.int64), (n, 1)),
+    )
+
+
+def test_unequivocal_progression_of_non_target_disease_is_pd():
+    """RECIST 1.1 section 4.3.3: a non-target lesion growing by >= 73% in volume (and >= 5 mm)
+    is progression although the target sum is stable; a small growth is not."""
+    a = assess("recist", _two_lesions([16.0, 9.0]), seed=1, patient_ids=np.arange(2), noise_cv=0.0)
+    assert a.n_targets.tolist() == [1, 1]
+    assert a.progression_day.tolist() == [56.0, np.inf]
+    assert a.best_response_names.tolist() == ["PD", "SD"]

@@ -211,16 +211,26 @@ def test_citations_of_a_set(default: ParameterSet, melanoma: ParameterSet) -> No
         "Iwata2000",
         "Hahnfeldt1999",
         "dePillis2005",
+        "Kaech2012",
         "Stein2019",
+        "Friberg2002",
         "Larkin2015",
+        "Atkins1999",
+        "CTCAE5",
+        "Tang2021",
     )
     # the cancer values are assumptions: Iwata2000 is cited for the colonisation values only
     assert melanoma.citations == (
         "Hahnfeldt1999",
         "dePillis2005",
+        "Kaech2012",
         "Iwata2000",
         "Stein2019",
+        "Friberg2002",
         "Larkin2015",
+        "Atkins1999",
+        "CTCAE5",
+        "Tang2021",
     )
     own = ParameterSet("x", {k: melanoma[k] for k in melanoma.own})
     assert own.citations == ()

@@ -95,7 +95,7 @@ def test_organ_factor_file_errors_name_the_field() -> None:
     bad = text.replace(
         "[factor.lethality.skin]\nvalue = 0.3", "[factor.lethality.skin]\nvalue = 3.0"
     )
-    with pytest.raises(ParameterError, match="contain the value"):
+    with pytest.raises(ParameterError, match="outside its plausible range"):
         _organs.load_organ_factors(bad, label="t.toml")
 
 

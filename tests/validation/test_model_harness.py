@@ -111,11 +111,11 @@ _BASIS = re.compile(r"\bbasis: (" + "|".join(BASES) + r")\b")
 _RANGE = re.compile(r"\bplausible range: ([-+0-9.eE]+) to ([-+0-9.eE]+|inf)\b")
 
 #: Models whose assumption reasons do not follow the rule yet, with the count of reasons that
-#: do not (the count may only fall; at 0 remove the entry). metastatic_io's reasons are
-#: another issue's; bench_anchor is the synthetic benchmark workload, whose values are defined
+#: do not (the count may only fall; at 0 remove the entry). bench_anchor is the synthetic
+#: benchmark workload, whose values are defined
 #: by shared/bench/anchor_model.xml and have no biological basis to state; pk:docetaxel's
 #: come from the pharmacology catalog (oncotwin/pharmacology), outside the model library.
-NOT_YET: dict[str, int] = {"metastatic_io": 28, "bench_anchor": 35, "pk:docetaxel": 4}
+NOT_YET: dict[str, int] = {"bench_anchor": 35, "pk:docetaxel": 4}
 
 
 def reason_problem(rec: Parameter) -> str:
@@ -157,8 +157,8 @@ def test_reason_rule_rejects_boilerplate() -> None:
     rec = Parameter(0.1, "1/day", basis="to be calibrated", prior_range=(0.01, 1.0), **fields)
     assert reason_problem(rec) == ""
     assert reason_problem(Parameter(0.1, "1/day", basis="sourced range", **fields))
-    with pytest.raises(ParameterError, match="contain the value"):
-        Parameter(5.0, "1/day", basis="to be calibrated", prior_range=(0.01, 1.0), **fields)
+    with pytest.raises(ParameterError, match="low <= high"):
+        Parameter(0.1, "1/day", basis="to be calibrated", prior_range=(1.0, 0.01), **fields)
 
 
 def test_every_parameter_is_sourced_or_flagged(case) -> None:

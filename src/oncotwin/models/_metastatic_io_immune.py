@@ -45,8 +45,10 @@ def declare_parameters(io: _Build) -> None:
         "nk_turnover",
         "nk_kill",
         "lymphocyte_recovery",
-        "surveillance",
-        "surveillance_half",
+        "memory_fraction",
+        "memory_half_life",
+        "memory_recall",
+        "memory_recall_expansion",
     ):
         io.p(name)
 
@@ -69,6 +71,11 @@ def declare_states(io: _Build) -> None:
     io.state("nk", "1", initial=io.record("nk_0"), description="NK cells (relative)")
     io.state("exhaustion", "1", description="exhausted fraction of tumour effectors")
     io.state("lymphocytes", "1", initial=sp.Integer(1), description="lymphocytes (relative)")
+    io.state(
+        "memory",
+        "1e9 cell",
+        description="tumour-specific memory CD8+ T cells (survivors of effector contraction)",
+    )
 
 
 def add_equations(io: _Build) -> None:
@@ -101,7 +108,7 @@ def add_equations(io: _Build) -> None:
         "virus_priming",
         "rt_priming",
         "steroid_suppression",
-        "chemo_kill",
+        "chemo_lymphodepletion",
     )
     A, Pe, R, NK, X, Ly, Vac, Zr = io(
         "antigen",
@@ -113,18 +120,33 @@ def add_equations(io: _Build) -> None:
         "vaccine",
         "rt_danger",
     )
-    ro_ctla, il2_e, ifn_e, ch_e = io("ro_ctla4", "il2_effect", "ifn_effect", "chemo_effect")
+    ro_ctla, il2_e, ifn_e = io("ro_ctla4", "il2_effect", "ifn_effect")
     il2_t, ld_e, vir_e, steroid_e = io("il2_t", "ld_e", "vir_e", "steroid_e")
 
     b.add_rate(
         A,
-        iota * ag_release * v["kill_total"] + vac_pot * vac_dec * Vac - ag_decay * A,
+        iota * ag_release * (v["kill_total"] + v["kill_micromet"])
+        + vac_pot * vac_dec * Vac
+        - ag_decay * A,
     )
     costim = (1 - ctla_brake * (1 - ro_ctla)) * (1 + il2_max * il2_e) * (1 + ifn_max * ifn_e)
     costim = costim * (1 + gmcsf * vir_e) * (1 + rt_adj * Zr / (Zr + 1)) / (1 + treg_w * R)
     priming = prime * A / (A + ag_half) * costim * Ly / (1 + st_w * steroid_e)
-    depletion = ch_max * ch_e + 2 * ld_e
-    b.add_rate(Pe, priming - d_P * Pe - traffic * Pe - depletion * Pe)
+    depletion = ch_max + 2 * ld_e  # cytotoxic chemotherapy (_metastatic_io_chemo), conditioning
+    # immune memory: a fraction of the effectors that die (in blood and in the tumours)
+    # survive contraction as long-lived memory cells, recalled by antigen into effectors
+    # (less dependent on co-stimulation than naive priming, so neither CTLA-4 nor Tregs brake
+    # it; steroids and depletion do)
+    M, d_E, E_tot = io("memory", "tissue_effector_death", "E_tot")
+    f_mem, mem_hl, recall, burst = io(
+        "memory_fraction", "memory_half_life", "memory_recall", "memory_recall_expansion"
+    )
+    recalled = recall * A / (A + ag_half) * M / (1 + st_w * steroid_e)
+    b.add_rate(
+        M,
+        f_mem * (d_P * Pe + d_E * E_tot) - sp.log(2) / mem_hl * M - recalled - depletion * M,
+    )
+    b.add_rate(Pe, priming + burst * recalled - d_P * Pe - traffic * Pe - depletion * Pe)
     pd_signal, E_tot = io("pd_signal", "E_tot")
     b.add_rate(X, ex_rate * pd_signal / (E_tot + sp.Rational(1, 10**6)) * (1 - X) - ex_rev * X)
     b.add_rate(R, treg_turn * (1 + il2_max * il2_t - R) - treg_dep * ro_ctla * R - depletion * R)

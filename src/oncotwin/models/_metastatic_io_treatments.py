@@ -83,7 +83,10 @@ def _declare_antibodies(io: _Build) -> None:
         t50 = io.p(f"{prefix}_CL_T50")
         hill = io.p(f"{prefix}_CL_hill")
         tau = io.state(f"{prefix}_clock", "day", description=f"time since the first {mech} dose")
-        tv = sp.exp(emax * tau**hill / (t50**hill + tau**hill))
+        # written piecewise so that the analytic Jacobian is finite at tau = 0 (the
+        # derivative of tau^h is h tau^h / tau, 0/0 there)
+        frac = sp.Piecewise((tau**hill / (t50**hill + tau**hill), tau > 0), (0, True))
+        tv = sp.exp(emax * frac)
         cl_t = io.expression(f"{prefix}_clearance", CL * cl_f * tv, unit="L/day")
         syms = two_compartment(b, prefix, cl_t, Q, V1, V2)
         amount = syms.central + syms.peripheral

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_site_equations",
     "declare_metastasis_parameters",
+    "declare_outcome_parameters",
     "declare_parameters",
     "declare_sites",
 ]
@@ -61,7 +62,25 @@ def declare_parameters(io: _Build) -> None:
 
 def declare_metastasis_parameters(io: _Build) -> None:
     """Iwata's colonisation coefficient, fractal dimension and colony plateau."""
-    for name in ("colonization", "fractal_dim", "colony_plateau"):
+    for name in (
+        "colonization",
+        "fractal_dim",
+        "colony_plateau",
+        "extinction_cells",
+        "micromet_access",
+    ):
+        io.p(name)
+
+
+def declare_outcome_parameters(io: _Build) -> None:
+    """Parameters of the clinical course read from the trajectory (not in the equations):
+    subsequent therapy after progression and clinical deterioration (see
+    :func:`oncotwin.models.metastatic_io_readouts.death_days`)."""
+    for name in (
+        "subsequent_therapy_fraction",
+        "subsequent_therapy_hr",
+        "deterioration_fraction",
+    ):
         io.p(name)
 
 
@@ -139,11 +158,14 @@ def add_site_equations(io: _Build) -> None:
         "local_expansion",
         "nk_kill",
     )
-    k_surv, p_half, seed_m, seed_a, gomp_b = io(
-        "surveillance", "surveillance_half", "colonization", "fractal_dim", "colony_plateau"
+    seed_m, seed_a, gomp_b, v_ext = io(
+        "colonization",
+        "fractal_dim",
+        "colony_plateau",
+        "extinction_cells",
     )
     ch_max, tki_max, car_kill, car_kag, car_match, vir_lysis, mab_match, mab_sig, mab_adcc = io(
-        "chemo_kill",
+        "chemo_kill_rate",
         "tki_effect",
         "cart_kill",
         "cart_antigen_half",
@@ -156,7 +178,7 @@ def add_site_equations(io: _Build) -> None:
     il2_max, Pe, X, NK, CE = io("il2_boost", "effector_blood", "exhaustion", "nk", "cart_effector")
     pk = io.pk
     supp, ch_e, tk_e, vir_e, il2_e = io(
-        "supp", "chemo_effect", "tki_effect_net", "vir_e", "il2_effect"
+        "supp", "chemo_lymphodepletion", "tki_effect_net", "vir_e", "il2_effect"
     )
     total, antigen_car = io("total", "antigen_car")
 
@@ -182,15 +204,21 @@ def add_site_equations(io: _Build) -> None:
         )
         # per-cell rates (the kill expression is for the whole site; split by share)
         share_T = sp.Piecewise((T / V, V > 0), (_ZERO, True))
+        # eradication: below about one cell a continuum population cannot regrow (a clone
+        # of a few cells dies out): each subpopulation's growth is switched off smoothly by
+        # X / (X + one cell) while killing goes on, so a site (or an antigen-negative
+        # subclone) whose last cell is killed, or that never had one, stays gone
         gomp = sp.Piecewise((lam * sp.log(K / V), (V > 0) & (K > 0)), (_ZERO, True))
         mab_occ = occ(pk["mAb"] * pen, pk["mAb_kd"]) * mab_match
         vir_here = vir_e if s in ("skin", "lymph_node") else _ZERO
         k_car = car_kill * CE / (CE + antigen_car + car_kag)
-        per_cell_common = ch_max * ch_e + nk_kill * NK + vir_lysis * vir_here
+        # chemotherapy: the per-cell kill rate of _metastatic_io_chemo (ch_max), and its
+        # lymphocyte depletion (ch_e) on tissue effectors at half the blood rate
+        per_cell_common = ch_max + nk_kill * NK + vir_lysis * vir_here
         kill_T = cd8 * share_T + (per_cell_common + mab_adcc * mab_occ * NK + k_car * car_match) * T
         kill_U = cd8 * (1 - share_T) + per_cell_common * U
-        b.add_rate(T, gomp * (1 - mab_sig * mab_occ) * T - kill_T)
-        b.add_rate(U, gomp * U - kill_U)
+        b.add_rate(T, gomp * (1 - mab_sig * mab_occ) * T * T / (T + v_ext) - kill_T)
+        b.add_rate(U, gomp * U * U / (U + v_ext) - kill_U)
         b.add_rate(
             K,
             sp.Piecewise((k_b * V - k_d * K * (V / LES) ** sp.Rational(2, 3), V > 0), (_ZERO, True))
@@ -198,7 +226,7 @@ def add_site_equations(io: _Build) -> None:
         )
         recruit = traffic * Pe * infil * _INFILTRATION[s] * V / (V + k_rec)
         expand = r_exp * inhibit * E * V / (V + 10 * E + sp.Rational(1, 10**12))
-        b.add_rate(E, recruit + expand - d_E * E - ch_max * ch_e * E * sp.Rational(1, 2))
+        b.add_rate(E, recruit + expand - d_E * E - ch_e * E * sp.Rational(1, 2))
         kill_total += kill_T + kill_U
     v["kill_total"] = kill_total
     v["pd_signal"] = pd_signal
@@ -209,15 +237,36 @@ def add_site_equations(io: _Build) -> None:
         * (emt / sp.Rational(1, 5))
         * sp.Piecewise(((total * 1e9) ** seed_a, total > 0), (_ZERO, True))
     )
-    surveil = k_surv * Pe / (Pe + p_half) * supp * (1 + il2_max * il2_e)
+    # immune control of micrometastases: the same ratio-dependent CD8+ lysis as in the sites
+    # (de Pillis 2005), with the effector:target ratio of a colony set by the circulating
+    # effectors and memory cells that patrol it (memory cells re-encountering antigen kill
+    # at once; Akondy 2017) over the colony's size, so small colonies are controlled and
+    # large ones escape; braked by PD-1 engagement at the baseline PD-L1 (released by
+    # blockade, blood occupancy), Tregs, MDSCs and steroids
+    M, ro_blood = io("memory", "ro_pd_axis_blood")
+    (access,) = io("micromet_access")
+    patrol = (Pe + M) * access * (1 + il2_max * il2_e)
+    brake = kill_d * supp / (1 + pdl1 * (1 - ro_blood) / pd_k)
     n = {s: v[f"micromet_{s}"] for s in METASTATIC_SITES}
+    kill_mm = _ZERO
     for s in METASTATIC_SITES:
+        # a colony below one cell (n < 0) is extinct: its own growth stops (the logistic
+        # switch 1 / (1 + exp(-4 n)) is ~1 above 2 cells and ~0 below half a cell), and only
+        # new seeding can bring it back; the kill of an extinct colony fades out below
+        # ~1e-9 cells (n < -20) so that its log stays bounded
+        alive = 1 / (1 + sp.exp(-4 * n[s]))
+        kill_on = 1 / (1 + sp.exp(-(n[s] + 20)))
+        ratio = (patrol * infil * _INFILTRATION[s] / (sp.exp(n[s]) * 1e-9)) ** kill_l
+        kill = brake * ratio / (kill_s + ratio) * kill_on
         b.add_rate(
             n[s],
             _SEEDING[s] * shed * sp.exp(-n[s])
-            + lam * (sp.log(gomp_b) - n[s])
-            - surveil * infil * _INFILTRATION[s]
-            - ch_max * ch_e,
+            + lam * (sp.log(gomp_b) - n[s]) * alive
+            - kill
+            - ch_max * kill_on,
         )
+        kill_mm += kill * sp.exp(n[s]) * 1e-9
+    # cells of micrometastases killed by effectors release antigen too [1e9 cell/day]
+    v["kill_micromet"] = kill_mm
     v["mm_burden"] = sum((sp.exp(n[s]) * 1e-9 * _LETHALITY[s] for s in METASTATIC_SITES), _ZERO)
     io.expression("tumor_burden", total, unit="1e9 cell")

@@ -205,6 +205,7 @@ def build() -> Model:
     tumour.declare_parameters(io)
     immune.declare_parameters(io)
     tumour.declare_metastasis_parameters(io)
+    tumour.declare_outcome_parameters(io)
     treatments.declare(io)
     chemo.declare(io)
     toxicity.declare_parameters(io)

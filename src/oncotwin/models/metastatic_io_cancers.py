@@ -39,6 +39,7 @@ __all__ = [
     "MAPPING",
     "MARROW_CELLS",
     "CancerSet",
+    "baseline_life_expectancy_weeks",
     "cancer_set",
     "io_parameters",
     "io_population",
@@ -192,6 +193,24 @@ def lesion_table(covariates: pd.DataFrame, cancer: str) -> tuple[np.ndarray, np.
         vol = _sphere_mm3(largest) * (1.0 + np.maximum(count - 1.0, 0.0) * other)
         burden[:, k] = vol * LESION_CELLS_PER_MM3
     return diam, burden
+
+
+def baseline_life_expectancy_weeks(covariates: pd.DataFrame, cancer: str) -> np.ndarray:
+    """Each patient's life expectancy [weeks] as a trial's eligibility reads it: the median
+    survival at the tumour-death hazard of the baseline burden (organ-weighted, as in the
+    model's death hazard, with the cancer's death-hazard parameters), ignoring growth and
+    treatment. It screens out patients whose baseline burden alone makes death within weeks
+    likely (protocols' "life expectancy >= 12 weeks"); it is not a prognosis."""
+    from oncotwin.models.metastatic_io import _LETHALITY, SITES
+
+    values = cancer_set(cancer).parameter_set
+    _, burden = lesion_table(covariates, cancer)
+    weights = np.array([_LETHALITY[s] for s in SITES])
+    weighted = burden @ weights
+    rel = (weighted / values["lethal_burden"].value) ** values["death_hazard_hill"].value
+    hazard = values["death_hazard_max"].value * rel / (1.0 + rel)
+    with np.errstate(divide="ignore"):
+        return np.where(hazard > 0, np.log(2.0) / hazard / 7.0, np.inf)
 
 
 def _antibody_pk_inputs(

@@ -176,6 +176,14 @@ def record_from_table(table: Any, *, where: str, model_unit: str | None = None) 
         raise ParameterError(f"{where}: {e}") from None
     except OncotwinError as e:  # unknown citation key, with "did you mean"
         raise ParameterError(f"{where}: {e}; register the citation or fix the key") from None
+    if record.prior_range is not None and not (
+        record.prior_range[0] <= record.value <= record.prior_range[1]
+    ):
+        raise ParameterError(
+            f"{where}: value {record.value} is outside its plausible range = "
+            f"[{record.prior_range[0]}, {record.prior_range[1]}]; widen the range (with its "
+            "reason) or fix the value"
+        )
     if not (record.lower <= record.value <= record.upper):
         raise ParameterError(
             f"{where}: value {record.value} is outside its valid range "

@@ -57,7 +57,8 @@ class Parameter:
     prior_range
         The plausible range ``(low, high)`` of the population value, which calibration uses
         as its prior (a uniform prior, on the log scale when both ends are positive and
-        ``high / low >= 10``); ``None`` if the value is fixed.
+        ``high / low >= 10``); ``None`` if the value is fixed. A parameter-set file's value
+        must lie in it; a user's or a calibrated override may leave it.
     basis
         Where an assumed value or its plausible range comes from: ``"sourced range"`` (a
         range a publication reports, named in ``reason``), ``"physiological bound"`` (a
@@ -109,9 +110,9 @@ class Parameter:
             )
         if self.prior_range is not None:
             lo, hi = (float(x) for x in self.prior_range)
-            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= v <= hi):
+            if not (math.isfinite(lo) and math.isfinite(hi) and lo <= hi):
                 raise ParameterError(
-                    f"prior_range=({lo}, {hi}) must be finite and contain the value {v}"
+                    f"prior_range=({lo}, {hi}) must be two finite numbers, low <= high"
                 )
             object.__setattr__(self, "prior_range", (lo, hi))
         if self.calibrate and self.prior_range is None:

@@ -62,6 +62,7 @@ class Eligibility:
     bcma_positive: bool | None = None
     age_min: float | None = None
     age_max: float | None = None
+    life_expectancy_weeks_min: float | None = None
 
     def __post_init__(self) -> None:
         _opt_number("pdl1_tps_min", self.pdl1_tps_min, 0, 100, "50")
@@ -69,6 +70,7 @@ class Eligibility:
         _opt_number("tmb_min", self.tmb_min, 0, 1e4, "10")
         _opt_number("age_min", self.age_min, 0, 120, "18")
         _opt_number("age_max", self.age_max, 0, 120, "75")
+        _opt_number("life_expectancy_weeks_min", self.life_expectancy_weeks_min, 0, 520, "12")
         if self.ecog_max is not None and (
             isinstance(self.ecog_max, bool)
             or not isinstance(self.ecog_max, int | np.integer)
@@ -114,10 +116,13 @@ class Eligibility:
                 )
         return cls(**dict(criteria))
 
-    def apply(self, df: pd.DataFrame) -> np.ndarray:
+    def apply(self, df: pd.DataFrame, cancer: str | None = None) -> np.ndarray:
         """Boolean mask of the eligible rows of a :func:`sample_covariates` frame.
 
         Missing values (e.g. PD-L1 of haematologic cancers) fail any criterion on them.
+        ``life_expectancy_weeks_min`` needs the ``cancer`` (the patient's prognosis comes
+        from the platform model's death hazard at the baseline burden,
+        :func:`oncotwin.models.metastatic_io_cancers.baseline_life_expectancy_weeks`).
         """
         _require(df, ("pdl1_tps_pct", "tmb_mut_per_mb", "ecog", "age_yr"))
         ok = np.ones(len(df), bool)
@@ -143,6 +148,15 @@ class Eligibility:
             ok &= age >= self.age_min
         if self.age_max is not None:
             ok &= age <= self.age_max
+        if self.life_expectancy_weeks_min is not None:
+            if cancer is None:
+                raise ParameterError(
+                    "Eligibility life_expectancy_weeks_min needs the cancer: call "
+                    "apply(df, cancer=...) (sample_eligible passes it)"
+                )
+            from oncotwin.models.metastatic_io_cancers import baseline_life_expectancy_weeks
+
+            ok &= baseline_life_expectancy_weeks(df, cancer) >= self.life_expectancy_weeks_min
         return ok
 
     def describe(self) -> str:
@@ -169,6 +183,8 @@ class Eligibility:
             v = getattr(self, f)
             if v is not None:
                 parts.append(label if v else f"not {label}")
+        if self.life_expectancy_weeks_min is not None:
+            parts.append(f"life expectancy >= {self.life_expectancy_weeks_min:g} weeks")
         if self.age_min is not None or self.age_max is not None:
             lo = "" if self.age_min is None else f"{self.age_min:g}"
             hi = "" if self.age_max is None else f"{self.age_max:g}"
@@ -229,7 +245,7 @@ def sample_eligible(
                 "max_screened"
             )
         df = sample_covariates(cancer, min(block, max_screened - start), seed=seed, start=start)
-        keep = df[elig.apply(df)]
+        keep = df[elig.apply(df, cancer=cancer)]
         chunks.append(keep)
         found += len(keep)
         start += len(df)

@@ -22,8 +22,15 @@ Rules implemented (RECIST 1.1, Eisenhauer et al. 2009, sections 3-4 and table 1)
   new lesion; a scan back below the PD thresholds is a pseudoprogression and assessment goes
   on.
 
-Simplifications (assumptions, stated once here): non-target lesions enter only the CR rule
-(they must disappear too); their "unequivocal progression" is not modelled. A lesion whose true
+* non-target lesions (every existing lesion not chosen as a target) must disappear for CR,
+  and their unequivocal progression is PD: RECIST 1.1 (section 4.3.3) asks for a worsening of
+  non-target disease comparable to what PD of measurable disease needs, and names an increase
+  of 73% in volume (what a 20% increase in diameter means); here the non-target lesions'
+  summed volume (sum of diameter^3) >= 1.73 x its nadir *and* their summed diameters >= 5 mm
+  above their nadir (so that reader noise on tiny lesions does not trigger it).
+
+Simplifications (assumptions, stated once here): the quantitative reading of "unequivocal"
+above is an assumption (the criteria leave it to the reader's judgement). A lesion whose true
 diameter is below ``detection_limit_mm`` (5 mm, assumption: about the slice thickness of a
 modern CT) reads as 0 mm. Patients without a measurable lesion are NE at every scan unless a
 new lesion makes them PD. Death is a PFS event whenever it happens before the end of follow-up
@@ -199,6 +206,7 @@ def assess_recist(
     targets = np.zeros((n_pat, n_les), dtype=bool)
     baseline = nadir = np.zeros(n_pat)
     has_targets = np.zeros(n_pat, dtype=bool)
+    nt = _NonTarget.none(n_pat)
 
     for v in range(n_vis):
         day = common.days[v]
@@ -219,8 +227,9 @@ def assess_recist(
             baseline = nadir = total
         new = common.new_day <= day
         pct_base = _pct(total, baseline)
+        nontarget_pd = nt.progressed(measured, exists & ~targets, first=v == 0)
         resp, is_pd = _recist_response(
-            measured, total, nadir, pct_base, exists, is_node, has_targets, new
+            measured, total, nadir, pct_base, exists, is_node, has_targets, new | nontarget_pd
         )
         if v == 0:
             resp = np.where(has_targets, SD, NE)  # baseline: reference only
@@ -231,6 +240,7 @@ def assess_recist(
             progression.first_pd(active, resp, day)
         out.record(v, active, resp, total, has_targets, pct_base, nadir, new)
         nadir = np.where(active, np.minimum(nadir, total), nadir)
+        nt.update_nadir(active)
     if irecist:  # an iUPD never confirmed nor resolved by the end counts as progression
         progression.day = np.where(iupd.pending & ~progression.stopped, iupd.day, progression.day)
     return _finalise(
@@ -268,6 +278,40 @@ def _recist_response(
         SD,
     )
     return resp, is_pd
+
+
+@dataclass
+class _NonTarget:
+    """Non-target disease per patient: summed volume (sum of d^3) and diameters, their nadirs."""
+
+    volume: np.ndarray
+    diameters: np.ndarray
+    nadir_volume: np.ndarray
+    nadir_diameters: np.ndarray
+
+    @classmethod
+    def none(cls, n_pat: int) -> _NonTarget:
+        return cls(*(np.zeros(n_pat) for _ in range(4)))
+
+    def progressed(self, measured: np.ndarray, nontarget: np.ndarray, *, first: bool):
+        """Whether this scan shows unequivocal progression of non-target disease (rule in
+        the module docstring); the baseline scan sets the reference."""
+        m = np.where(nontarget, np.nan_to_num(measured), 0.0)
+        self.volume = (m**3).sum(axis=1)
+        self.diameters = m.sum(axis=1)
+        if first:
+            self.nadir_volume, self.nadir_diameters = self.volume, self.diameters
+            return np.zeros(m.shape[0], dtype=bool)
+        grown = self.volume >= 1.73 * self.nadir_volume - _EPS
+        return grown & (self.diameters - self.nadir_diameters >= 5.0 - _EPS)
+
+    def update_nadir(self, active: np.ndarray) -> None:
+        self.nadir_volume = np.where(
+            active, np.minimum(self.nadir_volume, self.volume), self.nadir_volume
+        )
+        self.nadir_diameters = np.where(
+            active, np.minimum(self.nadir_diameters, self.diameters), self.nadir_diameters
+        )
 
 
 @dataclass
