@@ -13,6 +13,7 @@ from types import ModuleType
 
 import pytest
 
+import oncotwin as ot
 from oncotwin.citations import get_citation
 from oncotwin.errors import OncotwinError
 from oncotwin.models import metastatic_io as mio
@@ -237,8 +238,10 @@ def test_cancer_sets_and_covariate_mapping(page: str) -> None:
 
 def test_readout_thresholds(page: str) -> None:
     body = _section(page, "Readouts")
-    for key, values in mio_readouts.GRADE_THRESHOLDS.items():
-        assert f"| `{key}` | {', '.join(f'{v:.6g}' for v in values)} |" in body
-    for organ, share in mio_readouts.IRAE_ORGANS.items():
-        assert f"| `{organ}` | {share:.6g} |" in body
+    # grade thresholds and irAE organ shares are parameter records: the parameter table
+    # lists each with its value and provenance
+    model = ot.get_model("metastatic_io")
+    names = [n for ns in mio_readouts.GRADE_THRESHOLDS.values() for n in ns]
+    for name in [*names, *mio_readouts.IRAE_ORGANS.values()]:
+        assert f"| `{name}` | {model.parameters[name].value:.6g} |" in page
     assert f"`DETECTABLE_LOG_CELLS = {mio_readouts.DETECTABLE_LOG_CELLS:.6g}`" in body
