@@ -213,7 +213,9 @@ def add_equations(io: _Build) -> None:
         "cart_effector", "cart_memory", "lymphocytes", "vaccine", "virus", "tki_resistance"
     )
     antigen_car = v["antigen_car"]
-    drive = antigen_car / (antigen_car + car_kag) * (1 + car_ld * (1 - Ly))
+    # CAR-T cells compete for antigen: stimulation per cell falls as the CAR-T pool outgrows
+    # its targets (ratio-dependent stimulation), so expansion ends near the antigen burden
+    drive = antigen_car / (antigen_car + car_kag + CE) * (1 + car_ld * (1 - Ly))
     v["cart_drive"] = drive
     b.add_rate(CE, car_rho * drive * CE - car_alpha * CE - car_mem * CE + car_react * drive * CM)
     b.add_rate(CM, car_mem * CE - car_beta * CM - car_react * drive * CM)
