@@ -15,3 +15,12 @@ DAYS_PER_WEEK: float = 7.0
 
 #: The line every user-facing result carries.
 DISCLAIMER = "Research simulation (oncotwin): not medical advice."
+
+#: What a comparison with published values must say about the parameters (report and CLI).
+PARAMETERS_NOTE = (
+    "Parameters are literature-based defaults and flagged assumptions, not fitted to this "
+    "trial, except three values derived from published arms (per-class irAE rates from "
+    "CheckMate 067, the cancers' chemosensitivity from comparator arms, the grade-3 "
+    "capillary-leak threshold from Atkins 1999), which are calibration quantities; the "
+    "differences to the published values are reported as they are."
+)

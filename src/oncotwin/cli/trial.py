@@ -28,6 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from oncotwin._constants import PARAMETERS_NOTE
 from oncotwin.errors import OncotwinError, UnknownNameError, did_you_mean
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,10 +55,7 @@ KEY_ENDPOINTS: tuple[str, ...] = (
 )
 
 #: Printed under every comparison with published values.
-NOT_FITTED = (
-    "Parameters are literature-based defaults and flagged assumptions, not fitted to this "
-    "trial: the differences to the published values are reported as they are."
-)
+NOT_FITTED = PARAMETERS_NOTE
 
 INTERRUPTED = "interrupted: finished chunks are saved; rerun with --resume to continue"
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from oncotwin._constants import DISCLAIMER
+from oncotwin._constants import DISCLAIMER, PARAMETERS_NOTE
 from oncotwin._version import __version__
 from oncotwin.errors import OncotwinError
 from oncotwin.trials._plan import TrialPlan
@@ -225,9 +225,7 @@ def report_from_result(result: TrialResult, path: Path | None = None) -> Path:
         summary = compare_published(summary, spec)
     manifest = dict(result.manifest)
     notes = [
-        "Research simulation (oncotwin): not medical advice. Parameters are literature-based "
-        "defaults and flagged assumptions, not fitted to this trial; the gaps to the "
-        "published values are reported as they are.",
+        f"Research simulation (oncotwin): not medical advice. {PARAMETERS_NOTE}",
     ]
     if manifest.get("criteria_not_modelled"):
         crit = json.dumps(manifest["criteria_not_modelled"])
