@@ -32,15 +32,19 @@ __all__ = ["PATIENT_PARAMETERS", "TABLES", "simulate_chunk"]
 #: The per-patient tables of a chunk, as the store holds them.
 TABLES = ("patients", "outcomes", "visits", "events")
 
-#: Parameters copied into the ``patients`` table (those the model has).
+#: Parameters copied into the ``patients`` table (those the model has): the patient-level
+#: drivers of response, and ``pk_eta_CL``, the patient's standard-normal deviation of antibody
+#: clearance (exposure-response confounding can be analysed from it).
 PATIENT_PARAMETERS = (
     "growth_rate",
     "immunogenicity",
     "infiltration",
     "pdl1_baseline",
     "mdsc_suppression",
-    "antibody_cl_factor",
     "emt",
+    "pk_eta_CL",
+    "chemo_sensitivity",
+    "antigen_negative_fraction",
 )
 
 
