@@ -11,6 +11,8 @@ equals the total amount dosed (times ``F`` for oral doses).
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import sympy as sp
 
 from oncotwin.errors import ModelError
@@ -76,15 +78,7 @@ def pk_model(drug_name: str) -> Model:
         if vary:
             # the drug's own omega where its popPK paper gives one, else the placeholder
             sd = rec.log_sd if rec.log_sd > 0 else PK_LOG_SD.value
-            rec = Parameter(
-                rec.value,
-                rec.unit,
-                source=rec.source,
-                assumption=rec.assumption,
-                reason=rec.reason,
-                description=rec.description,
-                log_sd=sd,
-            )
+            rec = replace(rec, log_sd=sd)  # keeps the provenance (basis, range) of the record
         return b.parameter(name, rec)
 
     oral = "ka" in pk
