@@ -89,3 +89,18 @@ def test_spec_rejects_a_bad_cap():
     text = text.replace('"anti-PD-1" = 24', '"anti-PD-1" = -3')
     with pytest.raises(SpecError, match="max_months_by_class"):
         parse_spec(text)
+
+
+def test_treatment_end_day_respects_the_class_cap():
+    """A trial arm's last scheduled dose (its treatment end when nothing stops it earlier) is
+    the last dose within the cap: pembrolizumab q3w capped at 2 years ends on day 714 (35
+    doses), while an uncapped class runs to the horizon."""
+    from types import SimpleNamespace
+
+    from oncotwin.regimens import parse_regimen
+    from oncotwin.trials._chunk import _last_dose_day
+
+    arm = SimpleNamespace(regimen=parse_regimen("pembrolizumab 200 mg IV q3w"))
+    assert _last_dose_day(arm, 1500.0, {"anti-PD-1": 730.5}) == 714.0
+    assert _last_dose_day(arm, 1500.0, {"anti-CTLA-4": 730.5}) > 1400.0
+    assert _last_dose_day(arm, 1500.0) > 1400.0

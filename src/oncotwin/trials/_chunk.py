@@ -6,7 +6,7 @@ arm and every random number derive from the run seed and ``i`` alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -194,19 +194,48 @@ def _solve_arm(arm: ArmPlan, vp: VirtualPopulation, ctx: _ArmContext) -> DosedSo
     )
 
 
-def _last_dose_day(arm: ArmPlan, horizon: float) -> float:
+def _mechanism(drug: str) -> str:
+    """The mechanism class of a scheduled drug ('' for radiotherapy or an unknown name)."""
+    from oncotwin.errors import OncotwinError
+    from oncotwin.pharmacology.catalog import get_drug
+
+    try:
+        return get_drug(drug).mechanism if drug else ""
+    except OncotwinError:
+        return ""
+
+
+def _last_dose_day(arm: ArmPlan, horizon: float, caps: Mapping[str, float] | None = None) -> float:
+    """Day of the arm's last scheduled dose, after the per-class caps of the dosing rules
+    (a capped class gives no dose more than its cap after its first dose)."""
     if arm.regimen is None:
         return 0.0
     sched = arm.regimen.schedule(horizon)
-    return float(np.max(sched.time)) if len(sched) else 0.0
+    if not len(sched):
+        return 0.0
+    t = np.asarray(sched.time, dtype=float)
+    keep = np.ones(t.shape, dtype=bool)
+    if caps:
+        mech = np.array([_mechanism(d) for d in sched.drug])
+        for cls, days in caps.items():
+            mine = mech == cls
+            if mine.any():
+                keep &= ~(mine & (t > t[mine].min() + days))
+    return float(t[keep].max()) if keep.any() else 0.0
 
 
 def _discontinued(
-    arm: ArmPlan, dosed: DosedSolution, assessed: Assessment, death: np.ndarray, horizon: float
+    arm: ArmPlan,
+    dosed: DosedSolution,
+    assessed: Assessment,
+    death: np.ndarray,
+    horizon: float,
+    caps: Mapping[str, float] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Treatment end day and why treatment ended (toxicity, progression, death, completed)."""
     stop = dosed.stop_day
-    tend = np.minimum(np.minimum(stop, death), _last_dose_day(arm, horizon))
+    last = _last_dose_day(arm, horizon, caps)
+    tend = np.minimum(np.minimum(stop, death), last)
     prog_day = np.asarray(assessed.progression_day, dtype=float)
     reason = np.where(
         dosed.stop_reason == "toxicity",
@@ -289,7 +318,7 @@ def _arm_tables(arm: ArmPlan, vp: VirtualPopulation, plan: TrialPlan) -> dict[st
     dosed = _solve_arm(arm, vp, ctx)
     death, assessed = _death_and_assessment(arm, ctx, dosed.solution)
     dosed = replace(dosed, toxicity=dosed.toxicity.censored(death))  # none after death
-    ended = _discontinued(arm, dosed, assessed, death, plan.horizon)
+    ended = _discontinued(arm, dosed, assessed, death, plan.horizon, plan.rules.max_days_by_class)
     _, visits = assessed.to_frames(arm.name, vp.patient_ids)
     patients = vp.covariates.copy()
     patients.insert(1, "arm", arm.name)
