@@ -91,16 +91,21 @@ def test_spec_rejects_a_bad_cap():
         parse_spec(text)
 
 
-def test_treatment_end_day_respects_the_class_cap():
+def test_treatment_end_day_respects_the_class_cap(model):
     """A trial arm's last scheduled dose (its treatment end when nothing stops it earlier) is
     the last dose within the cap: pembrolizumab q3w capped at 2 years ends on day 714 (35
     doses), while an uncapped class runs to the horizon."""
-    from types import SimpleNamespace
+    from oncotwin.population import sample_population
+    from oncotwin.simulation import solve_with_rules
 
-    from oncotwin.regimens import parse_regimen
-    from oncotwin.trials._chunk import _last_dose_day
+    pop = sample_population(model, 3, seed=1)
+    t = np.arange(0.0, 1501.0, 50.0)
 
-    arm = SimpleNamespace(regimen=parse_regimen("pembrolizumab 200 mg IV q3w"))
-    assert _last_dose_day(arm, 1500.0, {"anti-PD-1": 730.5}) == 714.0
-    assert _last_dose_day(arm, 1500.0, {"anti-CTLA-4": 730.5}) > 1400.0
-    assert _last_dose_day(arm, 1500.0) > 1400.0
+    def last(caps):
+        rules = DosingRules(max_days_by_class=caps)
+        dosed = solve_with_rules(model, "pembrolizumab 200 mg IV q3w", pop, t, rules=rules)
+        return dosed.last_dose_day
+
+    np.testing.assert_array_equal(last({"anti-PD-1": 730.5}), 714.0)
+    assert np.all(last({"anti-CTLA-4": 730.5}) > 1400.0)
+    assert np.all(last({}) > 1400.0)

@@ -147,7 +147,7 @@ def add_equations(io: _Build) -> None:
         f_mem * (d_P * Pe + d_E * E_tot) - sp.log(2) / mem_hl * M - recalled - depletion * M,
     )
     b.add_rate(Pe, priming + burst * recalled - d_P * Pe - traffic * Pe - depletion * Pe)
-    pd_signal, E_tot = io("pd_signal", "E_tot")
+    (pd_signal,) = io("pd_signal")
     b.add_rate(X, ex_rate * pd_signal / (E_tot + sp.Rational(1, 10**6)) * (1 - X) - ex_rev * X)
     b.add_rate(R, treg_turn * (1 + il2_max * il2_t - R) - treg_dep * ro_ctla * R - depletion * R)
     b.add_rate(NK, nk_turn * (1 + il2_max * il2_e - NK) - depletion * NK)

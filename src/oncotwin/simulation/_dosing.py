@@ -38,7 +38,8 @@ class DosedSolution:
 
     ``stop_day`` is the day dosing stopped (``inf``: never), ``stop_reason`` one of
     :data:`oncotwin.regimens.STOP_REASONS`, ``toxicity`` the grades of the final solve (the
-    irAE that stopped treatment keeps its day).
+    irAE that stopped treatment keeps its day), ``last_dose_day`` each patient's last
+    scheduled dose after the per-class caps of the rules (before any stop; 0: no dose).
     """
 
     solution: Solution
@@ -46,6 +47,7 @@ class DosedSolution:
     stop_day: np.ndarray
     stop_reason: np.ndarray
     toxicity: Toxicity
+    last_dose_day: np.ndarray
 
 
 def _steroid_events(model: Model, state: str | None, stop: np.ndarray, reason: np.ndarray):
@@ -138,12 +140,13 @@ def solve_with_rules(
         empty = EventTable.empty(n)
         prepared = DoseEvents(population, empty, np.zeros(0), np.zeros(0, dtype=bool))
     prepared = _class_capped(model, prepared, rules)
+    last = prepared.last_dose_day()
     pop = prepared.population
     sol = solve(model, pop.params, t, events=prepared.events, options=opts)
     stops = replace(rules, max_days_by_class={}).any  # class caps need no readouts
     if not (stops or prepared.until_progression.any() or stop_day is not None):
         tox = _toxicity_if_known(model, readouts, sol, seed, ids)
-        return DosedSolution(sol, pop, np.full(n, np.inf), np.full(n, "", dtype=str), tox)
+        return DosedSolution(sol, pop, np.full(n, np.inf), np.full(n, "", dtype=str), tox, last)
     read = readouts or _readouts_for(model, regimen)
     tox = read.toxicity(sol, seed, ids)
     need_prog = rules.stop_on_progression or prepared.until_progression.any()
@@ -157,7 +160,7 @@ def solve_with_rules(
         )
     stop, reason = _stops(rules, tox, prog, stop_day)
     if not (np.isfinite(stop).any() or np.isfinite(prog).any()):
-        return DosedSolution(sol, pop, stop, reason.astype(str), tox)
+        return DosedSolution(sol, pop, stop, reason.astype(str), tox, last)
     kept = prepared.kept(stop, prog)
     changed = (prepared.events.active() & ~kept.active()).any(axis=1)
     events = kept
@@ -173,9 +176,8 @@ def solve_with_rules(
         until = prog < stop
         stop = np.where(until, prog, stop)
         reason = np.where(until, "progression", reason)
-    return DosedSolution(
-        sol, pop, stop, reason.astype(str), tox.merged_after_stop(read.toxicity(sol, seed, ids))
-    )
+    later = tox.merged_after_stop(read.toxicity(sol, seed, ids))
+    return DosedSolution(sol, pop, stop, reason.astype(str), later, last)
 
 
 def _class_capped(model: Model, prepared: DoseEvents, rules: DosingRules) -> DoseEvents:

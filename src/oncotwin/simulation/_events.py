@@ -40,6 +40,15 @@ class DoseEvents:
         keep &= ~self.until_progression[None, :] | (self.origin[None, :] <= progression[:, None])
         return self.events.masked(keep)
 
+    def last_dose_day(self) -> np.ndarray:
+        """Each patient's last dose start day among the events that dose them (0 for a
+        patient without any)."""
+        if self.events.n_events == 0:
+            return np.zeros(self.population.n)
+        given = self.events.active()
+        last = np.where(given, self.origin[None, :], -np.inf).max(axis=1)
+        return np.where(np.isfinite(last), last, 0.0)
+
 
 def _plain_events(
     model: Model, regimen: Regimen, population: Population, horizon: float

@@ -6,7 +6,7 @@ arm and every random number derive from the run seed and ``i`` alone.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -127,6 +127,11 @@ class _ArmContext:
 AfterStop = Callable[[np.ndarray, np.ndarray], EventTable | None]
 
 
+def _crossing(arm: ArmPlan, seed: int, ids: np.ndarray) -> np.ndarray:
+    """Which patients cross over at progression (drawn from (seed, patient) alone)."""
+    return patient_uniforms(seed, ids, stream=Stream.CROSSOVER) < arm.crossover_fraction
+
+
 def _crossover_events(
     arm: ArmPlan, vp: VirtualPopulation, plan: TrialPlan
 ) -> tuple[Population | None, AfterStop | None]:
@@ -134,8 +139,7 @@ def _crossover_events(
     each crossing patient's progression, or Nones for an arm without crossover."""
     if arm.crossover_regimen is None:
         return None, None
-    crossing = patient_uniforms(plan.seed, vp.patient_ids, stream=Stream.CROSSOVER)
-    crossing = crossing < arm.crossover_fraction
+    crossing = _crossing(arm, plan.seed, vp.patient_ids)
     base = regimen_dose_events(vp.model, arm.crossover_regimen, vp.population, plan.horizon)
     ev = base.events
 
@@ -194,48 +198,13 @@ def _solve_arm(arm: ArmPlan, vp: VirtualPopulation, ctx: _ArmContext) -> DosedSo
     )
 
 
-def _mechanism(drug: str) -> str:
-    """The mechanism class of a scheduled drug ('' for radiotherapy or an unknown name)."""
-    from oncotwin.errors import OncotwinError
-    from oncotwin.pharmacology.catalog import get_drug
-
-    try:
-        return get_drug(drug).mechanism if drug else ""
-    except OncotwinError:
-        return ""
-
-
-def _last_dose_day(arm: ArmPlan, horizon: float, caps: Mapping[str, float] | None = None) -> float:
-    """Day of the arm's last scheduled dose, after the per-class caps of the dosing rules
-    (a capped class gives no dose more than its cap after its first dose)."""
-    if arm.regimen is None:
-        return 0.0
-    sched = arm.regimen.schedule(horizon)
-    if not len(sched):
-        return 0.0
-    t = np.asarray(sched.time, dtype=float)
-    keep = np.ones(t.shape, dtype=bool)
-    if caps:
-        mech = np.array([_mechanism(d) for d in sched.drug])
-        for cls, days in caps.items():
-            mine = mech == cls
-            if mine.any():
-                keep &= ~(mine & (t > t[mine].min() + days))
-    return float(t[keep].max()) if keep.any() else 0.0
-
-
 def _discontinued(
-    arm: ArmPlan,
-    dosed: DosedSolution,
-    assessed: Assessment,
-    death: np.ndarray,
-    horizon: float,
-    caps: Mapping[str, float] | None = None,
+    dosed: DosedSolution, assessed: Assessment, death: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Treatment end day and why treatment ended (toxicity, progression, death, completed)."""
+    """Treatment end day and why treatment ended (toxicity, progression, death, completed):
+    the stop, death or last scheduled dose (after the per-class caps), whichever comes first."""
     stop = dosed.stop_day
-    last = _last_dose_day(arm, horizon, caps)
-    tend = np.minimum(np.minimum(stop, death), last)
+    tend = np.minimum(np.minimum(stop, death), dosed.last_dose_day)
     prog_day = np.asarray(assessed.progression_day, dtype=float)
     reason = np.where(
         dosed.stop_reason == "toxicity",
@@ -289,10 +258,7 @@ def _death_and_assessment(
     on what follows progression, so the progression day is read first; then the death
     hazard after it is scaled for subsequent therapy and the arm is assessed again with
     those deaths (PFS unchanged, OS longer for those treated further)."""
-    crossing = None
-    if arm.crossover_regimen is not None:
-        u = patient_uniforms(ctx.plan.seed, ctx.ids, stream=Stream.CROSSOVER)
-        crossing = u < arm.crossover_fraction
+    crossing = None if arm.crossover_regimen is None else _crossing(arm, ctx.plan.seed, ctx.ids)
     course = ctx.course(sol, crossing)
     death = ctx.death(sol)
     assessed = ctx.assess(sol, death, course)
@@ -318,7 +284,7 @@ def _arm_tables(arm: ArmPlan, vp: VirtualPopulation, plan: TrialPlan) -> dict[st
     dosed = _solve_arm(arm, vp, ctx)
     death, assessed = _death_and_assessment(arm, ctx, dosed.solution)
     dosed = replace(dosed, toxicity=dosed.toxicity.censored(death))  # none after death
-    ended = _discontinued(arm, dosed, assessed, death, plan.horizon, plan.rules.max_days_by_class)
+    ended = _discontinued(dosed, assessed, death)
     _, visits = assessed.to_frames(arm.name, vp.patient_ids)
     patients = vp.covariates.copy()
     patients.insert(1, "arm", arm.name)

@@ -34,7 +34,6 @@ __all__ = ["Trial", "report_from_result"]
 #: Patients per chunk (memory per chunk ~ patients x output times x states x 8 bytes).
 DEFAULT_CHUNK = 500
 
-#: Manifest keys a resumed run must share with the stored one.
 #: What a resumed run must share with the stored one: the same patients, and the same model
 #: (equations) and parameter values, so that runs of an older model are never mixed in.
 _RESUME_KEYS = (

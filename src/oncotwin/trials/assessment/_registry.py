@@ -228,7 +228,7 @@ def assess(
                 raise ParameterError(f"criterion {crit.name!r}: {msg}")
     clinical, end = readouts.clinical_progression_day, readouts.end_day
     if clinical is not None:  # scans stop at a clinical progression
-        stop = np.minimum(readouts.end_day, clinical)
+        stop = np.minimum(end, clinical)
         readouts = dataclasses.replace(readouts, end_day=stop, clinical_progression_day=None)
     result = crit.function(readouts, seed=seed, patient_ids=patient_ids, **options)
     if not isinstance(result, Assessment):
