@@ -219,7 +219,10 @@ def _declare_effects(io: _Build) -> None:
     kill = _ZERO
     for c in _classes_used():
         c_key = drug_key(c)
-        e_c = sum((rate[d.name] for d in chemo_drugs() if c in d.mechanisms), _ZERO)
+        # the class's exposure rate (its drugs' sum), kept for the resistance equations
+        e_c = v[f"chemo_exposure_{c_key}"] = sum(
+            (rate[d.name] for d in chemo_drugs() if c in d.mechanisms), _ZERO
+        )
         kill += v[f"chemo_logkill_{c_key}"] * (1 - v[f"chemo_resistance_{c_key}"]) * e_c
     io.expression("chemo_kill_rate", v["chemo_sensitivity"] * kill, unit="1/day")
     cytotoxic = [d for d in chemo_drugs() if set(d.mechanisms) & set(CYTOTOXIC_CLASSES)]
@@ -235,7 +238,6 @@ def _declare_effects(io: _Build) -> None:
 def add_equations(io: _Build) -> None:
     """Drug elimination, lymphodepletion input, resistance and the Friberg model."""
     b, v = io.b, io.v
-    rate = _exposure_rates(io)
     for d in chemo_drugs():
         A = v[f"chemo_{drug_key(d.name)}"]
         b.add_rate(A, -sp.Float(_elimination(d)) * A)
@@ -246,8 +248,7 @@ def add_equations(io: _Build) -> None:
     for c in _classes_used():
         c_key = drug_key(c)
         R = v[f"chemo_resistance_{c_key}"]
-        e_c = sum((rate[d.name] for d in chemo_drugs() if c in d.mechanisms), _ZERO)
-        b.add_rate(R, rho * e_c * (1 - R))
+        b.add_rate(R, rho * v[f"chemo_exposure_{c_key}"] * (1 - R))
     # Friberg et al. 2002: k_prol = k_tr = k_circ = 4 / MTT
     _declare_neutrophils(io)
     ktr = 4 / v["neutrophil_mtt"]
