@@ -50,10 +50,6 @@ def _param(sol: Solution, name: str) -> np.ndarray:
     return np.asarray(sol.params[:, sol.model.parameter_index(name)], dtype=float)
 
 
-def _state(sol: Solution, name: str) -> np.ndarray:
-    return sol.y[:, :, list(sol.names).index(name)]
-
-
 def _thresholds(sol: Solution, kind: str) -> list[np.ndarray]:
     """Grade 1..4 thresholds of ``kind`` per patient, in the marker's unit."""
     th = [_param(sol, p) for p in GRADE_THRESHOLDS[kind]]
@@ -64,10 +60,8 @@ def _thresholds(sol: Solution, kind: str) -> list[np.ndarray]:
 
 
 def _state_unit(sol: Solution, name: str) -> str:
-    for spec in sol.model.states:
-        if spec.name == name:
-            return spec.unit
-    return ""
+    model = sol.model
+    return model.states[model.state_index(name)].unit if name in model.state_names else ""
 
 
 def _grade_of(x: np.ndarray, th: list[np.ndarray], falling: bool) -> np.ndarray:
@@ -89,15 +83,15 @@ def _graded_episode(sol: Solution, kind: str) -> tuple[np.ndarray, np.ndarray, n
         zero = np.zeros(n, dtype=np.int64)
         return zero, np.full(n, np.inf), np.full(n, np.inf)
     th = _thresholds(sol, kind)
-    ext, x = _state(sol, extremum), _state(sol, marker)
+    ext, x = sol[extremum], sol[marker]
     worst = np.nanmin(ext, axis=1) if falling else np.nanmax(ext, axis=1)
     base = _grade_of(x[:, 0], th, falling)
     grade = _grade_of(worst, th, falling)
     grade = np.where(grade > base, grade, 0)
-    since = _state(sol, f"{kind}_since_onset")[:, -1]
+    since = sol[f"{kind}_since_onset"][:, -1]
     onset = np.where(grade > 0, sol.t[-1] - since, np.inf)
     ongoing = _grade_of(x[:, -1], th, falling) > base
-    resolved = np.where((grade > 0) & ~ongoing, onset + _state(sol, f"{kind}_days")[:, -1], np.inf)
+    resolved = np.where((grade > 0) & ~ongoing, onset + sol[f"{kind}_days"][:, -1], np.inf)
     worse = (grade > 0) & (base > 0)  # dated from the output times
     if worse.any():
         sign = -1.0 if falling else 1.0
@@ -110,7 +104,7 @@ def _graded_episode(sol: Solution, kind: str) -> tuple[np.ndarray, np.ndarray, n
 def _irae(sol: Solution, seed: int, ids: np.ndarray):
     """Grade >= 3 day, worst grade, organ, onset and resolution of each patient's irAE."""
     u3 = -np.log(patient_uniforms(seed, ids, stream=Stream.IRAE))
-    H = _state(sol, "irae_hazard")
+    H = sol["irae_hazard"]
     day3 = first_crossing(sol.t, H, u3)
     any_day = first_crossing(sol.t, H, u3 / _param(sol, "irae_any_grade_factor"))
     g4 = patient_uniforms(seed, ids, stream=Stream.IRAE_GRADE4) < _param(sol, "irae_grade4_share")
