@@ -16,7 +16,11 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
-from oncotwin.models.components.pk import two_compartment
+from oncotwin.models.components.pk import (
+    dose_clock_rate,
+    time_varying_clearance,
+    two_compartment,
+)
 from oncotwin.models.metastatic_io import ANTIBODY_CLASSES, DRUG_STANDARD_DOSE, TARGET_ANTIGENS
 
 if TYPE_CHECKING:
@@ -56,9 +60,6 @@ ANTIBODY_PK_INPUTS = (
     "pk_eta_V1",
     "pk_eta_Emax",
 )
-#: Amount [mg] below which an antibody class counts as not yet dosed (the clock of its
-#: time-varying clearance runs at A/(A + this)): a numerical device, 1 ug, far below any dose.
-_CLOCK_AMOUNT = sp.Rational(1, 1000)
 
 
 def _declare_antibodies(io: _Build) -> None:
@@ -83,14 +84,10 @@ def _declare_antibodies(io: _Build) -> None:
         t50 = io.p(f"{prefix}_CL_T50")
         hill = io.p(f"{prefix}_CL_hill")
         tau = io.state(f"{prefix}_clock", "day", description=f"time since the first {mech} dose")
-        # written piecewise so that the analytic Jacobian is finite at tau = 0 (the
-        # derivative of tau^h is h tau^h / tau, 0/0 there)
-        frac = sp.Piecewise((tau**hill / (t50**hill + tau**hill), tau > 0), (0, True))
-        tv = sp.exp(emax * frac)
+        tv = time_varying_clearance(tau, emax, t50, hill)
         cl_t = io.expression(f"{prefix}_clearance", CL * cl_f * tv, unit="L/day")
         syms = two_compartment(b, prefix, cl_t, Q, V1, V2)
-        amount = syms.central + syms.peripheral
-        b.add_rate(tau, amount / (amount + _CLOCK_AMOUNT))
+        b.add_rate(tau, dose_clock_rate(syms.central + syms.peripheral))
         b.dose(mech, syms.central, description=f"{mech} dose [mg] into the central compartment")
         pk[prefix] = syms.concentration
         pk[prefix + "_kd"] = io.p(f"{prefix}_EC50")

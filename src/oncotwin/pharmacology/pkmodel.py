@@ -17,6 +17,7 @@ import sympy as sp
 
 from oncotwin.errors import ModelError
 from oncotwin.models.base import Model, ModelBuilder
+from oncotwin.models.components.pk import dose_clock_rate, time_varying_clearance
 from oncotwin.parameters import Parameter
 from oncotwin.pharmacology.catalog import get_drug
 
@@ -36,17 +37,14 @@ _CACHE: dict[str, Model] = {}
 
 
 def _time_varying(
-    b: ModelBuilder, pk: dict, central: sp.Symbol, peripheral: sp.Symbol | None, par: object
+    b: ModelBuilder, central: sp.Symbol, peripheral: sp.Symbol | None, par: object
 ) -> sp.Expr:
-    """``exp(E tau^h / (T50^h + tau^h))`` with ``tau`` the time since the first dose: a clock
-    state running at ``A/(A + 1 ug)`` while drug is in the body (as in ``metastatic_io``)."""
+    """The time-varying clearance factor, with a ``clock`` state counting the days since the
+    first dose (as in ``metastatic_io``)."""
     tau = b.state("clock", "day", description="time since the first dose")
-    amount = central + (peripheral if peripheral is not None else 0)
-    b.add_rate(tau, amount / (amount + sp.Rational(1, 1000)))
+    b.add_rate(tau, dose_clock_rate(central + (peripheral if peripheral is not None else 0)))
     emax, t50, hill = (par(k) for k in ("CL_Emax", "CL_T50", "CL_hill"))  # type: ignore[operator]
-    # piecewise: the analytic Jacobian stays finite at tau = 0 (d tau^h/d tau = h tau^h / tau)
-    frac = sp.Piecewise((tau**hill / (t50**hill + tau**hill), tau > 0), (0, True))
-    return sp.exp(emax * frac)
+    return time_varying_clearance(tau, emax, t50, hill)
 
 
 def pk_model(drug_name: str) -> Model:
@@ -98,7 +96,7 @@ def pk_model(drug_name: str) -> Model:
     if "CL" in pk:
         cl = par("CL", vary=True)
         if "CL_Emax" in pk:
-            cl = cl * _time_varying(b, pk, central, peripheral, par)
+            cl = cl * _time_varying(b, central, peripheral, par)
         elim += cl * C
     if "Vmax" in pk and "Km" in pk:
         vmax, km = par("Vmax"), par("Km")

@@ -28,7 +28,14 @@ import sympy as sp
 
 from oncotwin.models.base import ModelBuilder
 
-__all__ = ["PKSymbols", "one_compartment", "two_compartment"]
+__all__ = [
+    "CLOCK_AMOUNT",
+    "PKSymbols",
+    "dose_clock_rate",
+    "one_compartment",
+    "time_varying_clearance",
+    "two_compartment",
+]
 
 
 ExprLike = sp.Expr | float
@@ -97,3 +104,24 @@ def two_compartment(
     builder.add_rate(Ac, -elim - dist)
     builder.add_rate(Ap, dist)
     return PKSymbols(Ac, Ap, C)
+
+
+#: Amount [mg] below which a drug counts as not yet dosed (a dose clock runs at
+#: ``A/(A + this)``): a numerical device, 1 ug, far below any dose.
+CLOCK_AMOUNT = sp.Rational(1, 1000)
+
+
+def dose_clock_rate(amount: sp.Expr) -> sp.Expr:
+    """Rate of a clock state counting the days since the first dose: ~1 while drug is in
+    the body (``amount`` in mg), ~0 before the first dose and once a stopped drug has washed
+    out below :data:`CLOCK_AMOUNT`."""
+    return amount / (amount + CLOCK_AMOUNT)
+
+
+def time_varying_clearance(tau: sp.Expr, emax: sp.Expr, t50: sp.Expr, hill: sp.Expr) -> sp.Expr:
+    """Factor ``exp(E tau^h / (T50^h + tau^h))`` on clearance, ``tau`` the time since the
+    first dose (the sigmoid time-varying clearance of the checkpoint antibodies, e.g. Bajaj
+    et al. 2017 for nivolumab). Written piecewise so that the analytic Jacobian is finite at
+    ``tau = 0`` (the derivative of ``tau^h`` is ``h tau^h / tau``, 0/0 there)."""
+    frac = sp.Piecewise((tau**hill / (t50**hill + tau**hill), tau > 0), (0, True))
+    return sp.exp(emax * frac)
