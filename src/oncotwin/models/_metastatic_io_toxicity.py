@@ -13,7 +13,7 @@ to :mod:`oncotwin.models.metastatic_io`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sympy as sp
 
@@ -22,7 +22,16 @@ from oncotwin.models.metastatic_io import _LETHALITY, SITES
 if TYPE_CHECKING:
     from oncotwin.models.metastatic_io import _Build
 
-__all__ = ["add_equations", "declare_parameters", "declare_states"]
+__all__ = ["add_equations", "death_hazard_rate", "declare_parameters", "declare_states"]
+
+
+def death_hazard_rate(weighted: Any, h_max: Any, lethal: Any, hill: Any) -> Any:
+    """Tumour-death hazard [1/day] at an organ-weighted burden ``weighted`` [1e9 cell]: a Hill
+    function that rises steeply as the burden nears ``lethal``, so that patients die of
+    large burdens, not of baseline ones. Sympy expressions (the model) or numpy arrays
+    (eligibility's prognosis at baseline) alike."""
+    rel = (weighted / lethal) ** hill
+    return h_max * rel / (1 + rel)
 
 
 def declare_parameters(io: _Build) -> None:
@@ -104,12 +113,10 @@ def add_equations(io: _Build) -> None:
     b.add_rate(Lpk, track * sp.Max(Leak - Lpk, 0))
     _irae_equations(io, Hi, ro_pd_sys, ro_ctla, il2_e, (h_pd, h_ct, h_syn, h_il2))
     _episode_equations(io)
-    # tumour death: the hazard rises steeply as the organ-weighted burden nears a lethal
-    # burden (Hill function), so that patients die of large burdens, not of baseline ones
+    # tumour death: a Hill function of the organ-weighted burden
     h_max, lethal, hill = io("death_hazard_max", "lethal_burden", "death_hazard_hill")
     weighted = sum((_LETHALITY[s] * (T[s] + U[s]) for s in SITES), zero) + v["mm_burden"]
-    rel = (weighted / lethal) ** hill
-    b.add_rate(Hd, h_max * rel / (1 + rel))
+    b.add_rate(Hd, death_hazard_rate(weighted, h_max, lethal, hill))
 
 
 def _irae_equations(

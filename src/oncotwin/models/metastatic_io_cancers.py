@@ -201,14 +201,19 @@ def baseline_life_expectancy_weeks(covariates: pd.DataFrame, cancer: str) -> np.
     model's death hazard, with the cancer's death-hazard parameters), ignoring growth and
     treatment. It screens out patients whose baseline burden alone makes death within weeks
     likely (protocols' "life expectancy >= 12 weeks"); it is not a prognosis."""
+    from oncotwin.models._metastatic_io_toxicity import death_hazard_rate
     from oncotwin.models.metastatic_io import _LETHALITY, SITES
 
     values = cancer_set(cancer).parameter_set
     _, burden = lesion_table(covariates, cancer)
     weights = np.array([_LETHALITY[s] for s in SITES])
     weighted = burden @ weights
-    rel = (weighted / values["lethal_burden"].value) ** values["death_hazard_hill"].value
-    hazard = values["death_hazard_max"].value * rel / (1.0 + rel)
+    hazard = death_hazard_rate(
+        weighted,
+        values["death_hazard_max"].value,
+        values["lethal_burden"].value,
+        values["death_hazard_hill"].value,
+    )
     with np.errstate(divide="ignore"):
         return np.where(hazard > 0, np.log(2.0) / hazard / 7.0, np.inf)
 
