@@ -55,6 +55,7 @@ __all__ = [
     "MECHANISM_CLASSES",
     "MODALITIES",
     "ROUTES",
+    "SUPPORTIVE",
     "Drug",
     "all_drugs",
     "drug_table",
@@ -77,6 +78,18 @@ MECHANISMS: tuple[str, ...] = (
     "oncolytic virus",
     "peptide vaccine",
     "radiotherapy",
+    # added with the standard-of-care drugs (issue 12)
+    "anti-VEGF mAb",
+    "BRAF/MEK inhibitor",
+    "EGFR TKI",
+    "immunomodulatory drug",
+    "proteasome inhibitor",
+    "corticosteroid",
+    "anti-LAG-3",
+    "bispecific T-cell engager",
+    "tumour-infiltrating lymphocytes",
+    "antibody-drug conjugate",
+    "supportive care",
 )
 #: Mechanism classes of a drug's effects in a model (``mechanisms = [...]`` in the catalog; a
 #: drug may carry several, e.g. cyclophosphamide is lymphodepleting and alkylating). The
@@ -92,6 +105,9 @@ CYTOTOXIC_CLASSES: tuple[str, ...] = (
     "anthracycline",
 )
 MECHANISM_CLASSES: tuple[str, ...] = (*CYTOTOXIC_CLASSES, "lymphodepletion")
+#: The mechanism of drugs given with a regimen that have no effect of their own in any model
+#: (mesna protects the bladder from ifosfamide); the dosing layer gives them no events.
+SUPPORTIVE = "supportive care"
 MODALITIES: tuple[str, ...] = (
     "antibody",
     "small molecule",
@@ -225,16 +241,43 @@ def _drug(name: str, rec: Any, label: str) -> Drug:
         raise fail(label, name, problem, "use one of the listed values") from None
 
 
+def _catalog_files() -> list[str]:
+    """The shipped catalog files: ``drugs.toml``, then every ``drugs_<group>.toml`` (e.g.
+    ``drugs_chemotherapy.toml``) in name order; each file holds whole drug tables."""
+    from importlib import resources
+
+    folder = resources.files("oncotwin.pharmacology").joinpath("data")
+    extra = sorted(
+        f.name for f in folder.iterdir() if f.name.startswith("drugs_") and f.name.endswith(".toml")
+    )
+    return [DATA_FILE, *extra]
+
+
 def load_drugs(text: str | None = None, *, label: str = "") -> list[Drug]:
-    """Parse a drug-catalog TOML file (default: the shipped ``pharmacology/data/drugs.toml``).
+    """Parse a drug-catalog TOML text (default: the shipped catalog, ``pharmacology/data/
+    drugs.toml`` and the ``drugs_<group>.toml`` files beside it, in that order).
 
     A malformed file raises :class:`~oncotwin._datafiles.DataFileError` naming the file and the
-    field (e.g. ``pembrolizumab.pk.CL.unit``).
+    field (e.g. ``pembrolizumab.pk.CL.unit``); a drug defined in two files is refused.
     """
-    if text is None:
-        text, label = read_package_text("oncotwin.pharmacology", f"data/{DATA_FILE}")
-    label = label or "<drug catalog>"
-    return [_drug(name, rec, label) for name, rec in parse_toml(text, label).items()]
+    if text is not None:
+        label = label or "<drug catalog>"
+        return [_drug(name, rec, label) for name, rec in parse_toml(text, label).items()]
+    out: list[Drug] = []
+    where: dict[str, str] = {}
+    for name in _catalog_files():
+        text, label = read_package_text("oncotwin.pharmacology", f"data/{name}")
+        for drug_name, rec in parse_toml(text, label).items():
+            if drug_name in where:
+                raise fail(
+                    label,
+                    drug_name,
+                    f"drug already defined in {where[drug_name]}",
+                    "keep one table per drug across the catalog files",
+                )
+            where[drug_name] = label
+            out.append(_drug(drug_name, rec, label))
+    return out
 
 
 _DRUGS: list[Drug] = load_drugs()

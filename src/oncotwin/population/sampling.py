@@ -57,6 +57,10 @@ class Population:
     bsa_m2: np.ndarray
     seed: int
     varied: Mapping[str, float] = field(default_factory=dict)
+    #: Cockcroft-Gault creatinine clearance [mL/min] of each patient (uncapped), from age,
+    #: weight, sex and serum creatinine: what a prescriber uses to dose by AUC (Calvert);
+    #: ``None`` when the population has no renal covariates
+    crcl_ml_min: np.ndarray | None = None
 
     @property
     def n(self) -> int:
@@ -76,6 +80,7 @@ class Population:
             self.bsa_m2[rows],
             self.seed,
             self.varied,
+            None if self.crcl_ml_min is None else self.crcl_ml_min[rows],
         )
 
 

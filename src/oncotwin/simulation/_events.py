@@ -9,6 +9,7 @@ import numpy as np
 
 from oncotwin.errors import OncotwinError, RegimenError
 from oncotwin.pharmacology import get_drug
+from oncotwin.pharmacology.catalog import SUPPORTIVE
 from oncotwin.solvers import BOLUS, INFUSION_RATE, EventTable
 
 if TYPE_CHECKING:
@@ -66,6 +67,8 @@ def _plain_events(
         drug = get_drug(str(sched.drug[j]))
         if drug.name in handled or drug.mechanism in handled:
             continue
+        if drug.mechanism == SUPPORTIVE:
+            continue  # given with the regimen (e.g. mesna), but no model effect of its own
         try:
             target = model.dose_target(drug.name, drug.mechanism)
         except OncotwinError as exc:
