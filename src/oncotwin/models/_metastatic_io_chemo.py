@@ -146,6 +146,7 @@ def declare(io: _Build) -> None:
         "neutrophil_mtt",
         "neutrophil_feedback",
         "myelo_sensitivity",
+        "gfr_ml_min",
     ):
         io.p(name)
     LD = io.state("lymphodepletion", "standard dose", description="lymphodepleting exposure")

@@ -150,6 +150,9 @@ class Drug:
     standard_dose_mg: float | None = None
     #: the conditioning dose [mg] (1.8 m^2) that is one unit of the lymphodepleting exposure
     lymphodepletion_dose_mg: float | None = None
+    #: dosed by a target AUC [mg min/mL] with Calvert's formula (carboplatin); its clearance
+    #: follows the patient's GFR (CL = GFR + 25 mL/min)
+    auc_dosing: bool = False
 
     def __post_init__(self) -> None:
         if self.name != self.name.lower().strip():
@@ -186,7 +189,7 @@ _DRUG_KEYS = frozenset(
     {
         "aliases", "target", "mechanism", "modality", "dose_kind", "routes", "pk",
         "molecular_weight", "approved_doses", "dose_range", "citations", "notes",
-        "mechanisms", "pd", "standard_dose_mg", "lymphodepletion_dose_mg",
+        "mechanisms", "pd", "standard_dose_mg", "lymphodepletion_dose_mg", "auc_dosing",
     }
 )  # fmt: skip
 
@@ -219,6 +222,16 @@ def _drug(name: str, rec: Any, label: str) -> Drug:
                     f"write e.g. {key} = 135.0",
                 )
             kw[key] = float(dose)
+    if "auc_dosing" in rec:
+        flag = rec["auc_dosing"]
+        if not isinstance(flag, bool):
+            raise fail(
+                label,
+                f"{name}.auc_dosing",
+                f"expected true or false, got {flag!r}",
+                "write auc_dosing = true (Calvert dosing) or leave it out",
+            )
+        kw["auc_dosing"] = flag
     if kw["modality"] == "antibody":
         from oncotwin.pharmacology.poppk import check_pk_table
 
