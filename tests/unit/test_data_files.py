@@ -81,7 +81,8 @@ def test_published_arms_load_and_validate() -> None:
 def test_published_arms_are_the_shared_file(shared_file) -> None:
     # the shared file's rows come first, byte for byte; issue 12 appended its arms after them
     shipped = _text("oncotwin.trials", "data/published_arms.csv")
-    assert shipped.startswith(Path(shared_file("data/trials/calibration_arms.csv")).read_text("utf-8"))
+    shared = Path(shared_file("data/trials/calibration_arms.csv")).read_text("utf-8")
+    assert shipped.startswith(shared)
 
 
 def test_malformed_published_arms_name_file_and_field() -> None:
