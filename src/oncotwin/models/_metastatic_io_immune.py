@@ -131,6 +131,7 @@ def add_equations(io: _Build) -> None:
     )
     costim = (1 - ctla_brake * (1 - ro_ctla)) * (1 + il2_max * il2_e) * (1 + ifn_max * ifn_e)
     costim = costim * (1 + gmcsf * vir_e) * (1 + rt_adj * Zr / (Zr + 1)) / (1 + treg_w * R)
+    costim = costim * (1 + v["gmcsf_effect"])  # systemic GM-CSF (sargramostim)
     priming = prime * A / (A + ag_half) * costim * Ly / (1 + st_w * steroid_e)
     depletion = ch_max + 2 * ld_e  # cytotoxic chemotherapy (_metastatic_io_chemo), conditioning
     # immune memory: a fraction of the effectors that die (in blood and in the tumours)

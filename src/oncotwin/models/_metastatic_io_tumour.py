@@ -209,13 +209,18 @@ def add_site_equations(io: _Build) -> None:
         # X / (X + one cell) while killing goes on, so a site (or an antigen-negative
         # subclone) whose last cell is killed, or that never had one, stays gone
         gomp = sp.Piecewise((lam * sp.log(K / V), (V > 0) & (K > 0)), (_ZERO, True))
+        gomp = gomp * (1 - v["growth_brake"])  # cytostatic drugs (mTOR inhibitor)
         mab_occ = occ(pk["mAb"] * pen, pk["mAb_kd"]) * mab_match
         vir_here = vir_e if s in ("skin", "lymph_node") else _ZERO
         k_car = car_kill * CE / (CE + antigen_car + car_kag)
         # chemotherapy: the per-cell kill rate of _metastatic_io_chemo (ch_max), and its
         # lymphocyte depletion (ch_e) on tissue effectors at half the blood rate
-        per_cell_common = ch_max + nk_kill * NK + vir_lysis * vir_here
-        kill_T = cd8 * share_T + (per_cell_common + mab_adcc * mab_occ * NK + k_car * car_match) * T
+        # myeloma/lymphoma drugs (_metastatic_io_haem): haem_kill_rate per cell; IMiDs
+        # activate NK cells (nk_activation) for NK killing and ADCC
+        nk_act = NK * v["nk_activation"]
+        per_cell_common = ch_max + v["haem_kill_rate"] + nk_kill * nk_act + vir_lysis * vir_here
+        antigen_kill = mab_adcc * mab_occ * nk_act + k_car * car_match
+        kill_T = cd8 * share_T + (per_cell_common + antigen_kill) * T
         kill_U = cd8 * (1 - share_T) + per_cell_common * U
         b.add_rate(T, gomp * (1 - mab_sig * mab_occ) * T * T / (T + v_ext) - kill_T)
         b.add_rate(U, gomp * U * U / (U + v_ext) - kill_U)
@@ -261,9 +266,9 @@ def add_site_equations(io: _Build) -> None:
         b.add_rate(
             n[s],
             _SEEDING[s] * shed * sp.exp(-n[s])
-            + lam * (sp.log(gomp_b) - n[s]) * alive
+            + lam * (1 - v["growth_brake"]) * (sp.log(gomp_b) - n[s]) * alive
             - kill
-            - ch_max * kill_on,
+            - (ch_max + v["haem_kill_rate"]) * kill_on,
         )
         kill_mm += kill * sp.exp(n[s]) * 1e-9
     # cells of micrometastases killed by effectors release antigen too [1e9 cell/day]

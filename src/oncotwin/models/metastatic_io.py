@@ -82,6 +82,7 @@ TARGET_ANTIGENS: dict[str, str] = {
     "BCMA": "BCMA (multiple myeloma)",
     "HER2": "HER2 (HER2-positive breast cancer)",
     "EGFR": "EGFR (colorectal, head and neck)",
+    "CD38": "CD38 (multiple myeloma)",
 }
 
 #: Antibody classes with two-compartment PK whose constants come from the dosed drug.
@@ -179,6 +180,8 @@ def build() -> Model:
     the state vector).
     """
     from oncotwin.models import _metastatic_io_chemo as chemo
+    from oncotwin.models import _metastatic_io_haem as haem
+    from oncotwin.models import _metastatic_io_comparators as comparators
     from oncotwin.models import _metastatic_io_immune as immune
     from oncotwin.models import _metastatic_io_toxicity as toxicity
     from oncotwin.models import _metastatic_io_treatments as treatments
@@ -208,10 +211,12 @@ def build() -> Model:
     tumour.declare_outcome_parameters(io)
     treatments.declare(io)
     chemo.declare(io)
+    comparators.declare(io)
     toxicity.declare_parameters(io)
     immune.declare_states(io)
     toxicity.declare_states(io)
     treatments.declare_effects(io)
+    haem.declare(io)  # myeloma/lymphoma drugs: after supp and steroid, before the sites
     tumour.declare_sites(io)
     tumour.add_site_equations(io)
     immune.add_equations(io)

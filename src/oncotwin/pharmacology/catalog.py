@@ -90,6 +90,7 @@ MECHANISMS: tuple[str, ...] = (
     "tumour-infiltrating lymphocytes",
     "antibody-drug conjugate",
     "supportive care",
+    "mTOR inhibitor",
 )
 #: Mechanism classes of a drug's effects in a model (``mechanisms = [...]`` in the catalog; a
 #: drug may carry several, e.g. cyclophosphamide is lymphodepleting and alkylating). The
