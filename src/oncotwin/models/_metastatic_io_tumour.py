@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import sympy as sp
 
+from oncotwin.models._metastatic_io_engagers import lag3_release
 from oncotwin.models._metastatic_io_treatments import occ
 from oncotwin.models.components.kill import ratio_dependent_kill
 from oncotwin.models.metastatic_io import (
@@ -196,7 +197,7 @@ def add_site_equations(io: _Build) -> None:
         )
         engaged = pdl1_s * (1 - ro_pd)
         pd_signal += engaged * E
-        inhibit = 1 / (1 + engaged / pd_k) * (1 - X) * supp
+        inhibit = 1 / (1 + engaged / pd_k) * (1 - X) * supp * lag3_release(io, pen)
         cd8 = io.expression(
             f"cd8_kill_{s}",
             ratio_dependent_kill(kill_d * inhibit, E, V, kill_s, kill_l),
@@ -220,6 +221,7 @@ def add_site_equations(io: _Build) -> None:
         nk_act = NK * v["nk_activation"]
         per_cell_common = ch_max + v["haem_kill_rate"] + nk_kill * nk_act + vir_lysis * vir_here
         antigen_kill = mab_adcc * mab_occ * nk_act + k_car * car_match
+        antigen_kill += v["engager_kill_rate"]  # T-cell engagers (_metastatic_io_engagers)
         kill_T = cd8 * share_T + (per_cell_common + antigen_kill) * T
         kill_U = cd8 * (1 - share_T) + per_cell_common * U
         b.add_rate(T, gomp * (1 - mab_sig * mab_occ) * T * T / (T + v_ext) - kill_T)
@@ -251,7 +253,7 @@ def add_site_equations(io: _Build) -> None:
     M, ro_blood = io("memory", "ro_pd_axis_blood")
     (access,) = io("micromet_access")
     patrol = (Pe + M) * access * (1 + il2_max * il2_e)
-    brake = kill_d * supp / (1 + pdl1 * (1 - ro_blood) / pd_k)
+    brake = kill_d * supp / (1 + pdl1 * (1 - ro_blood) / pd_k) * lag3_release(io)
     n = {s: v[f"micromet_{s}"] for s in METASTATIC_SITES}
     kill_mm = _ZERO
     for s in METASTATIC_SITES:

@@ -82,6 +82,7 @@ TARGET_ANTIGENS: dict[str, str] = {
     "BCMA": "BCMA (multiple myeloma)",
     "HER2": "HER2 (HER2-positive breast cancer)",
     "EGFR": "EGFR (colorectal, head and neck)",
+    "gp100": "gp100 presented on HLA-A*02:01 (melanoma; tebentafusp)",
     "CD38": "CD38 (multiple myeloma)",
 }
 
@@ -91,6 +92,7 @@ ANTIBODY_CLASSES: dict[str, str] = {
     "anti-PD-L1": "aPDL1",
     "anti-CTLA-4": "aCTLA4",
     "anti-tumor-antigen mAb": "mAb",
+    "anti-LAG-3": "aLAG3",
 }
 
 #: Standard dose [mg] that is one unit of a K-PD exposure (TKI) or of a cytotoxic drug's
@@ -180,6 +182,7 @@ def build() -> Model:
     the state vector).
     """
     from oncotwin.models import _metastatic_io_chemo as chemo
+    from oncotwin.models import _metastatic_io_engagers as engagers
     from oncotwin.models import _metastatic_io_haem as haem
     from oncotwin.models import _metastatic_io_comparators as comparators
     from oncotwin.models import _metastatic_io_immune as immune
@@ -218,6 +221,7 @@ def build() -> Model:
     treatments.declare_effects(io)
     haem.declare(io)  # myeloma/lymphoma drugs: after supp and steroid, before the sites
     tumour.declare_sites(io)
+    engagers.declare(io)
     tumour.add_site_equations(io)
     immune.add_equations(io)
     treatments.add_equations(io)
