@@ -10,16 +10,17 @@ trial layer's full RECIST assessment is what the examples report.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 
 import numpy as np
 import pytest
 
 import oncotwin as ot
 from oncotwin.errors import ModelError
-from oncotwin.models._metastatic_io_chemo import _check, chemo_drugs
+from oncotwin.models._metastatic_io_chemo import _check, chemo_drugs, drug_key
 from oncotwin.models.metastatic_io_cancers import io_population, lesion_table
 from oncotwin.models.metastatic_io_readouts import lesion_diameters, new_lesion_days
-from oncotwin.pharmacology.catalog import CYTOTOXIC_CLASSES, load_drugs
+from oncotwin.pharmacology.catalog import CYTOTOXIC_CLASSES, get_drug, load_drugs
 from oncotwin.population import Population
 from oncotwin.simulation import simulate
 
@@ -151,11 +152,12 @@ def test_docetaxel_grade3_neutropenia_in_a_plausible_band_and_rising_with_dose(m
 def test_higher_dose_never_lowers_exposure(model, drug):
     """For every cytotoxic drug, a larger dose gives at least the drug amount, the tumour
     kill and the myelosuppressive effect of a smaller one (linear exposure)."""
-    key = "chemo_" + drug.replace(" ", "_")
+    key = "chemo_" + drug_key(drug)
+    route = get_drug(drug).routes[0]  # capecitabine is oral only
     out = {}
     for dose in (100.0, 150.0):
         sol = simulate(
-            model, f"{drug} {dose} mg IV once", patients=_typical(model), days=7.0, every=0.25
+            model, f"{drug} {dose} mg {route} once", patients=_typical(model), days=7.0, every=0.25
         ).solution
         names = list(sol.names)
         out[dose] = (
@@ -247,3 +249,155 @@ def test_a_new_drug_is_data_and_incomplete_data_is_refused():
     assert drug.mechanisms == ("platinum", "alkylating")
     with pytest.raises(ModelError, match=r"pd\.myelo_slope"):
         _check(drug)
+
+
+# --------------------------------------------------------------------------------------------
+# Carboplatin: per-patient Calvert clearance (CL = GFR + 25 mL/min) and AUC-driven exposure
+# --------------------------------------------------------------------------------------------
+#: 1 mg day/L in mg min/mL (Calvert's AUC unit): 1440 min/day / 1000 mL/L
+MG_DAY_L_TO_MG_MIN_ML = 1.44
+
+
+def _carboplatin(model, gfr: float, dose_mg: float, days: float, **params):
+    """One typical patient of true GFR ``gfr`` given ``dose_mg`` of carboplatin once:
+    the solution on a fine grid and the patient's Calvert clearance [L/day]."""
+    pop = _typical(model, gfr_ml_min=gfr, **params)
+    sol = simulate(
+        model, f"carboplatin {dose_mg} mg IV once", patients=pop, days=days, every=0.002
+    ).solution
+    return sol, (gfr + 25.0) * 1.44
+
+
+def _conc_auc(sol) -> tuple[np.ndarray, float]:
+    """The carboplatin amount [mg] and its concentration's integral [mg day/L] (trapezoid)."""
+    amount = sol.y[0, :, list(sol.names).index("chemo_carboplatin")]
+    conc = amount / get_drug("carboplatin").pk["V1"].value
+    return amount, float(np.sum(0.5 * (conc[1:] + conc[:-1]) * np.diff(sol.t)))
+
+
+def test_carboplatin_achieved_auc_follows_each_patients_gfr(model):
+    """Two patients dosed for AUC 5 mg min/mL by Calvert's formula from their creatinine
+    clearance (60 and 110 mL/min) but whose true GFRs differ from it (50 and 120 mL/min):
+    each achieves dose / (GFR + 25) within 1%, i.e. target x (CrCl + 25) / (GFR + 25)."""
+    for crcl, gfr in ((60.0, 50.0), (110.0, 120.0)):
+        dose = 5.0 * (crcl + 25.0)  # Calvert: dose [mg] = AUC x (GFR estimate + 25)
+        sol, cl = _carboplatin(model, gfr, dose, days=2.0)
+        _, auc = _conc_auc(sol)
+        assert auc == pytest.approx(dose / cl, rel=0.01)
+        achieved = auc * MG_DAY_L_TO_MG_MIN_ML
+        assert achieved == pytest.approx(5.0 * (crcl + 25.0) / (gfr + 25.0), rel=0.01)
+
+
+def test_carboplatin_mass_balance(model):
+    """Amount eliminated (CL_i x the concentration's integral) plus amount left = dose,
+    part-way through the elimination (1% for the trapezoid)."""
+    for gfr in (40.0, 80.0, 140.0):
+        sol, cl = _carboplatin(model, gfr, 500.0, days=0.15)
+        amount, auc = _conc_auc(sol)
+        assert 0.1 * 500.0 < amount[-1] < 0.9 * 500.0  # part-way
+        assert cl * auc + amount[-1] == pytest.approx(500.0, rel=0.01)
+
+
+def test_carboplatin_kill_and_myelosuppression_follow_the_auc(model):
+    """The same 600 mg in a patient of GFR 50 mL/min gives a larger AUC than in one of GFR
+    120: more tumour kill (the log-kills in the ratio of the AUCs, resistance off) and a
+    deeper neutrophil nadir. Docetaxel, not dosed by AUC, is the same whatever the GFR."""
+    size = dict(burden_lung=5.0, infiltration=0.0, immunogenicity=0.0, chemo_resistance_rate=0.0)
+    pop = _typical(model, 3, gfr_ml_min=np.array([50.0, 120.0, 80.0]), **size)
+    sol = simulate(model, "carboplatin 600 mg IV once", patients=pop, days=14.0).solution
+    off = simulate(model, None, patients=pop, days=14.0).solution
+    names = list(sol.names)
+
+    def burden(s):
+        return s.y[:, -1, names.index("T_lung")] + s.y[:, -1, names.index("U_lung")]
+
+    logkill = np.log(burden(off) / burden(sol))
+    assert logkill[0] > logkill[1] > 0
+    assert logkill[0] / logkill[1] == pytest.approx((120.0 + 25.0) / (50.0 + 25.0), rel=0.05)
+    nadir = sol.y[:, :, names.index("neutrophil_nadir")].min(axis=1)
+    assert nadir[0] < nadir[1]
+    doc = simulate(model, "docetaxel 135 mg IV once", patients=pop, days=7.0).solution
+    amount = doc.y[:, :, names.index("chemo_docetaxel")]
+    assert np.array_equal(amount[0], amount[1]) and np.array_equal(amount[0], amount[2])
+
+
+# --------------------------------------------------------------------------------------------
+# The chemotherapy drugs of the standard-of-care regimens act through their classes
+# --------------------------------------------------------------------------------------------
+NEW_CYTOTOXIC = (
+    "irinotecan",
+    "oxaliplatin",
+    "fluorouracil",
+    "gemcitabine",
+    "nab-paclitaxel",
+    "etoposide",
+    "ifosfamide",
+    "doxorubicin",
+    "vincristine",
+    "bendamustine",
+    "vinflunine",
+    "dacarbazine",
+    "capecitabine",
+)
+
+
+@pytest.fixture(scope="module")
+def small_population(model):
+    """Four patients with lung and liver disease and no immune control (the chemotherapy's
+    effect alone), chemosensitivity 0.5-2."""
+    pop = _typical(
+        model,
+        4,
+        burden_lung=5.0,
+        burden_liver=2.0,
+        infiltration=0.0,
+        immunogenicity=0.0,
+        chemo_sensitivity=np.array([0.5, 1.0, 1.5, 2.0]),
+    )
+    off = simulate(model, None, patients=pop, days=21.0, every=1.0).solution
+    return pop, _burden_and_nadir(off)
+
+
+def _burden_and_nadir(sol) -> tuple[np.ndarray, np.ndarray]:
+    """Each patient's total tumour cells on the last day and neutrophil nadir."""
+    names = list(sol.names)
+    cells = [i for i, n in enumerate(names) if n.startswith(("T_", "U_"))]
+    burden = sol.y[:, -1, cells].sum(axis=1)
+    nadir = sol.y[:, :, names.index("neutrophil_nadir")].min(axis=1)
+    return burden, nadir
+
+
+@pytest.mark.parametrize("drug", NEW_CYTOTOXIC)
+def test_new_cytotoxic_drug_kills_and_suppresses_neutrophils(model, small_population, drug):
+    """Each new drug at its approved dose lowers the tumour burden and the neutrophil nadir
+    of every patient against no treatment, and both fall monotonically with the dose
+    (half, one, two standard cycle doses given at once)."""
+    pop, (burden0, nadir0) = small_population
+    d = get_drug(drug)
+    approved = simulate(model, d.approved_doses[0], patients=pop, days=21.0, every=1.0)
+    burden, nadir = _burden_and_nadir(approved.solution)
+    assert np.all(burden < burden0) and np.all(nadir < nadir0)
+    levels = []
+    for f in (0.5, 1.0, 2.0):
+        regimen = f"{drug} {f * d.standard_dose_mg} mg {d.routes[0]} once"
+        levels.append(_burden_and_nadir(simulate(model, regimen, patients=pop, days=21.0).solution))
+    for (b_lo, n_lo), (b_hi, n_hi) in itertools.pairwise(levels):
+        assert np.all(b_hi < b_lo) and np.all(n_hi < n_lo)
+
+
+def test_supportive_drugs_give_no_events_and_change_nothing(model, small_population):
+    """Mesna and leucovorin are catalogued for the regimens' sake: no dose events, no state,
+    and a regimen with them simulates exactly as without them."""
+    from oncotwin.regimens import parse_regimen
+    from oncotwin.simulation._events import regimen_dose_events
+
+    pop, _ = small_population
+    for text in ("mesna 240 mg/m2 IV q4h x3", "leucovorin 400 mg/m2 IV over 2 h q2w"):
+        events = regimen_dose_events(model, parse_regimen(text), pop, 30.0)
+        assert events.events.n_events == 0
+    assert not any(n in ("chemo_mesna", "chemo_leucovorin") for n in model.state_names)
+    base = "ifosfamide 1200 mg/m2 IV over 30 min qd x5"
+    with_mesna = base + " with mesna 240 mg/m2 IV q4h x3"
+    a = simulate(model, base, patients=pop, days=14.0, every=1.0).solution
+    b = simulate(model, with_mesna, patients=pop, days=14.0, every=1.0).solution
+    assert np.array_equal(a.y, b.y)

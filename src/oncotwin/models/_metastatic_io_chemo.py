@@ -12,8 +12,22 @@ Exposure
     keeps the AUC (dose / CL) that the linear effects below integrate (a K-PD-like reduction,
     Jacqmin 2007, with the drug's own clearance; bolus doses). Its concentration is
     ``A / (V1 + V2)`` [mg/L] and its exposure rate in cycles per day is
-    ``e_d = k_d A_d / D_d``, whose integral over a dose is that dose in units of
-    ``D_d = standard_dose_mg`` (the approved dose of one cycle for a 1.8 m^2 adult).
+    ``e_d = CL_d C_d / D_d = k_d A_d / D_d``, whose integral over a dose is that dose in units
+    of ``D_d = standard_dose_mg`` (the approved dose of one cycle for a 1.8 m^2 adult).
+Carboplatin: per-patient Calvert clearance
+    A drug dosed by AUC (catalog ``auc_dosing = true``: carboplatin) is eliminated at the
+    patient's own clearance, ``CL_i = (gfr_ml_min + 25) mL/min`` (Calvert 1989: total
+    carboplatin clearance = GFR + 25; ``gfr_ml_min`` is the patient's true GFR, which D's
+    renal covariates set from age, weight, sex and serum creatinine), i.e.
+    ``k_i = 1.44 (gfr_ml_min + 25) / (V1 + V2)`` per day, so that the achieved AUC of a dose is
+    ``dose / CL_i``. Its exposure rate keeps the form ``CL_typ C / D`` with the catalog's typical
+    clearance ``CL_typ`` (pk.CL, GFR 100 mL/min): its integral is ``CL_typ AUC / D``, one unit for
+    the standard dose in a patient of typical clearance, more in a patient whose kidneys clear
+    less. Kill, resistance, lymphodepletion and myelosuppression (``myelo_slope C``) therefore
+    follow the achieved AUC, not the dose. Dosing by target AUC with the Cockcroft-Gault estimate
+    (capped at 125 mL/min) while the clearance follows the true GFR makes the achieved AUC
+    ``target x (CrCl_capped + 25) / (GFR + 25)``, scattering as that estimate's error does. Every
+    other drug's elimination is the catalog constant (its equations are unchanged).
 Tumour kill (per class; Claret 2009's linear drug effect with decaying efficacy)
     Each class ``c`` has a potency ``chemo_logkill_<class>``, the natural log-kill of one
     standard dose in a patient of sensitivity 1 (a calibration quantity). The per-cell kill
@@ -54,8 +68,11 @@ Adding a cytotoxic drug is a data-only change: give its catalog entry ``mechanis
 more classes), ``standard_dose_mg`` (``lymphodepletion_dose_mg`` too for a conditioning
 agent), PK ``CL`` and ``V1`` (and ``V2`` if two-compartment) and a
 ``[<drug>.pd.myelo_slope]`` record (L/mg: a sourced Friberg slope, or an assumption with basis
-and range). The model picks it up at build time (a new state, dose target and terms); a new
-class needs a ``chemo_logkill_<class>`` record in the default set. Private to
+and range), in ``drugs.toml`` or a ``drugs_<group>.toml`` beside it (the chemotherapy drugs of
+the standard-of-care regimens are in ``drugs_chemotherapy.toml``). The model picks it up at
+build time (a new state, dose target and terms); a new class needs a
+``chemo_logkill_<class>`` record in the default set. A drug whose mechanism is
+``supportive care`` (mesna, leucovorin) has no state and no dose events. Private to
 :mod:`oncotwin.models.metastatic_io`.
 """
 
@@ -72,7 +89,15 @@ if TYPE_CHECKING:
     from oncotwin.models.metastatic_io import _Build
     from oncotwin.pharmacology.catalog import Drug
 
-__all__ = ["ANC_REFERENCE", "add_equations", "chemo_drugs", "declare", "drug_key"]
+__all__ = [
+    "ANC_REFERENCE",
+    "CALVERT_NONRENAL_ML_MIN",
+    "add_equations",
+    "chemo_drugs",
+    "clearance_l_day",
+    "declare",
+    "drug_key",
+]
 
 #: Reference absolute neutrophil count [1e9/L] of the neutropenia grade thresholds
 #: (:data:`oncotwin.models.metastatic_io_readouts.GRADE_THRESHOLDS`): CTCAE grade 3 is
@@ -102,8 +127,33 @@ def _volume(drug: Drug) -> float:
 
 def _elimination(drug: Drug) -> float:
     """``CL / (V1 + V2)`` [1/day] of the catalog: one compartment at the steady-state volume
-    keeps AUC = dose / CL, which the linear kill and Friberg's linear drug effect integrate."""
+    keeps AUC = dose / CL, which the linear kill and Friberg's linear drug effect integrate.
+    For a drug dosed by AUC this is the typical patient's (catalog CL), which scales its
+    exposure unit; its elimination is :func:`_elimination_rate`."""
     return float(drug.pk["CL"].value) / _volume(drug)
+
+
+#: 1 mL/min in L/day (1440 min/day / 1000 mL/L).
+_ML_MIN_TO_L_DAY = sp.Rational(1440, 1000)
+#: Calvert 1989: total carboplatin clearance = GFR + 25 mL/min (the non-renal part).
+CALVERT_NONRENAL_ML_MIN = 25
+
+
+def clearance_l_day(io: _Build, drug: Drug) -> sp.Expr:
+    """The patient's clearance of ``drug`` [L/day]: ``1.44 (gfr_ml_min + 25)`` (Calvert 1989)
+    for a drug dosed by AUC, else the catalog's constant CL."""
+    if drug.auc_dosing:
+        return _ML_MIN_TO_L_DAY * (io.v["gfr_ml_min"] + CALVERT_NONRENAL_ML_MIN)
+    return sp.Float(float(drug.pk["CL"].value))
+
+
+def _elimination_rate(io: _Build, drug: Drug) -> sp.Expr:
+    """The elimination rate constant [1/day] of ``drug`` in this patient: the catalog's
+    ``CL / (V1 + V2)`` (a number, as before), or for a drug dosed by AUC the patient's
+    ``CL_i / (V1 + V2)`` with the Calvert clearance :func:`clearance_l_day`."""
+    if drug.auc_dosing:
+        return clearance_l_day(io, drug) / sp.Float(_volume(drug))
+    return sp.Float(_elimination(drug))
 
 
 def _check(drug: Drug) -> None:
@@ -126,7 +176,8 @@ def _check(drug: Drug) -> None:
     if missing:
         raise ModelError(
             f"drug {drug.name!r} has mechanisms {list(drug.mechanisms)} but its catalog entry "
-            f"lacks {', '.join(missing)}; add them to oncotwin/pharmacology/data/drugs.toml"
+            f"lacks {', '.join(missing)}; add them to its table in oncotwin/pharmacology/data/ "
+            "(drugs.toml or drugs_<group>.toml)"
         )
 
 
@@ -176,7 +227,8 @@ def _classes_used() -> tuple[str, ...]:
 def _exposure_rates(io: _Build, *, unit: str = "standard_dose_mg") -> dict[str, sp.Expr]:
     """Exposure rate of each drug that has ``unit`` (``standard_dose_mg``: cytotoxic cycles;
     ``lymphodepletion_dose_mg``: conditioning doses) in those units per day,
-    ``k_d A_d / D_d``."""
+    ``CL_d C_d / D_d = k_d A_d / D_d`` with the catalog's (typical) CL: for a drug dosed by AUC
+    its integral follows the patient's achieved AUC (see the module docstring)."""
     out = {}
     for d in chemo_drugs():
         dose = getattr(d, unit)
@@ -241,7 +293,7 @@ def add_equations(io: _Build) -> None:
     b, v = io.b, io.v
     for d in chemo_drugs():
         A = v[f"chemo_{drug_key(d.name)}"]
-        b.add_rate(A, -sp.Float(_elimination(d)) * A)
+        b.add_rate(A, -_elimination_rate(io, d) * A)
     ld = _exposure_rates(io, unit="lymphodepletion_dose_mg")
     ld_input = sum((ld[d.name] for d in chemo_drugs() if "lymphodepletion" in d.mechanisms), _ZERO)
     b.add_rate(v["lymphodepletion"], ld_input)
