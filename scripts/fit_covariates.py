@@ -14,7 +14,8 @@ prior-therapy proportions and response-rate summaries. Only summary statistics a
 never a patient row: quantiles, proportions and correlations are facts about the cohorts, not a
 copy of the GPL-3 data files (the licence note is repeated in the JSON).
 
-Cancer types the cohorts lack (prostate, large B-cell lymphoma, B-ALL, multiple myeloma) and
+Cancer types the cohorts lack (prostate, large B-cell lymphoma, B-ALL, multiple myeloma,
+follicular lymphoma) and
 columns too small to fit (HER2+ breast NLR/albumin/BMI) get literature-based or pan-cancer
 fallbacks, each flagged ``"assumption": true`` with the reason.
 
@@ -243,6 +244,108 @@ SPECS: dict[str, dict] = {
             "LORIS cohort (assumption)"
         ],
     },
+    "colorectal": {
+        "loris": lambda d: d.CancerType == "Colorectal",
+        "samstein": lambda s: s["Cancer Type"] == "Colorectal Cancer",
+        "samstein_msi_mixture": True,
+        "notes": [
+            "colorectal cancer of all comers (MSS majority): the ICI cohorts over-represent "
+            "MSI-high disease (LORIS 10/28), so the TMB marginal is the Samstein 2019 "
+            "colorectal TMB reweighted to the metastatic MSI-high share of cancers.toml "
+            "(msi_high): the hypermutated cluster (TMB >= 20 mut/Mb) weighted to that share, "
+            "the rest to 1 - share (assumption: the cluster stands for MSI-high)",
+            "NLR/albumin/age/BMI and sex from all LORIS colorectal rows (28; MSS only: 18, "
+            "too few); the MSI-high proportion of the rows is not used (cancers.toml gives "
+            "the population share)",
+        ],
+    },
+    "follicular_lymphoma": {
+        "loris": None,
+        "samstein": None,
+        "p_male": 0.55,
+        "tmb": {
+            "median": 4.0,
+            "log_sd": 0.6,
+            "reason": "no cohort data; follicular lymphoma is a low-to-mid TMB tumour in panel "
+            "series (a few mut/Mb; KMT2D/CREBBP/EZH2 drivers); recalled, not verified",
+        },
+        "age": {
+            "median": 62.0,
+            "sd": 11.0,
+            "lo": 25.0,
+            "hi": 90.0,
+            "reason": "relapsed/refractory follicular lymphoma trials report median ages of "
+            "~60-64 (e.g. ZUMA-5, ELARA); recalled, not verified; SD is an assumption",
+        },
+        "notes": [
+            "haematologic: no cohort data; NLR, albumin and BMI use the pan-cancer "
+            "LORIS cohort (assumption); ~55% male (recalled)",
+        ],
+    },
+    "hepatocellular": {
+        "loris": lambda d: d.CancerType == "Hepatobiliary",
+        "samstein": None,
+        "p_male": 0.82,
+        "notes": [
+            "LORIS 'Hepatobiliary' rows (36) mix hepatocellular and biliary-tract cancers "
+            "(no histology column): their TMB, NLR, albumin, age and BMI stand for HCC "
+            "(assumption); Samstein 2019 has no liver cancers",
+            "male share 82% as in IMbrave150 (Finn 2020 NEJM; recalled, not verified) instead "
+            "of the mixed hepatobiliary rows",
+        ],
+    },
+    "head_and_neck": {
+        "loris": lambda d: d.CancerType == "Head & Neck",
+        "samstein": lambda s: (
+            (s["Cancer Type"] == "Head and Neck Cancer")
+            & s["Cancer Type Detailed"].str.contains("Squamous", na=False)
+        ),
+        "notes": [
+            "TMB from the Samstein 2019 head and neck squamous cell carcinomas (oral cavity, "
+            "oropharynx, larynx, hypopharynx, sinonasal, NOS; nasopharyngeal and other "
+            "histologies left out); NLR/albumin/age/BMI from the LORIS 'Head & Neck' rows "
+            "(histology not recorded: assumption that they are mostly squamous)",
+        ],
+    },
+    "gastric": {
+        "loris": lambda d: d.CancerType == "Gastric",
+        "samstein": lambda s: (
+            (s["Cancer Type"] == "Esophagogastric Cancer")
+            & ~s["Cancer Type Detailed"].str.contains("Squamous", na=False)
+        ),
+        "notes": [
+            "TMB from the Samstein 2019 oesophagogastric cancers without squamous histology "
+            "(stomach, gastro-oesophageal junction and oesophageal adenocarcinoma, as "
+            "enrolled in CheckMate 649); NLR/albumin/age/BMI, sex and MSI from the LORIS "
+            "'Gastric' rows",
+        ],
+    },
+    "small_cell_lung": {
+        "loris": lambda d: d.CancerType == "SCLC",
+        "samstein": None,
+        "notes": [
+            "TMB, NLR, albumin, age and BMI from the LORIS 'SCLC' rows (34); Samstein 2019 has "
+            "no small-cell lung cancer",
+        ],
+    },
+    "triple_negative_breast": {
+        "loris": lambda d: d.CancerType == "Breast",
+        "samstein": lambda s: s["Cancer Type"] == "Breast Cancer",
+        "p_male": 0.0,
+        "age": {
+            "median": 53.0,
+            "sd": 12.0,
+            "lo": 22.0,
+            "hi": 88.0,
+            "reason": "metastatic TNBC trials report median ages of ~53-56 (KEYNOTE-355: 53; "
+            "IMpassion130: 55; recalled, not verified); the LORIS breast rows (12 "
+            "patients, subtype unknown) are too few; SD is an assumption",
+        },
+        "notes": [
+            "receptor status is in neither cohort: TMB from all Samstein 2019 breast cancers "
+            "(assumption: TNBC's TMB distribution is similar, slightly higher in reality)",
+        ],
+    },
 }
 
 
@@ -299,6 +402,41 @@ def _marginal(x: np.ndarray, source: str, *, transform: str, note: str = "") -> 
     if note:
         entry["note"] = note
     return entry
+
+
+def _weighted_quantiles(x: np.ndarray, w: np.ndarray) -> list[float]:
+    """Quantiles at PROBS of a weighted sample (linear in the weighted ECDF midpoints)."""
+    order = np.argsort(x, kind="stable")
+    x, w = x[order], w[order] / w.sum()
+    cdf = np.cumsum(w) - 0.5 * w
+    return [round(float(v), 4) for v in np.interp(PROBS, cdf, x)]
+
+
+def _msi_mixture_marginal(tm: np.ndarray, share: float, source: str) -> dict:
+    """TMB marginal of an all-comers colorectal population: the hypermutated cluster
+    (TMB >= 20 mut/Mb, standing for MSI-high) weighted to ``share``, the rest to 1 - share."""
+    hyper = tm >= 20.0
+    w = np.where(hyper, share / hyper.sum(), (1.0 - share) / (~hyper).sum())
+    q = _weighted_quantiles(tm, w)
+    return {
+        "kind": "quantiles",
+        "transform": "log1p",
+        "n": int(tm.size),
+        "median": float(np.interp(0.5, PROBS, q)),
+        "quantiles": q,
+        "source": source,
+        "assumption": True,
+        "reason": f"reweighted: TMB >= 20 mut/Mb rows ({int(hyper.sum())}) to the MSI-high "
+        f"share {share} of cancers.toml, the other {int((~hyper).sum())} rows to {1 - share}",
+    }
+
+
+def _msi_share(name: str) -> float:
+    """The population MSI-high share of ``name`` in the package's cancers.toml."""
+    import tomllib
+
+    path = ROOT / "src" / "oncotwin" / "population" / "data" / "cancers.toml"
+    return float(tomllib.loads(path.read_text())["assumptions"][name]["msi_high"])
 
 
 def _pdl1_marginal(x: np.ndarray, source: str) -> dict:
@@ -407,7 +545,13 @@ def fit(shared: Path = SHARED) -> dict:
         cols: dict[str, dict] = {}
         for c, t in transforms.items():
             x = frame[c].to_numpy()
-            if c == "tmb_mut_per_mb" and spec["samstein"] is not None:
+            if c == "tmb_mut_per_mb" and spec.get("samstein_msi_mixture"):
+                tm = s.loc[spec["samstein"](s), "TMB Score"].to_numpy(float)
+                cols[c] = _msi_mixture_marginal(tm, _msi_share(name), "Samstein2019")
+                cols[c]["loris_n"] = int(x.size)
+                cols[c]["loris_median"] = round(float(np.median(x)), 4) if x.size else None
+                flags.append(f"{c}: reweighted to the population MSI-high share")
+            elif c == "tmb_mut_per_mb" and spec["samstein"] is not None:
                 tm = s.loc[spec["samstein"](s), "TMB Score"].to_numpy(float)
                 cols[c] = _marginal(tm, "Samstein2019", transform=t)
                 cols[c]["loris_n"] = int(x.size)

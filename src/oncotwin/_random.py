@@ -99,6 +99,14 @@ class Stream(IntEnum):
     PK_ETA_V1 = 52
     #: Between-patient draw of the time-varying antibody clearance change (Emax).
     PK_ETA_EMAX = 53
+    #: Age of a plain (covariate-free) virtual patient, for its renal covariates.
+    RENAL_AGE = 61
+    #: Sex of a plain virtual patient, for its renal covariates.
+    RENAL_SEX = 62
+    #: Serum creatinine of a plain virtual patient.
+    RENAL_CREATININE = 63
+    #: Error of the Cockcroft-Gault estimate against the true GFR of a plain virtual patient.
+    RENAL_GFR = 64
 
 
 _MASK64 = (1 << 64) - 1

@@ -142,7 +142,7 @@ def test_every_cancer_samples_from_the_json_alone(cancer):
 
 def test_definitional_covariates():
     assert sample_covariates("breast", 200, seed=0).her2_positive.all()
-    assert sample_covariates("CRC", 200, seed=0).msi_high.all()
+    assert sample_covariates("MSI-H colorectal", 200, seed=0).msi_high.all()
     assert (sample_covariates("breast", 200, seed=0).sex == "F").all()
     assert (sample_covariates("prostate", 200, seed=0).sex == "M").all()
     lbcl = sample_covariates("DLBCL", 200, seed=0)

@@ -28,6 +28,13 @@ CANCERS = (
     "large_b_cell_lymphoma",
     "b_all",
     "multiple_myeloma",
+    "colorectal",
+    "follicular_lymphoma",
+    "hepatocellular",
+    "head_and_neck",
+    "gastric",
+    "small_cell_lung",
+    "triple_negative_breast",
 )
 
 
@@ -75,7 +82,7 @@ def test_cancer_set_layers_over_default(default: ParameterSet, melanoma: Paramet
     assert melanoma["kill_max"] == default["kill_max"]
     assert set(melanoma) == set(default)
     assert dict(melanoma.settings) == {
-        "antigens": [],
+        "antigens": ["gp100"],
         "primary_mm": 0.0,
         "haematologic": False,
         "assessment": "recist",

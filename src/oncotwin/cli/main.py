@@ -153,7 +153,9 @@ def simulate_cmd(
         typer.Option(
             help="Cancer type of metastatic_io patients (melanoma, nsclc, renal_cell, "
             "urothelial, colorectal_msi_high, breast_her2, prostate, large_b_cell_lymphoma, "
-            "b_all, multiple_myeloma): covariates from real cohorts mapped to parameters.",
+            "b_all, multiple_myeloma, colorectal, follicular_lymphoma, hepatocellular, "
+            "head_and_neck, gastric, small_cell_lung, triple_negative_breast; aliases such as "
+            "crc, hcc, sclc, tnbc): covariates from real cohorts mapped to parameters.",
         ),
     ] = None,
     days: Annotated[float, typer.Option(help="Horizon [day].")] = 730.0,

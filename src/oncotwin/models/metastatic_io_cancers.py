@@ -100,6 +100,11 @@ class CancerSet:
         return ParameterSet.load(f"metastatic_io/{self.name}")
 
 
+#: Antigen names a cancer set may list before the model has their ``expresses_<antigen>``
+#: parameter (the mechanism modules add them to ``TARGET_ANTIGENS``); an antigen without a
+#: parameter simply has no effect until then.
+PENDING_ANTIGENS: frozenset[str] = frozenset({"nectin4", "CD38", "gp100", "BRAFV600", "EGFRm"})
+
 #: The cancers with a parameter set ``metastatic_io/<cancer>``, in the order of the docs.
 _CANCERS = (
     "melanoma",
@@ -112,6 +117,13 @@ _CANCERS = (
     "large_b_cell_lymphoma",
     "b_all",
     "multiple_myeloma",
+    "colorectal",
+    "follicular_lymphoma",
+    "hepatocellular",
+    "head_and_neck",
+    "gastric",
+    "small_cell_lung",
+    "triple_negative_breast",
 )
 
 
@@ -122,11 +134,12 @@ def _from_set(cancer: str) -> CancerSet:
     pset = ParameterSet.load(f"metastatic_io/{cancer}")
     settings = pset.settings
     antigens = tuple(settings.get("antigens", ()))
+    known = {*TARGET_ANTIGENS, *PENDING_ANTIGENS}
     for antigen in antigens:
-        if antigen not in TARGET_ANTIGENS:
+        if antigen not in known:
             raise ParameterError(
                 f"parameter set {pset.origin}: settings.antigens: "
-                + did_you_mean(antigen, TARGET_ANTIGENS, what="target antigen")
+                + did_you_mean(antigen, sorted(known), what="target antigen")
             )
     return CancerSet(
         cancer,
@@ -242,6 +255,22 @@ def _antibody_pk_inputs(
         params[:, col[name]] = ndtri(patient_uniforms(int(seed), ids, stream))
 
 
+#: Target antigen -> the covariate column that says whether this patient's tumour has it. An
+#: antigen the cancer set lists is expressed unless its column says otherwise; a mutation
+#: (:data:`_MUTATION_FLAGS`) is expressed exactly where its column is true, in any cancer.
+_ANTIGEN_FLAGS: dict[str, str] = {
+    "HER2": "her2_positive",
+    "CD19": "cd19_positive",
+    "BCMA": "bcma_positive",
+    "BRAFV600": "braf_v600_mutant",
+    "EGFRm": "egfr_mutant",
+}
+_MUTATION_FLAGS = frozenset({"braf_v600_mutant", "egfr_mutant"})
+#: Antigens presented on HLA-A*02:01 (tebentafusp's gp100 peptide): expressed only where the
+#: cancer set lists the antigen and the patient carries the allele (``hla_a0201_positive``).
+_HLA_RESTRICTED = frozenset({"gp100"})
+
+
 def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: int) -> np.ndarray:
     """Mechanistic parameters ``(n, n_parameters)`` of each covariate row.
 
@@ -261,7 +290,14 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
       CL change (``pk_eta_*``, streams ``PK_ETA_*`` of (seed, patient id)); the regimen
       adapter turns them into the dosed drug's individual PK (its covariate model and omega in
       the drug catalog, :mod:`oncotwin.pharmacology.poppk`);
-    * ``expresses_<antigen>`` from the cancer set and the HER2/CD19/BCMA covariates.
+    * ``expresses_<antigen>`` from the cancer set and the HER2/CD19/BCMA covariates; the
+      mutations ``BRAFV600`` and ``EGFRm`` from ``braf_v600_mutant`` / ``egfr_mutant`` in
+      any cancer; ``gp100`` (presented on HLA-A*02:01) where the cancer set lists it and the
+      patient is ``hla_a0201_positive``; ``EGFR`` (the cetuximab/panitumumab target) only in
+      RAS wild-type tumours where the cancer models RAS (colorectal);
+    * ``gfr_ml_min`` (true GFR: carboplatin's clearance) from the covariate ``gfr_ml_min``
+      (:mod:`oncotwin.population._renal`: the Cockcroft-Gault CrCl times its published
+      error against measured GFR).
 
     Parameters with a between-patient SD (``log_sd``) also get log-normal variability
     drawn from (seed, patient_id) in a stream separate from the covariates'.
@@ -336,16 +372,25 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
     ldh = np.clip(cov("ldh_ratio_uln", 1.0), _M["ldh_ratio_min"], _M["ldh_ratio_max"])
     mult("growth_rate", ldh ** _M["ldh_exponent"])
     _antibody_pk_inputs(params, col, covariates, cov, seed)
-    flags = {
-        "HER2": "her2_positive",
-        "CD19": "cd19_positive",
-        "BCMA": "bcma_positive",
-    }
+    from oncotwin.population.covariates import ASSUMPTIONS
+
+    models_ras = ASSUMPTIONS[cs.name].ras_wild_type > 0
+    if "gfr_ml_min" in col and "gfr_ml_min" in covariates:
+        setp("gfr_ml_min", np.maximum(cov("gfr_ml_min", 80.0), 1.0))
     for antigen in TARGET_ANTIGENS:
         value = np.full(n, 1.0 if antigen in cs.antigens else 0.0)
-        flag = flags.get(antigen)
-        if flag is not None and flag in covariates and antigen in cs.antigens:
+        flag = _ANTIGEN_FLAGS.get(antigen)
+        if flag in _MUTATION_FLAGS and flag in covariates:
+            # a mutation is the patient's, whatever the cancer set lists
+            value = cov(flag, 0.0)
+        elif flag is not None and flag in covariates and antigen in cs.antigens:
             value = cov(flag, 1.0)
+        if antigen in _HLA_RESTRICTED:
+            value = value * cov("hla_a0201_positive", 0.0)
+        if antigen == "EGFR" and models_ras and "ras_wild_type" in covariates:
+            # anti-EGFR antibodies act only in RAS wild-type colorectal cancer (RAS-mutant
+            # tumours signal downstream of the receptor): the target counts only there
+            value = value * cov("ras_wild_type", 0.0)
         setp(f"expresses_{antigen}", value)
     return model.check_parameters(params)
 

@@ -9,6 +9,7 @@ Public names are re-exported by :mod:`oncotwin.population.covariates`.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Mapping
@@ -135,6 +136,16 @@ class CancerAssumptions:
         Probability of target-antigen positivity.
     msi_high
         Probability of MSI-high; ``None`` takes the cohort proportion from the JSON.
+    rho_msi_tmb
+        Latent correlation of MSI-high with TMB; ``None`` takes the shared record of
+        :data:`COVARIATE_PARAMETERS`.
+    pdl1_cps
+        PD-L1 combined positive score anchors ``((threshold, P(CPS >= threshold)), ...)``
+        (thresholds rising from 1, probabilities falling), or ``None`` (no CPS: NaN).
+    ras_wild_type, braf_v600_mutant, egfr_mutant, hpv_positive
+        Probability of KRAS/NRAS wild type, a BRAF V600 mutation (a subset of the RAS wild
+        type), an activating EGFR mutation (exclusive of BRAF) and HPV-driven disease; 0 where
+        the cancer does not model them.
     height_cm
         ``(male mean, female mean, SD)``.
     reason
@@ -150,6 +161,12 @@ class CancerAssumptions:
     cd19: float = 0.0
     bcma: float = 0.0
     msi_high: float | None = None
+    rho_msi_tmb: float | None = None
+    pdl1_cps: tuple[tuple[float, float], ...] | None = None
+    ras_wild_type: float = 0.0
+    braf_v600_mutant: float = 0.0
+    egfr_mutant: float = 0.0
+    hpv_positive: float = 0.0
     height_cm: tuple[float, float, float] = (176.0, 163.0, 7.0)
     reason: str = ""
     assumption: bool = True
@@ -162,10 +179,49 @@ class CancerAssumptions:
             raise ParameterError(f"phenotype frequencies {self.phenotype} must sum to 1")
         if not math.isclose(sum(self.ecog), 1.0):
             raise ParameterError(f"ECOG frequencies {self.ecog} must sum to 1")
+        for k in (*_PROBABILITIES, "msi_high"):
+            v = getattr(self, k)
+            if v is not None and not 0.0 <= v <= 1.0:
+                raise ParameterError(f"{k}={v!r} is a probability; give a number from 0 to 1")
+        if self.rho_msi_tmb is not None and not -1.0 < self.rho_msi_tmb < 1.0:
+            raise ParameterError(f"rho_msi_tmb={self.rho_msi_tmb!r}; give a correlation in (-1, 1)")
+        if self.braf_v600_mutant + self.egfr_mutant > 1.0:
+            raise ParameterError(
+                "braf_v600_mutant + egfr_mutant exceed 1; the two drivers are mutually exclusive"
+            )
+        if self.ras_wild_type > 0 and self.braf_v600_mutant > self.ras_wild_type:
+            raise ParameterError(
+                f"braf_v600_mutant={self.braf_v600_mutant} exceeds ras_wild_type="
+                f"{self.ras_wild_type}; BRAF V600 tumours are RAS wild type (a subset)"
+            )
+        if self.pdl1_cps is not None:
+            thr = [a for a, _ in self.pdl1_cps]
+            prob = [b for _, b in self.pdl1_cps]
+            if (
+                not thr
+                or thr[0] < 1.0
+                or thr[-1] > 100.0
+                or any(b <= a for a, b in itertools.pairwise(thr))
+                or any(not 0.0 < p <= 1.0 for p in prob)
+                or any(b > a for a, b in itertools.pairwise(prob))
+            ):
+                raise ParameterError(
+                    f"pdl1_cps anchors {self.pdl1_cps} must have thresholds rising from 1 to "
+                    "at most 100 and probabilities in (0, 1] that do not rise"
+                )
 
 
 _TUPLES = {"pdl1": 2, "phenotype": 3, "ecog": 3, "height_cm": 3}
-_SCALARS = ("ldh_median_uln", "her2", "cd19", "bcma", "msi_high")
+_PROBABILITIES = (
+    "her2",
+    "cd19",
+    "bcma",
+    "ras_wild_type",
+    "braf_v600_mutant",
+    "egfr_mutant",
+    "hpv_positive",
+)
+_SCALARS = ("ldh_median_uln", "msi_high", "rho_msi_tmb", *_PROBABILITIES)
 _FIELDS = frozenset(f.name for f in fields(CancerAssumptions))
 
 
@@ -205,6 +261,16 @@ def _assumption(name: str, rec: Any, reasons: Mapping[str, str], label: str) -> 
         "phenotype": None,
     }
     kw.update({k: _numbers(rec, k, n, label, where) for k, n in _TUPLES.items() if k in rec})
+    if "pdl1_cps" in rec:
+        cps = rec["pdl1_cps"]
+        if not isinstance(cps, list) or not cps:
+            raise fail(
+                label,
+                f"{where}.pdl1_cps",
+                f"expected anchors, got {cps!r}",
+                "write [[1, 0.85], [20, 0.43]] (threshold, P(CPS >= threshold))",
+            )
+        kw["pdl1_cps"] = tuple(_numbers({"pdl1_cps": a}, "pdl1_cps", 2, label, where) for a in cps)
     kw.update({k: rec[k] for k in _SCALARS if k in rec})
     for k in _SCALARS:
         if k in rec and (isinstance(rec[k], bool) or not isinstance(rec[k], int | float)):

@@ -26,6 +26,7 @@ from oncotwin.population._cancers import (
     CancerAssumptions,
     resolve_cancer,
 )
+from oncotwin.population._renal import cockcroft_gault, serum_creatinine, true_gfr
 from oncotwin.units import bsa_mosteller
 
 __all__ = ["COLUMNS", "covariate_data", "sample_covariates"]
@@ -58,6 +59,15 @@ COLUMNS: tuple[str, ...] = (
     *(f"largest_{o}_mm" for o in ORGANS),
     "sum_lesion_diameter_mm",
     "measurable_disease",
+    "pdl1_cps",
+    "ras_wild_type",
+    "braf_v600_mutant",
+    "egfr_mutant",
+    "hla_a0201_positive",
+    "hpv_positive",
+    "serum_creatinine_mg_dl",
+    "crcl_ml_min",
+    "gfr_ml_min",
 )
 
 # Latent layout: column j of patient_normals(seed, lo, hi, N_LATENT) always feeds the same
@@ -66,6 +76,7 @@ _COPULA_Z = slice(0, 6)
 _Z_SEX, _Z_PRIOR, _Z_HEIGHT, _Z_ECOG, _Z_LDH, _Z_BURDEN = 6, 7, 8, 9, 10, 11
 _Z_PHENO, _Z_CD8, _Z_MSI, _Z_HER2, _Z_CD19, _Z_BCMA = 12, 13, 14, 15, 16, 17
 _Z_SITE, _Z_COUNT, _Z_SIZE = 18, 26, 34
+_Z_DRIVER, _Z_HLA, _Z_HPV, _Z_SCR, _Z_GFR = 42, 43, 44, 45, 46
 _N_LATENT = 48
 _PHENOTYPES = ("desert", "excluded", "inflamed")
 
@@ -92,6 +103,7 @@ class _Spec:
     p_male: float
     p_prior: float
     p_msi: float
+    cps: tuple[np.ndarray, np.ndarray] | None
     lit: CancerAssumptions
 
 
@@ -150,7 +162,11 @@ def _spec(name: str) -> _Spec:
         (L, ix["nlr"], cp["rho_ldh_nlr"]),
         (P, ix["tmb_mut_per_mb"], cp["rho_phenotype_tmb"]),
         (P, ix["pdl1_tps_pct"], cp["rho_phenotype_pdl1"]),
-        (M, ix["tmb_mut_per_mb"], cp["rho_msi_tmb"]),
+        (
+            M,
+            ix["tmb_mut_per_mb"],
+            cp["rho_msi_tmb"] if lit.rho_msi_tmb is None else lit.rho_msi_tmb,
+        ),
     ]
     for i, j, v in pairs:
         r[i, j] = r[j, i] = v
@@ -162,6 +178,11 @@ def _spec(name: str) -> _Spec:
     props = entry["proportions"]
     msi = props.get("msi_high")
     p_msi = lit.msi_high if lit.msi_high is not None else (msi["value"] if msi else 0.0)
+    cps = None
+    if lit.pdl1_cps is not None:  # exceedance (rising) -> log CPS, up to the cap of 100 at 0
+        exceed = np.array([0.0, *(p for _, p in reversed(lit.pdl1_cps))])
+        log_cps = np.log([100.0, *(t for t, _ in reversed(lit.pdl1_cps))])
+        cps = (exceed, log_cps)
     return _Spec(
         name=name,
         z_knots=stats.norm.ppf(probs),
@@ -171,6 +192,7 @@ def _spec(name: str) -> _Spec:
         p_male=float(props["male"]["value"]),
         p_prior=float(props["prior_systemic_therapy"]["value"]),
         p_msi=float(p_msi),
+        cps=cps,
         lit=lit,
     )
 
@@ -216,8 +238,13 @@ def sample_covariates(cancer: str, n: int, *, seed: int, start: int = 0) -> pd.D
         ``cd19_positive``, ``bcma_positive``, ``n_metastatic_sites`` (organs with disease),
         ``site_<organ>`` (lesion count), ``largest_<organ>_mm`` (0 without disease; lymph nodes:
         short axis), ``sum_lesion_diameter_mm`` (RECIST-like: up to two measurable lesions
-        per organ, five in all) and ``measurable_disease`` (one lesion >= 10 mm, node
-        >= 15 mm; bone does not count).
+        per organ, five in all), ``measurable_disease`` (one lesion >= 10 mm, node
+        >= 15 mm; bone does not count), ``pdl1_cps`` (combined positive score, NaN where the
+        cancer has no CPS anchors), ``ras_wild_type``, ``braf_v600_mutant``,
+        ``egfr_mutant``, ``hla_a0201_positive``, ``hpv_positive``,
+        ``serum_creatinine_mg_dl``, ``crcl_ml_min`` (Cockcroft-Gault, uncapped) and
+        ``gfr_ml_min`` (the true GFR the Cockcroft-Gault estimate misses by its published
+        error; :mod:`oncotwin.population._renal`).
 
     Examples
     --------
@@ -256,6 +283,7 @@ def sample_covariates(cancer: str, n: int, *, seed: int, start: int = 0) -> pd.D
         v = np.clip((u - p0) / (1.0 - p0), 0.0, 1.0)
         probs = special.ndtr(sp.z_knots)
         out["pdl1_tps_pct"] = np.where(u < p0, 0.0, np.interp(v, probs, posq))
+    out["pdl1_cps"] = _cps(sp, x_pdl1, out["pdl1_tps_pct"])
     out["nlr"] = marginal("nlr", x_nlr)
     out["albumin_g_dl"] = marginal("albumin_g_dl", x_alb)
     out["age_yr"] = marginal("age_yr", x_age)
@@ -289,7 +317,47 @@ def sample_covariates(cancer: str, n: int, *, seed: int, start: int = 0) -> pd.D
     out["cd19_positive"] = _above(z[:, _Z_CD19], lit.cd19)
     out["bcma_positive"] = _above(z[:, _Z_BCMA], lit.bcma)
     out.update(_lesions(z, x_bur, lit, cp=cp))
+    out.update(_drivers(z, lit, cp=cp))
+    out.update(_renal(z, out["age_yr"], weight, ~male))
     return pd.DataFrame(out, columns=list(COLUMNS))
+
+
+def _cps(sp: _Spec, x_pdl1: np.ndarray, tps: np.ndarray) -> np.ndarray:
+    """PD-L1 combined positive score from the TPS latent (NaN where the cancer has none):
+    0 below the P(CPS >= 1) anchor, log-linear in the exceedance between anchors, 100 at the
+    top; never below the patient's TPS (CPS counts the tumour cells TPS counts, and more)."""
+    if sp.cps is None:
+        return np.full(x_pdl1.shape, np.nan)
+    exceed, log_cps = sp.cps
+    e = special.ndtr(-x_pdl1)  # P(CPS >= this patient's) = 1 - u
+    cps = np.where(e > exceed[-1], 0.0, np.exp(np.interp(e, exceed, log_cps)))
+    return np.maximum(cps, np.nan_to_num(tps, nan=0.0))
+
+
+def _drivers(z: np.ndarray, lit: CancerAssumptions, *, cp: dict) -> dict[str, np.ndarray]:
+    """Driver mutations from one latent (BRAF V600 within the RAS wild type, EGFR exclusive of
+    both), HLA-A*02:01 and HPV status from their own."""
+    u = special.ndtr(z[:, _Z_DRIVER])
+    return {
+        "ras_wild_type": u < lit.ras_wild_type,
+        "braf_v600_mutant": u < lit.braf_v600_mutant,
+        "egfr_mutant": u > 1.0 - lit.egfr_mutant if lit.egfr_mutant > 0 else np.zeros(len(u), bool),
+        "hla_a0201_positive": _above(z[:, _Z_HLA], cp["hla_a0201_carrier"]),
+        "hpv_positive": _above(z[:, _Z_HPV], lit.hpv_positive),
+    }
+
+
+def _renal(
+    z: np.ndarray, age: np.ndarray, weight: np.ndarray, female: np.ndarray
+) -> dict[str, np.ndarray]:
+    """Serum creatinine, Cockcroft-Gault CrCl and the true GFR (:mod:`._renal`)."""
+    scr = serum_creatinine(age, female, z[:, _Z_SCR])
+    crcl = cockcroft_gault(age, weight, scr, female=female)
+    return {
+        "serum_creatinine_mg_dl": scr,
+        "crcl_ml_min": crcl,
+        "gfr_ml_min": true_gfr(crcl, z[:, _Z_GFR]),
+    }
 
 
 def _lesions(

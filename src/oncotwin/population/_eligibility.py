@@ -40,6 +40,12 @@ def _opt_number(name: str, value: Any, lo: float, hi: float, example: str) -> No
 class Eligibility:
     """Trial eligibility criteria; ``None`` (or ``False`` for the flags) means no criterion.
 
+    ``pdl1_cps_min`` needs a cancer with PD-L1 CPS anchors (head and neck, gastric,
+    triple-negative breast: elsewhere the CPS is NaN and fails the criterion); ``crcl_min`` is
+    the Cockcroft-Gault creatinine clearance [mL/min] (e.g. 60 for cisplatin); the yes/no
+    covariates (HER2, MSI-high, CD19, BCMA, EGFR and BRAF V600 mutations, RAS wild type,
+    HLA-A*02:01, HPV) take True (required), False (excluded) or None (either).
+
     Examples
     --------
     >>> e = Eligibility(pdl1_tps_min=50, ecog_max=1, no_brain_mets=True)
@@ -63,6 +69,13 @@ class Eligibility:
     age_min: float | None = None
     age_max: float | None = None
     life_expectancy_weeks_min: float | None = None
+    pdl1_cps_min: float | None = None
+    crcl_min: float | None = None
+    egfr_mutant: bool | None = None
+    braf_v600_mutant: bool | None = None
+    ras_wild_type: bool | None = None
+    hla_a0201_positive: bool | None = None
+    hpv_positive: bool | None = None
 
     def __post_init__(self) -> None:
         _opt_number("pdl1_tps_min", self.pdl1_tps_min, 0, 100, "50")
@@ -71,6 +84,8 @@ class Eligibility:
         _opt_number("age_min", self.age_min, 0, 120, "18")
         _opt_number("age_max", self.age_max, 0, 120, "75")
         _opt_number("life_expectancy_weeks_min", self.life_expectancy_weeks_min, 0, 520, "12")
+        _opt_number("pdl1_cps_min", self.pdl1_cps_min, 0, 100, "10")
+        _opt_number("crcl_min", self.crcl_min, 0, 300, "60")
         if self.ecog_max is not None and (
             isinstance(self.ecog_max, bool)
             or not isinstance(self.ecog_max, int | np.integer)
@@ -85,7 +100,7 @@ class Eligibility:
                 raise ParameterError(
                     f"Eligibility {f}={getattr(self, f)!r} is invalid; give True or False"
                 )
-        for f in ("her2_positive", "msi_high", "cd19_positive", "bcma_positive"):
+        for f in _FLAGS:
             v = getattr(self, f)
             if v is not None and not isinstance(v, bool | np.bool_):
                 raise ParameterError(
@@ -139,9 +154,16 @@ class Eligibility:
             ok &= df["measurable_disease"].to_numpy(bool)
         if self.no_brain_mets:
             ok &= df["site_brain"].to_numpy() == 0
-        for f in ("her2_positive", "msi_high", "cd19_positive", "bcma_positive"):
+        if self.pdl1_cps_min is not None:
+            _require(df, ("pdl1_cps",))
+            ok &= df["pdl1_cps"].to_numpy(float) >= self.pdl1_cps_min
+        if self.crcl_min is not None:
+            _require(df, ("crcl_ml_min",))
+            ok &= df["crcl_ml_min"].to_numpy(float) >= self.crcl_min
+        for f in _FLAGS:
             want = getattr(self, f)
             if want is not None:
+                _require(df, (f,))
                 ok &= df[f].to_numpy(bool) == bool(want)
         age = df["age_yr"].to_numpy(float)
         if self.age_min is not None:
@@ -174,12 +196,11 @@ class Eligibility:
             parts.append("measurable disease (a lesion >= 10 mm, node >= 15 mm)")
         if self.no_brain_mets:
             parts.append("no brain metastases")
-        for f, label in (
-            ("her2_positive", "HER2-positive"),
-            ("msi_high", "MSI-high"),
-            ("cd19_positive", "CD19-positive"),
-            ("bcma_positive", "BCMA-positive"),
-        ):
+        if self.pdl1_cps_min is not None:
+            parts.append(f"PD-L1 CPS >= {self.pdl1_cps_min:g}")
+        if self.crcl_min is not None:
+            parts.append(f"creatinine clearance (Cockcroft-Gault) >= {self.crcl_min:g} mL/min")
+        for f, label in _FLAGS.items():
             v = getattr(self, f)
             if v is not None:
                 parts.append(label if v else f"not {label}")
@@ -193,6 +214,19 @@ class Eligibility:
             )
         return "; ".join(parts) if parts else "all patients"
 
+
+#: Yes/no covariates a trial may require (True) or exclude (False), and their words.
+_FLAGS: dict[str, str] = {
+    "her2_positive": "HER2-positive",
+    "msi_high": "MSI-high",
+    "cd19_positive": "CD19-positive",
+    "bcma_positive": "BCMA-positive",
+    "egfr_mutant": "EGFR-mutant",
+    "braf_v600_mutant": "BRAF V600-mutant",
+    "ras_wild_type": "RAS wild-type",
+    "hla_a0201_positive": "HLA-A*02:01-positive",
+    "hpv_positive": "HPV-positive",
+}
 
 #: The fields of :class:`Eligibility` (for spec-file validation).
 ELIGIBILITY_KEYS: tuple[str, ...] = tuple(f.name for f in fields(Eligibility))

@@ -167,6 +167,9 @@ class VirtualPopulation:
             covariates["bsa_m2"].to_numpy(dtype=float),
             int(seed),
             {},
+            covariates["crcl_ml_min"].to_numpy(dtype=float)
+            if "crcl_ml_min" in covariates
+            else None,
         )
         return cls(pop, covariates.reset_index(drop=True), cancer)
 
