@@ -19,6 +19,21 @@ array([240.])
 A radiation dose (kind ``"Gy"``) is the absorbed dose of one fraction, written in Gy (or cGy,
 mGy) and always flat: ``Gy/kg`` and ``Gy/m2`` are errors, because a gray is already energy per
 mass of tissue.
+
+A carboplatin-style dose by target AUC (``"AUC 5"``, ``"AUC5"``, ``"AUC 5 mg/mL*min"``; the unit
+of AUC is mg·min/mL) has basis ``"auc"``: the dose in mg is AUC x (GFR + 25) with the GFR in
+mL/min (Calvert et al. 1989), so it needs each patient's creatinine clearance:
+
+>>> d = parse_dose("AUC 5 mg/mL*min")
+>>> str(d), d.per_patient(np.array([70.0]), np.array([1.8]), crcl_ml_min=np.array([100.0, 150.0]))
+('AUC 5', array([625., 750.]))
+
+A dose per day (``"28 ug/day"``, ``"1000 mg/m2/day"``) is the rate of a continuous infusion
+(``per_day``): a regimen gives rate x days over the infusion's days.
+
+>>> r = parse_dose("1000 mg/m2/day")
+>>> r.per_day, r.basis, str(r)
+(True, 'per_m2', '1000 mg/m2/day')
 """
 
 from __future__ import annotations
@@ -35,9 +50,12 @@ import pint
 from oncotwin.errors import UnitError
 
 __all__ = [
+    "CALVERT_GFR_CAP_ML_MIN",
+    "CALVERT_NONRENAL_ML_MIN",
     "DOSE_UNITS",
     "DoseAmount",
     "bsa_mosteller",
+    "calvert_dose_mg",
     "format_number",
     "parse_dose",
     "parse_quantity",
@@ -52,7 +70,13 @@ ureg.define("plaque_forming_unit = [plaque_forming_unit] = PFU")
 ureg.define("m2 = meter ** 2")
 
 DoseKind = Literal["mass", "cells", "IU", "PFU", "Gy"]
-DoseBasis = Literal["flat", "per_kg", "per_m2"]
+DoseBasis = Literal["flat", "per_kg", "per_m2", "auc"]
+
+#: Calvert's constant: the non-renal clearance of carboplatin [mL/min] (dose = AUC x (GFR + 25)).
+CALVERT_NONRENAL_ML_MIN: float = 25.0
+#: The cap on the estimated GFR in Calvert's formula [mL/min] that the FDA advises (2010) so that
+#: an over-estimated clearance does not overdose.
+CALVERT_GFR_CAP_ML_MIN: float = 125.0
 
 #: Units a dose may be written in (the message of every dose UnitError lists these).
 DOSE_UNITS: tuple[str, ...] = (
@@ -70,6 +94,9 @@ DOSE_UNITS: tuple[str, ...] = (
     "PFU/m2",
     "Gy",
     "cGy",
+    "AUC",
+    "ug/day",
+    "mg/m2/day",
 )
 
 # canonical unit of each dose kind and the pint dimensionality that identifies it
@@ -82,11 +109,17 @@ _KIND_UNIT: dict[str, str] = {
 }
 _KIND_TEXT: dict[str, str] = {"mass": "mg", "cells": "cells", "IU": "IU", "PFU": "PFU", "Gy": "Gy"}
 _KIND_DIM = {kind: ureg.parse_units(unit).dimensionality for kind, unit in _KIND_UNIT.items()}
-_BASIS_TEXT: dict[str, str] = {"flat": "", "per_kg": "/kg", "per_m2": "/m2"}
+_BASIS_TEXT: dict[str, str] = {"flat": "", "per_kg": "/kg", "per_m2": "/m2", "auc": ""}
 
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)"
 _QTY_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>.*?)\s*$", re.IGNORECASE)
 _DENOM_RE = re.compile(r"^(?P<num>.+?)\s*/\s*(?P<den>kg|m2|m\^2|m\*\*2)$", re.IGNORECASE)
+_PER_DAY_RE = re.compile(r"^(?P<num>.+?)\s*/\s*(?:day|d|24\s*h)$", re.IGNORECASE)
+_AUC_RE = re.compile(
+    rf"^\s*AUC\s*=?\s*(?P<num>{_NUMBER})\s*"
+    r"(?P<unit>mg\s*/\s*mL\s*[*·.x ]?\s*min|mg\s*[*·.x ]?\s*min\s*/\s*mL)?\s*$",
+    re.IGNORECASE,
+)
 
 
 def format_number(value: float) -> str:
@@ -168,18 +201,23 @@ def parse_quantity(
 @dataclass(frozen=True, slots=True)
 class DoseAmount:
     """A dose in canonical units: ``value`` mg, cells, IU or PFU, flat or per kg / per m², or
-    Gy per radiotherapy fraction (always flat).
+    Gy per radiotherapy fraction (always flat), or a target AUC [mg·min/mL] (basis ``"auc"``,
+    kind mass: Calvert dosing). ``per_day``: the value is a rate per day (a continuous
+    infusion; mass, IU or cells, not AUC or Gy).
 
     Examples
     --------
     >>> d = parse_dose("2e6 cells/kg")
     >>> d.kind, d.basis, str(d)
     ('cells', 'per_kg', '2e6 cells/kg')
+    >>> DoseAmount(5, "mass", "auc")
+    DoseAmount(value=5.0, kind='mass', basis='auc')
     """
 
     value: float
     kind: DoseKind
     basis: DoseBasis = "flat"
+    per_day: bool = False
 
     def __post_init__(self) -> None:
         v = float(self.value)
@@ -194,20 +232,56 @@ class DoseAmount:
                 f"dose: a radiation dose in Gy has basis 'flat', not {self.basis!r}; a gray is "
                 "already energy per mass, so give the dose per fraction, e.g. DoseAmount(8, 'Gy')"
             )
+        if self.basis == "auc" and self.kind != "mass":
+            raise UnitError(
+                f"dose: a target AUC doses a mass (mg), not {self.kind!r}; e.g. "
+                "DoseAmount(5, 'mass', 'auc') for AUC 5 mg·min/mL"
+            )
+        if not isinstance(self.per_day, bool):
+            raise UnitError(f"dose: per_day={self.per_day!r}; give True or False")
+        if self.per_day and (self.basis == "auc" or self.kind in ("Gy", "PFU")):
+            what = "a target AUC" if self.basis == "auc" else f"a dose in {self.kind}"
+            raise UnitError(
+                f"dose: {what} is not given as a rate per day; a continuous infusion's rate is "
+                "a mass, IU or cells per day, e.g. '28 ug/day' or '1000 mg/m2/day'"
+            )
         object.__setattr__(self, "value", v)
+
+    def __repr__(self) -> str:
+        extra = ", per_day=True" if self.per_day else ""
+        return f"DoseAmount(value={self.value!r}, kind={self.kind!r}, basis={self.basis!r}{extra})"
 
     @property
     def unit(self) -> str:
-        """Canonical unit text, e.g. ``'mg/kg'``."""
-        return _KIND_TEXT[self.kind] + _BASIS_TEXT[self.basis]
+        """Canonical unit text, e.g. ``'mg/kg'``, ``'mg/m2/day'`` (``'AUC'`` for a target AUC)."""
+        if self.basis == "auc":
+            return "AUC"
+        return _KIND_TEXT[self.kind] + _BASIS_TEXT[self.basis] + ("/day" if self.per_day else "")
 
     def __str__(self) -> str:
+        if self.basis == "auc":
+            return f"AUC {format_number(self.value)}"
+        if self.per_day and self.kind == "mass" and self.value < 1.0:  # 28 ug/day, not 0.028 mg
+            return f"{format_number(float(f'{self.value * 1000.0:.12g}'))} ug{self.unit[2:]}"
         return f"{format_number(self.value)} {self.unit}"
 
-    def per_patient(self, weight_kg: np.ndarray, bsa_m2: np.ndarray) -> np.ndarray:
-        """The absolute dose (mg, cells, IU, PFU or Gy) for each patient, vectorised."""
+    def per_patient(
+        self,
+        weight_kg: np.ndarray,
+        bsa_m2: np.ndarray,
+        crcl_ml_min: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """The absolute dose (mg, cells, IU, PFU or Gy; per day for a rate) for each patient,
+        vectorised. A target AUC needs ``crcl_ml_min`` (:func:`calvert_dose_mg`)."""
         w = np.asarray(weight_kg, dtype=np.float64)
         b = np.asarray(bsa_m2, dtype=np.float64)
+        if self.basis == "auc":
+            if crcl_ml_min is None:
+                raise UnitError(
+                    f"dose: {self} is a target AUC (Calvert dosing), which needs each "
+                    "patient's creatinine clearance; pass crcl_ml_min"
+                )
+            return calvert_dose_mg(self.value, crcl_ml_min)
         if self.basis == "per_kg":
             return self.value * w
         if self.basis == "per_m2":
@@ -215,14 +289,53 @@ class DoseAmount:
         return np.full(np.broadcast_shapes(w.shape, b.shape), self.value)
 
 
+def calvert_dose_mg(auc: float, crcl_ml_min: np.ndarray) -> np.ndarray:
+    """Calvert's carboplatin dose [mg] = AUC [mg·min/mL] x (min(CrCl, 125) + 25) [mL/min].
+
+    Calvert et al. 1989 (J Clin Oncol 7:1748): dose = target AUC x (GFR + 25); the estimated
+    GFR (here the Cockcroft-Gault creatinine clearance) is capped at 125 mL/min as the FDA
+    advised in 2010, so the largest dose for AUC 5 is 750 mg.
+
+    >>> calvert_dose_mg(5.0, np.array([60.0, 200.0])).tolist()
+    [425.0, 750.0]
+    """
+    c = np.asarray(crcl_ml_min, dtype=np.float64)
+    if np.any(~np.isfinite(c)) or np.any(c <= 0):
+        raise UnitError(
+            "crcl_ml_min: every creatinine clearance must be a finite number > 0 (mL/min)"
+        )
+    return float(auc) * (np.minimum(c, CALVERT_GFR_CAP_ML_MIN) + CALVERT_NONRENAL_ML_MIN)
+
+
+def _parse_auc(text: str, field: str) -> DoseAmount | None:
+    """``"AUC 5"``, ``"AUC5"``, ``"AUC = 5 mg/mL*min"`` -> a target AUC; None if not AUC."""
+    if not re.match(r"\s*AUC\b|\s*AUC\s*\d", text, re.IGNORECASE):
+        return None
+    m = _AUC_RE.match(text)
+    if m is None:
+        raise UnitError(
+            f"{field}: cannot read {text!r} as a target AUC; write e.g. 'AUC 5' or "
+            "'AUC 5 mg/mL*min' (the unit of AUC is mg·min/mL)"
+        )
+    value = float(m.group("num"))
+    if not (math.isfinite(value) and value > 0):
+        raise UnitError(f"{field}: {text!r}: a target AUC must be a finite number > 0, e.g. AUC 5")
+    return DoseAmount(value, "mass", "auc")
+
+
 def parse_dose(text: str, *, field: str = "dose") -> DoseAmount:
     """Parse a dose such as ``"200 mg"``, ``"3 mg/kg"``, ``"2e6 cells/kg"``, ``"1e8 PFU"``,
-    ``"8 Gy"`` or ``"180 cGy"`` (a radiotherapy fraction; converted to Gy).
+    ``"8 Gy"`` or ``"180 cGy"`` (a radiotherapy fraction; converted to Gy), a target AUC
+    (``"AUC 5"``) or a rate per day (``"28 ug/day"``, ``"1000 mg/m2/day"``).
 
     Raises :class:`UnitError` for NaN, zero or negative doses, for units that are not a
-    mass, cell, IU or PFU amount (optionally per kg or per m²) or a flat absorbed dose in Gy,
-    and for ``Gy/kg`` or ``Gy/m2``.
+    mass, cell, IU or PFU amount (optionally per kg or per m², optionally per day) or a flat
+    absorbed dose in Gy, and for ``Gy/kg`` or ``Gy/m2``.
     """
+    if isinstance(text, str):
+        auc = _parse_auc(text, field)
+        if auc is not None:
+            return auc
     value, unit_text = _split_number(text, field) if isinstance(text, str) else (None, "")
     if value is None:
         raise UnitError(f"{field}: expected text such as '200 mg', got {type(text).__name__}")
@@ -235,6 +348,11 @@ def parse_dose(text: str, *, field: str = "dose") -> DoseAmount:
             "giving it at 0)"
         )
     basis: DoseBasis = "flat"
+    per_day = False
+    rate = _PER_DAY_RE.match(unit_text)
+    if rate is not None:
+        per_day = True
+        unit_text = rate.group("num")
     m = _DENOM_RE.match(unit_text)
     num_text = unit_text
     if m is not None:
@@ -253,7 +371,14 @@ def parse_dose(text: str, *, field: str = "dose") -> DoseAmount:
                 _check_radiation_unit(text, unit_text, num_text, basis, field)
             amount = float(q.to(_KIND_UNIT[kind]).magnitude)
             _check_value(amount, text, field, allow_zero=False)
-            return DoseAmount(amount, kind, basis)  # type: ignore[arg-type]
+            if per_day:  # a new form: its value is kept to 12 digits so that text round-trips
+                amount = float(f"{amount:.12g}")
+            if per_day and kind in ("Gy", "PFU"):
+                raise UnitError(
+                    f"{field}: {text!r}: a dose in {kind} is not given as a rate per day; "
+                    "drop the '/day'"
+                )
+            return DoseAmount(amount, kind, basis, per_day)  # type: ignore[arg-type]
     raise UnitError(
         f"{field}: unit {unit_text!r} in {text!r} is not a dose unit "
         f"(it is a {q.dimensionality} quantity); {accepted}"

@@ -77,6 +77,16 @@ class Administration:
                 f"dose: {d.name} is dosed in {d.dose_kind} ({unit}, {unit}/kg or {unit}/m2), "
                 f"not {self.dose.unit}; e.g. {example}"
             )
+        if self.dose.basis == "auc" and not d.auc_dosing:
+            from oncotwin.pharmacology import all_drugs
+
+            auc = [n for n, x in all_drugs().items() if x.auc_dosing]
+            unit = _DOSE_UNIT_HINT.get(d.dose_kind, d.dose_kind)
+            example = d.approved_doses[0] if d.approved_doses else f"{d.name} 75 {unit}/m2"
+            raise RegimenUnitError(
+                f"dose: {d.name} is not dosed by AUC; give {unit}/m2, {unit}/kg or {unit} "
+                f"(e.g. {example}); AUC (Calvert) dosing is for {', '.join(auc) or 'no drug'}"
+            )
         if self.route is None:
             if not radiation:
                 raise RegimenError(
@@ -105,6 +115,19 @@ class Administration:
                 "fraction is an instantaneous dose, so remove the infusion ('over ...')"
             )
         object.__setattr__(self, "duration_days", _canon(dur))
+        if self.dose.per_day:
+            if route not in ("IV", "SC"):
+                raise RegimenUnitError(
+                    f"dose: {self.dose} is the rate of a continuous infusion, which is given IV "
+                    f"or SC, not {route}; for a daily oral dose write e.g. "
+                    f"'{d.name} {format_number(self.dose.value)} {self.dose.unit[:-4]} {route} qd'"
+                )
+            if dur > 0:
+                raise RegimenUnitError(
+                    f"infusion duration: {_duration_text(dur)} for {d.name} at {self.dose}; a "
+                    "continuous infusion runs over its days (e.g. 'continuous d1-4'), so remove "
+                    "the 'over ...' (or give the total dose: '4000 mg/m2 IV over 96 h')"
+                )
         if radiation:
             if self.site is None:
                 raise RegimenError(
@@ -121,13 +144,26 @@ class Administration:
         """True for a radiotherapy item (dose in Gy to a site)."""
         return self.site is not None
 
+    @property
+    def continuous(self) -> bool:
+        """True for a continuous infusion at a rate (a dose per day, e.g. ``28 ug/day``)."""
+        return self.dose.per_day
+
+    def delivery(self) -> str:
+        """The route and infusion text, e.g. ``'IV over 2 h'`` or ``'IV continuous'``."""
+        return (
+            f"{self.route}"
+            + _infusion_text(self.duration_days)
+            + (" continuous" if self.continuous else "")
+        )
+
     def text(self, *, with_route: bool = True, with_site: bool = True) -> str:
         """Canonical text: ``drug dose [route [infusion]]`` or ``radiotherapy dose [to site]``."""
         out = f"{self.drug} {self.dose}"
         if self.site is not None:
             return out + (f" to {_site_text(self.site)}" if with_site else "")
         if with_route:
-            out += f" {self.route}" + _infusion_text(self.duration_days)
+            out += f" {self.delivery()}"
         return out
 
 
@@ -143,6 +179,26 @@ def _duration_text(days: float) -> str:
 
 def _infusion_text(days: float) -> str:
     return f" over {_duration_text(days)}" if days > 0 else ""
+
+
+_EPS_DAY = 1e-9
+
+
+def _hours(n: int) -> str:
+    return format_number(_canon(24.0 / n))
+
+
+def _days_text(days: tuple[int, ...]) -> str:
+    """``(1, 2, 3, 8)`` -> ``'d1-3,8'`` (runs of consecutive days as ranges)."""
+    parts: list[str] = []
+    i = 0
+    while i < len(days):
+        j = i
+        while j + 1 < len(days) and days[j + 1] == days[j] + 1:
+            j += 1
+        parts.append(str(days[i]) if i == j else f"{days[i]}-{days[j]}")
+        i = j + 1
+    return "d" + ",".join(parts)
 
 
 def _interval_text(days: float) -> str:
@@ -163,7 +219,7 @@ def _interval_text(days: float) -> str:
 
 @dataclass(frozen=True)
 class Phase:
-    """Co-administered drugs and their schedule.
+    """Co-administered drugs and their schedule (one scheduled group).
 
     Exactly one of ``once``, ``days`` (an inclusive range of day labels, e.g. (-5, -3)) or
     ``interval_days`` is set. ``count`` None with an interval repeats to the horizon;
@@ -172,6 +228,14 @@ class Phase:
     ``start_day`` (a day label) or ``delay_days`` (after the previous phase's last dose)
     override the default start. ``weekdays`` gives a daily interval Monday to Friday only
     (the phase's first day is taken as a Monday; sets ``interval_days`` to 1 when None).
+
+    ``cycle_days`` (clinical days >= 1, e.g. (1, 8) for ``d1,8``) are the days of each cycle
+    on which the drugs are given; with ``interval_days`` (the cycle length, which must hold
+    them) ``count`` is the number of cycles; without an interval they are given once (a
+    contiguous list is stored as ``days``). ``doses_per_day`` (2 for ``bid``, 3 for ``tid``)
+    gives several doses on each listed day, 24 h / n apart. A continuous infusion at a rate
+    (a dose per day) runs over the phase's days: one infusion per cycle from its first to its
+    last day. ``placebo`` marks a placebo given with the drugs (or alone): it gives no dose.
 
     A phase with a radiotherapy item needs a number of fractions (a count, ``once`` or
     ``days``); a count with no interval means daily fractions (``interval_days`` 1).
@@ -188,12 +252,17 @@ class Phase:
     start_day: int | None = None
     delay_days: float | None = None
     weekdays: bool = False
+    cycle_days: tuple[int, ...] | None = None
+    doses_per_day: int = 1
+    placebo: bool = False
 
     def __post_init__(self) -> None:
         adms = tuple(self.administrations)
-        if not adms:
+        object.__setattr__(self, "placebo", bool(self.placebo))
+        if not adms and not self.placebo:
             raise RegimenError("a phase needs at least one drug, e.g. 'pembrolizumab 200 mg IV'")
         object.__setattr__(self, "administrations", adms)
+        self._check_cycle_days()
         radiation = any(a.is_radiotherapy for a in adms)
         object.__setattr__(self, "weekdays", bool(self.weekdays))
         if self.weekdays:
@@ -218,7 +287,13 @@ class Phase:
         ):
             object.__setattr__(self, "interval_days", 1.0)  # daily fractions
         kinds = (self.interval_days is not None) + bool(self.once) + (self.days is not None)
+        kinds += self.cycle_days is not None and self.interval_days is None
         if kinds == 0:
+            if not adms:
+                raise RegimenError(
+                    "schedule: placebo alone needs a schedule ('placebo IV q3w until "
+                    "progression') or a drug beside it ('placebo + paclitaxel 175 mg/m2 IV q3w')"
+                )
             if radiation:
                 raise RegimenError(
                     "schedule: missing fractions for radiotherapy; add a number of daily "
@@ -260,6 +335,7 @@ class Phase:
             if hi < lo:
                 raise RegimenError(f"days: d{lo} to d{hi} runs backwards; write d{hi} to d{lo}")
             object.__setattr__(self, "days", (lo, hi))
+        self._check_continuous()
         if self.until_progression and (self.interval_days is None or self.count is not None):
             raise RegimenError(
                 "until progression: needs an interval and no count, e.g. 'q2w until progression'"
@@ -292,10 +368,105 @@ class Phase:
             _check_days(delay, "after")
             object.__setattr__(self, "delay_days", _canon(delay))
 
+    def _check_cycle_days(self) -> None:
+        """Validate ``cycle_days`` and ``doses_per_day``; a contiguous day list without an
+        interval is the same as a day range (stored as ``days``)."""
+        n = self.doses_per_day
+        if not _is_whole(n) or not 1 <= n <= 24:
+            raise RegimenError(
+                f"doses per day: {n!r}; give 1 to 24 (qd 1, bid 2, tid 3), e.g. 'bid d1-14 q3w'"
+            )
+        object.__setattr__(self, "doses_per_day", int(n))
+        if self.cycle_days is None:
+            if n > 1 and self.days is None:
+                raise RegimenError(
+                    "doses per day: bid/tid on given days needs the days, e.g. 'bid d1-14 q3w'"
+                )
+            return
+        days = tuple(int(d) for d in self.cycle_days)
+        if not days:
+            raise RegimenError("days: an empty day list; give days such as d1,8")
+        if len(set(days)) != len(days):
+            raise RegimenError(f"days: {_days_text(tuple(sorted(days)))} lists a day twice")
+        days = tuple(sorted(days))
+        if self.once or self.days is not None or self.weekdays:
+            raise RegimenError(
+                "days: give either days within a cycle (d1,8 q3w) or 'once', a day range "
+                "(d-5 to d-3) or weekdays, not both"
+            )
+        for d in days:
+            _check_day_label(d, "days")
+        if days[0] < 1:
+            raise RegimenError(
+                f"days: d{days[0]} in a day list; listed days start at d1 (day 1 of each "
+                "cycle), e.g. 'd1,8 q3w'; for days before day 1 write a range, 'd-5 to d-3'"
+            )
+        if self.interval_days is None:
+            if self.count is not None:
+                raise RegimenError(
+                    f"count: x{self.count} cycles of {_days_text(days)} needs the cycle length, "
+                    f"e.g. '{_days_text(days)} q3w x{self.count}'"
+                )
+            if days == tuple(range(days[0], days[-1] + 1)):  # d1-3: the same as d1 to d3
+                object.__setattr__(self, "days", (days[0], days[-1]))
+                object.__setattr__(self, "cycle_days", None)
+                return
+        else:
+            iv = float(self.interval_days)
+            if days[-1] > iv + _EPS_DAY:
+                raise RegimenError(
+                    f"days: d{days[-1]} falls after the end of a {format_number(iv)}-day cycle "
+                    f"({_interval_text(iv)}); give days within the cycle or a longer cycle "
+                    f"(e.g. q{math.ceil(days[-1] / 7)}w)"
+                )
+            if self.cycles != 1:
+                raise RegimenError(
+                    "cycles: days within a cycle (d1,8 q3w) already repeat by cycle; give the "
+                    "number of cycles as a count (x4), not ', N cycles G days apart'"
+                )
+        object.__setattr__(self, "cycle_days", days)
+
+    def _check_continuous(self) -> None:
+        """A continuous infusion (a dose per day) needs one contiguous range of days."""
+        rate = [a for a in self.administrations if a.continuous]
+        if not rate:
+            return
+        example = f"'{rate[0].text()} d1-4 q3w'"
+        if self.doses_per_day != 1:
+            raise RegimenError(
+                f"schedule: {rate[0].drug} at {rate[0].dose} is a continuous infusion; it "
+                f"cannot also be given bid/tid; write e.g. {example}"
+            )
+        days = self.day_list()
+        if days is None:
+            raise RegimenError(
+                f"schedule: {rate[0].drug} at {rate[0].dose} is a continuous infusion and "
+                f"needs the days it runs over; write e.g. {example}"
+            )
+        if days != tuple(range(days[0], days[-1] + 1)):
+            raise RegimenError(
+                f"days: the continuous infusion of {rate[0].drug} runs over one range of days "
+                f"(d1-4), not {_days_text(days)}; give separate items for separate ranges"
+            )
+
+    def day_list(self) -> tuple[int, ...] | None:
+        """The day labels the phase gives its drugs on (per cycle for ``cycle_days``), or
+        None for an interval schedule without days and for ``once``."""
+        if self.cycle_days is not None:
+            return self.cycle_days
+        if self.days is not None:
+            return tuple(range(self.days[0], self.days[1] + 1))
+        return None
+
     @property
     def open_ended(self) -> bool:
         """True if the phase repeats to the horizon (no count)."""
         return self.interval_days is not None and self.count is None
+
+    @property
+    def groups(self) -> tuple[Phase, ...]:
+        """The scheduled groups of the phase: itself (a :class:`Concurrent` has several)."""
+        return (self,)
 
     @property
     def is_radiotherapy(self) -> bool:
@@ -305,19 +476,33 @@ class Phase:
     def __str__(self) -> str:
         adms = self.administrations
         radiation = self.is_radiotherapy
-        shared = not radiation and len({(a.route, a.duration_days) for a in adms}) == 1
+        shared = not radiation and len({a.delivery() for a in adms}) == 1
         # a lone radiotherapy item writes its site after the schedule: "... x3 to lung"
         site_last = len(adms) == 1 and radiation
-        if shared:
+        if not adms:
+            text = "placebo"
+        elif shared:
             text = " + ".join(a.text(with_route=False) for a in adms)
-            text += f" {adms[0].route}" + _infusion_text(adms[0].duration_days)
+            text += f" {adms[0].delivery()}"
         else:
             text = " + ".join(a.text(with_site=not site_last) for a in adms)
+        if self.placebo and adms:
+            text = "placebo + " + text
+        freq = {2: " bid", 3: " tid"}.get(self.doses_per_day, f" q{_hours(self.doses_per_day)}h")
+        freq = "" if self.doses_per_day == 1 else freq
         if self.once:
             text += " once"
         elif self.days is not None:
             lo, hi = self.days
-            text += f" d{lo}" if lo == hi else f" d{lo} to d{hi}"
+            text += freq + (f" d{lo}" if lo == hi else f" d{lo} to d{hi}")
+        elif self.cycle_days is not None:
+            text += f"{freq} {_days_text(self.cycle_days)}"
+            if self.interval_days is not None:
+                text += f" {_interval_text(self.interval_days)}"
+                if self.count is not None:
+                    text += f" x{self.count}"
+                if self.until_progression:
+                    text += " until progression"
         elif self.interval_days is not None:
             if self.weekdays:
                 text += " weekdays"
@@ -344,20 +529,103 @@ class Phase:
 
 
 @dataclass(frozen=True)
+class Concurrent:
+    """Scheduled groups given side by side from one anchor: items joined by ``+`` where
+    each group carries its own schedule (``A + B IV q3w x4 + C IV d1-3 q3w x4`` is the groups
+    ``[A + B] q3w x4`` and ``[C] d1-3 q3w x4``).
+
+    It is one phase of its track: it starts where a phase would start (only its first group
+    may say ``starting dN`` or ``after N weeks``, for the whole block), and the next phase
+    starts at its end, the latest end over its counted groups (a counted group ends one
+    interval after its last dose; cycles with days, ``d1,8 q3w x4``, end after their last
+    cycle). A group without a count (``pembrolizumab 200 mg IV q3w``) runs with the others:
+    to the end of the block when a phase follows, to the horizon (or progression) otherwise.
+    """
+
+    groups: tuple[Phase, ...]
+
+    def __post_init__(self) -> None:
+        groups = tuple(self.groups)
+        if len(groups) < 2:
+            raise RegimenError(
+                "Concurrent: give two or more scheduled groups (one group is a Phase)"
+            )
+        for i, g in enumerate(groups):
+            if not isinstance(g, Phase):
+                raise RegimenError(
+                    f"Concurrent: group {i + 1} ({g!r}) is not a Phase; build it with Phase(...)"
+                )
+            if i > 0 and (g.start_day is not None or g.delay_days is not None):
+                raise RegimenError(
+                    f"start: group {i + 1} ({g}) of a concurrent block says when it starts; "
+                    "only the first group may ('starting dN' or 'after N weeks' starts the whole "
+                    "block); to start a drug later give it its own track: '... with DRUG ... "
+                    "starting d22'"
+                )
+        object.__setattr__(self, "groups", groups)
+
+    @property
+    def administrations(self) -> tuple[Administration, ...]:
+        """Every group's administrations, in order."""
+        return tuple(a for g in self.groups for a in g.administrations)
+
+    @property
+    def open_ended(self) -> bool:
+        """True if every group repeats to the horizon (no group has a count to end it)."""
+        return all(g.open_ended for g in self.groups)
+
+    @property
+    def is_radiotherapy(self) -> bool:
+        """True if a group has a radiotherapy item."""
+        return any(g.is_radiotherapy for g in self.groups)
+
+    @property
+    def until_progression(self) -> bool:
+        """True if a group repeats until progression."""
+        return any(g.until_progression for g in self.groups)
+
+    @property
+    def placebo(self) -> bool:
+        """True if a group has a placebo."""
+        return any(g.placebo for g in self.groups)
+
+    @property
+    def start_day(self) -> int | None:
+        """The block's ``starting dN`` (its first group's)."""
+        return self.groups[0].start_day
+
+    @property
+    def delay_days(self) -> float | None:
+        """The block's ``after N weeks`` (its first group's)."""
+        return self.groups[0].delay_days
+
+    @property
+    def interval_days(self) -> float | None:
+        """The first group's interval (a ``once`` phase before the block is followed one
+        such interval later)."""
+        return self.groups[0].interval_days
+
+    def __str__(self) -> str:
+        return " + ".join(str(g) for g in self.groups)
+
+
+@dataclass(frozen=True)
 class Track:
     """Phases given one after another (joined by ", then"), from day 0 of the regimen.
 
-    A regimen with several tracks (joined by " with ") runs them side by side.
+    A phase is a :class:`Phase` (one schedule) or a :class:`Concurrent` block (several
+    scheduled groups side by side). A regimen with several tracks (joined by " with ") runs
+    them side by side.
     """
 
-    phases: tuple[Phase, ...]
+    phases: tuple[Phase | Concurrent, ...]
 
     def __post_init__(self) -> None:
         phases = tuple(self.phases)
         if not phases:
             raise RegimenError("a regimen needs at least one phase, e.g. " + EXAMPLES[0])
         for i, ph in enumerate(phases):
-            if not isinstance(ph, Phase):
+            if not isinstance(ph, Phase | Concurrent):
                 raise RegimenError(
                     f"phase {i + 1}: {ph!r} is not a Phase; build it with Phase(...) or parse a "
                     "string with Regimen.parse"
@@ -423,10 +691,16 @@ class Regimen:
         return f"Regimen.parse({str(self)!r})"
 
     @property
-    def phases(self) -> tuple[Phase, ...]:
+    def phases(self) -> tuple[Phase | Concurrent, ...]:
         """Every phase of every track, in track order (the ``phase`` column of a schedule
-        indexes this tuple)."""
+        indexes this tuple); a :class:`Concurrent` block is one phase (its groups: the
+        schedule's ``group`` column)."""
         return tuple(ph for t in self.tracks for ph in t.phases)
+
+    @property
+    def placebo(self) -> bool:
+        """True if the regimen gives a placebo somewhere (it gives no dose)."""
+        return any(ph.placebo for ph in self.phases)
 
     @property
     def drugs(self) -> tuple[str, ...]:

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, replace
 from typing import NoReturn
 
 from oncotwin.errors import RegimenError, UnitError
 from oncotwin.pharmacology import get_drug
 from oncotwin.pharmacology.catalog import drug_names_and_aliases, unknown_drug_message
+from oncotwin.regimens._combinations import (
+    Combination,
+    combination_names,
+    get_combination,
+    unknown_combination_message,
+)
 from oncotwin.regimens._names import (
     _ROUTES,
     EXAMPLES,
@@ -23,6 +30,7 @@ from oncotwin.regimens._names import (
 )
 from oncotwin.regimens._objects import (
     Administration,
+    Concurrent,
     Phase,
     Regimen,
     Track,
@@ -60,6 +68,19 @@ _RE = {
     "weekdays": re.compile(r"(?:weekdays|5\s+fractions?\s*(?:/|per|a)\s*week)\b", re.I),
     "named": re.compile(r"(?P<w>qd|daily|bid|tid|weekly|twice\s+daily)\b", re.I),
     "days": re.compile(r"d(?P<a>-?\d+)(?:\s+to\s+d(?P<b>-?\d+))?\b", re.I),
+    # d1,8  d1-3  d1-21  d1,8,15  d1-3,8 (positive days within a cycle)
+    "day_list": re.compile(
+        r"d(?P<list>\d+(?:\s*-\s*\d+)?(?:\s*,\s*d?\d+(?:\s*-\s*\d+)?(?!\s*cycles?\b))*)\b",
+        re.I,
+    ),
+    "auc": re.compile(
+        rf"AUC\s*=?\s*(?:{_NUM})(?:\s*(?:mg\s*/\s*mL\s*[*·.]?\s*min|mg\s*[*·.]?\s*min\s*/\s*mL)\b)?",
+        re.I,
+    ),
+    "continuous": re.compile(
+        r"continuous(?:\s+infusion)?\b|as\s+a\s+continuous\s+infusion\b", re.I
+    ),
+    "placebo": re.compile(r"placebo\b", re.I),
     "count": re.compile(r"x\s*(?P<n>[-+]?\d+)\b", re.I),
     "until": re.compile(r"until\s+progression\b", re.I),
     "starting": re.compile(r"starting\s+(?:d|day\s*)(?P<d>-?\d+)\b", re.I),
@@ -68,7 +89,7 @@ _RE = {
 # words that may follow a dose but are never its unit ("radiotherapy 8 x3" has no unit)
 _NOT_A_UNIT = re.compile(
     r"(?:x\d+|once|to|with|then|over|as|weekdays|until|starting|after|qd|daily|bid|tid|weekly"
-    r"|q\d+\w*|d-?\d+)$",
+    r"|q\d+\w*|d-?\d+|continuous)$",
     re.I,
 )
 _NAMED_INTERVAL = {"qd": 1.0, "daily": 1.0, "bid": 0.5, "tid": 1.0 / 3.0, "weekly": 7.0}
@@ -102,6 +123,22 @@ def _short(msg: str) -> str:
 
 # one parsed item: drug, dose, route, infusion duration, position, site
 _Raw = tuple[str, DoseAmount, str | None, float | None, int, str | None]
+
+
+@dataclass(frozen=True)
+class _Item:
+    """One item of a '+' list: a drug ('drug', its raw fields), a named combination
+    ('combination') or a placebo ('placebo'), and where it starts in the text."""
+
+    kind: str
+    raw: _Raw | None
+    combo: Combination | None
+    pos: int
+
+    def name(self) -> str:
+        if self.combo is not None:
+            return self.combo.name
+        return self.raw[0] if self.raw is not None else "placebo"
 
 
 class _Parser:
@@ -164,9 +201,9 @@ class _Parser:
         return Regimen(tracks=tuple(tracks))
 
     def track(self) -> Track:
-        phases = [self.phase()]
+        phases = [self.block()]
         while self.match("then") is not None:
-            phases.append(self.phase())
+            phases.append(self.block())
         self.skip()
         try:
             return Track(tuple(phases))
@@ -189,8 +226,13 @@ class _Parser:
         word = (m.group(1) if m and m.group(1).strip() else self.token()).strip()
         if not word or word == "end of text":
             self.fail("missing drug name", "a drug name such as 'pembrolizumab'")
+        msg = unknown_drug_message(word)
+        if "did you mean" not in msg:  # a misspelt named combination ('FOLFOXX q2w')?
+            combo = unknown_combination_message(self.token())
+            if "did you mean" in combo:
+                msg = combo
         self.fail(
-            unknown_drug_message(word),
+            msg,
             "a known drug name or alias (see oncotwin.pharmacology.all_drugs())",
             pos=start,
             cls=UnknownDrugError,
@@ -221,6 +263,12 @@ class _Parser:
         radiation = _is_radiation(drug)
         self.skip()
         dose_pos = self.pos
+        if (auc := self.match("auc")) is not None:
+            try:
+                dose = parse_dose(auc.group(0), field=f"dose of {drug}")
+            except UnitError as exc:
+                self.fail(str(exc), "a target AUC such as 'AUC 5'", dose_pos, RegimenUnitError)
+            return self._delivery(drug, dose, dose_pos)
         m = self.match("dose")
         if m is None:
             self.fail(
@@ -247,10 +295,25 @@ class _Parser:
             dose = parse_dose(f"{m.group('num')} {unit}", field=f"dose of {drug}")
         except UnitError as exc:
             self.fail(str(exc), "a dose > 0 in a dose unit", pos=dose_pos, cls=RegimenUnitError)
+        return self._delivery(drug, dose, dose_pos)
+
+    def _delivery(self, drug: str, dose: DoseAmount, dose_pos: int) -> _Raw:
+        """The route, infusion ('over 2 h', 'continuous') and site after a dose."""
+        radiation = _is_radiation(drug)
         route = None
         rm = self.match("route")
         if rm is not None:
             route = _ROUTES[re.sub(r"\s+", " ", rm.group(1).lower())]
+        self.skip()
+        cont_pos = self.pos
+        if self.match("continuous") is not None and not dose.per_day:
+            self.fail(
+                f"'continuous' needs a rate for {drug}, not the dose {dose}",
+                "a dose per day such as '28 ug/day' or '1000 mg/m2/day' before 'continuous' "
+                "(or a total dose given 'over 46 h')",
+                cont_pos,
+                RegimenUnitError,
+            )
         duration = self.infusion()
         site = None
         found = self.site()
@@ -280,25 +343,89 @@ class _Parser:
             )
         raise AssertionError  # pragma: no cover
 
-    def phase(self) -> Phase:
-        raw = [self.admin()]
-        while self.match("plus") is not None:
-            raw.append(self.admin())
-        adm_end = self.pos
-        # a route/infusion written last applies to earlier drugs that have none
-        # a drug with neither route nor infusion of its own takes both from the next drug;
-        # radiotherapy items neither give nor take a route
-        route, duration = None, None
-        for i in range(len(raw) - 1, -1, -1):
-            d, dose, r, dur, pos, site = raw[i]
-            if _is_radiation(d):
-                continue
-            if r is not None or dur is not None:
-                route, duration = r, dur
-            raw[i] = (d, dose, route, duration, pos, site)
+    def item(self) -> _Item:
+        """One item of a '+' list: a drug (or radiotherapy) with its dose, a named
+        combination, or 'placebo'."""
+        self.skip()
+        pos = self.pos
+        if self.match("placebo") is not None:
+            self.match("route")  # 'placebo IV': a placebo has no dose and no route of its own
+            return _Item("placebo", None, None, pos)
+        combo = self.combination()
+        if combo is not None:
+            self.skip()
+            if _RE["dose"].match(self.text, self.pos) or _RE["auc"].match(self.text, self.pos):
+                self.fail(
+                    f"{combo.name} is a named combination: its drugs come with their doses "
+                    f"({combo.expansion_text()})",
+                    f"a schedule for it such as '{combo.name} q{combo.cycle_weeks_text()}'",
+                )
+            if _RE["route"].match(self.text, self.pos) or _RE["over"].match(self.text, self.pos):
+                self.fail(
+                    f"{combo.name} is a named combination: its drugs come with their routes",
+                    f"a schedule for it such as '{combo.name} q{combo.cycle_weeks_text()}'",
+                )
+            return _Item("combination", None, combo, pos)
+        return _Item("drug", self.admin(), None, pos)
+
+    def combination(self) -> Combination | None:
+        """A named combination (FOLFOX, R-CHOP, ...) at the current position, or None."""
+        low = self.text.lower()
+        for name in combination_names():
+            end = self.pos + len(name)
+            if low.startswith(name.lower(), self.pos) and (
+                end >= len(low) or not (low[end].isalnum() or low[end] in "-_")
+            ):
+                try:
+                    combo = get_combination(name)
+                except RegimenError as exc:
+                    self.fail(str(exc), "a combination whose drugs are in the catalog")
+                self.pos = end
+                return combo
+        return None
+
+    def block(self) -> Phase | Concurrent:
+        """Items joined by '+': each schedule binds to the unscheduled items just before it;
+        each scheduled group runs side by side with the others (a Concurrent block)."""
+        groups: list[Phase] = []
+        block_pos = self.pos
+        while True:
+            items = [self.item()]
+            while self.match("plus") is not None:
+                items.append(self.item())
+            adm_end = self.pos
+            fields, sched_pos, phase_site = self.schedule()
+            more = self.match("plus") is not None
+            drugs = [it for it in items if it.kind != "placebo"]
+            if not fields and not drugs and groups and phase_site is None:
+                # a trailing 'placebo': it goes with the group before it
+                groups[-1] = replace(groups[-1], placebo=True)
+            elif not fields and drugs and groups and not more:
+                self.fail(
+                    f"{drugs[0].name()} has no schedule: a schedule binds to the items before "
+                    "it, so the items after the last schedule need their own",
+                    "a schedule for them (e.g. 'q3w x4')",
+                )
+            else:
+                groups += self.groups(items, fields, sched_pos, phase_site, adm_end)
+            if not more:
+                break
+        if len(groups) == 1:
+            return groups[0]
+        try:
+            return Concurrent(tuple(groups))
+        except RegimenError as exc:
+            self.fail(str(exc), "a concurrent block whose first group starts it", block_pos)
+        raise AssertionError  # pragma: no cover
+
+    def schedule(self) -> tuple[dict, int | None, tuple[str, int] | None]:
+        """The schedule tokens after a group's items: the Phase fields, where they start
+        and a radiotherapy 'to SITE' written after them."""
         fields: dict = {}
         sched_pos = None
         phase_site: tuple[str, int] | None = None
+        freq: tuple[float, int] | None = None  # qd/bid/tid/weekly: interval or doses per day
+        day_list: tuple[tuple[int, ...], int] | None = None
         while True:
             self.skip()
             pos = self.pos
@@ -306,6 +433,7 @@ class _Parser:
                 self.at_end()
                 or _RE["then"].match(self.text, self.pos)
                 or _RE["with"].match(self.text, self.pos)
+                or _RE["plus"].match(self.text, self.pos)
             ):
                 break
             if (m := self.match("cycles")) is not None:
@@ -327,12 +455,19 @@ class _Parser:
                 self._set(fields, "weekdays", True, pos)
             elif (m := self.match("named")) is not None:
                 w = re.sub(r"\s+", " ", m.group("w").lower())
-                self._set(
-                    fields, "interval_days", 0.5 if w == "twice daily" else _NAMED_INTERVAL[w], pos
-                )
+                if freq is not None:
+                    self.fail("interval days given twice", "each schedule item once", pos)
+                freq = (0.5 if w == "twice daily" else _NAMED_INTERVAL[w], pos)
             elif (m := self.match("starting")) is not None:
                 self._set(fields, "start_day", self.int_(m.group("d"), "day", pos), pos)
+            elif (m := _RE["day_list"].match(self.text, self.pos)) and re.search(r"[-,]", m[0]):
+                self.pos = m.end()
+                if day_list is not None or "days" in fields:
+                    self.fail("days given twice", "each schedule item once", pos)
+                day_list = (self._day_list(m.group("list"), pos), pos)
             elif (m := self.match("days")) is not None:
+                if day_list is not None:
+                    self.fail("days given twice", "each schedule item once", pos)
                 a = self.int_(m.group("a"), "day", pos)
                 b = self.int_(m.group("b"), "day", pos) if m.group("b") is not None else a
                 if b < a:
@@ -362,11 +497,134 @@ class _Parser:
             else:
                 self.fail(
                     f"unexpected {self.token()!r}",
-                    "a schedule (q3w, q2w, qd, bid, q8h, once, d1, d-5 to d-3), a count (x4), "
-                    "'until progression', 'to SITE' (radiotherapy), ', N cycles G days apart', "
-                    "', then', ' with' or the end",
+                    "a schedule (q3w, q2w, qd, bid, q8h, once, d1, d1,8, d1-3, d-5 to d-3), a "
+                    "count (x4), 'until progression', 'to SITE' (radiotherapy), ', N cycles G "
+                    "days apart', '+ DRUG ...', ', then', ' with' or the end",
                 )
             sched_pos = sched_pos if sched_pos is not None else pos
+        self._days_and_frequency(fields, freq, day_list)
+        return fields, sched_pos, phase_site
+
+    def _day_list(self, text: str, pos: int) -> tuple[int, ...]:
+        """'1,8,15' / '1-3,8' / '1-21' -> the listed days."""
+        out: list[int] = []
+        for part in re.split(r"\s*,\s*", text):
+            lo_text, _, hi_text = part.lstrip("dD").partition("-")
+            lo = self.int_(lo_text.strip(), "day", pos)
+            hi = self.int_(hi_text.strip(), "day", pos) if hi_text else lo
+            if hi < lo:
+                self.fail(f"d{lo}-{hi} runs backwards", f"d{hi}-{lo}", pos)
+            if hi - lo > MAX_COUNT:
+                self.fail(f"d{lo}-{hi} lists {hi - lo + 1} days", "a shorter range of days", pos)
+            out.extend(range(lo, hi + 1))
+        if len(set(out)) != len(out):
+            self.fail("a day is listed twice", "each day once (d1,8,15)", pos)
+        return tuple(sorted(out))
+
+    def _days_and_frequency(
+        self,
+        fields: dict,
+        freq: tuple[float, int] | None,
+        day_list: tuple[tuple[int, ...], int] | None,
+    ) -> None:
+        """Days with an interval are days within each cycle; qd/bid/tid with days are doses
+        per day; otherwise a named frequency is the interval (as 'q12h')."""
+        days = day_list[0] if day_list is not None else None
+        if days is None and "days" in fields and ("interval_days" in fields or freq):
+            lo, hi = fields["days"]
+            if "interval_days" in fields or (freq is not None and freq[0] > 1.0):
+                days = tuple(range(lo, hi + 1))
+                del fields["days"]
+        if freq is not None:
+            value, pos = freq
+            has_days = days is not None or "days" in fields
+            if has_days and value <= 1.0:
+                fields["doses_per_day"] = round(1.0 / value)
+            else:
+                self._set(fields, "interval_days", value, pos)
+        if days is not None:
+            fields["cycle_days"] = days
+
+    def groups(
+        self,
+        items: list[_Item],
+        fields: dict,
+        sched_pos: int | None,
+        phase_site: tuple[str, int] | None,
+        adm_end: int,
+    ) -> list[Phase]:
+        """The scheduled group(s) of items that share one schedule (a named combination
+        expands to one group per set of days within its cycle)."""
+        placebo = any(it.kind == "placebo" for it in items)
+        combos = [it for it in items if it.kind == "combination"]
+        raw = [it.raw for it in items if it.kind == "drug"]
+        if not combos:
+            return [self.phase(raw, fields, sched_pos, phase_site, adm_end, placebo)]
+        if len(combos) > 1:
+            self.fail(
+                f"{combos[0].combo.name} and {combos[1].combo.name} share one schedule",
+                f"a schedule for each ('{combos[0].combo.name} q2w + {combos[1].combo.name} q3w')",
+                combos[1].pos,
+            )
+        combo = combos[0].combo
+        bad = set(fields) - {"interval_days", "count", "until_progression", "start_day",
+                             "delay_days"}  # fmt: skip
+        if bad or phase_site is not None:
+            self.fail(
+                f"{combo.name} is a named combination with its own days within the cycle; it "
+                "takes a cycle length, a number of cycles and a start only",
+                f"a schedule such as '{combo.name} q{combo.cycle_weeks_text()} x4' or "
+                f"'{combo.name} until progression'",
+                sched_pos,
+            )
+        interval = fields.get("interval_days", combo.cycle_days)
+        common = {k: v for k, v in fields.items() if k in ("count", "until_progression")}
+        start = {k: v for k, v in fields.items() if k in ("start_day", "delay_days")}
+        out: list[Phase] = []
+        try:
+            for adms, days, per_day in combo.groups():
+                kw = dict(common, interval_days=interval)
+                if days != (1,) or per_day != 1:
+                    kw["cycle_days"] = days
+                    kw["doses_per_day"] = per_day
+                out.append(Phase(adms, **kw))
+        except RegimenError as exc:
+            self.fail(f"{combo.name}: {exc}", "a cycle long enough for its days", sched_pos)
+        if raw:  # other drugs given with the combination on day 1 of each cycle
+            extra = self.phase(raw, dict(common, interval_days=interval), None, None, adm_end)
+            d1 = next(
+                (i for i, (_, d, n) in enumerate(combo.groups()) if d == (1,) and n == 1), None
+            )
+            if d1 is None:
+                out.insert(0, extra)
+            else:
+                out[d1] = replace(
+                    out[d1], administrations=extra.administrations + out[d1].administrations
+                )
+        out[0] = replace(out[0], placebo=placebo, **start)
+        return out
+
+    def phase(
+        self,
+        raw: list[_Raw],
+        fields: dict,
+        sched_pos: int | None,
+        phase_site: tuple[str, int] | None,
+        adm_end: int,
+        placebo: bool = False,
+    ) -> Phase:
+        """One scheduled group from its parsed items and schedule fields."""
+        # a route/infusion written last applies to earlier drugs that have none
+        # a drug with neither route nor infusion of its own takes both from the next drug;
+        # radiotherapy items neither give nor take a route
+        route, duration = None, None
+        for i in range(len(raw) - 1, -1, -1):
+            d, dose, r, dur, pos, site = raw[i]
+            if _is_radiation(d):
+                continue
+            if r is not None or dur is not None:
+                route, duration = r, dur
+            raw[i] = (d, dose, route, duration, pos, site)
         if phase_site is not None:
             raw = self._apply_site(raw, *phase_site)
         adms = []
@@ -382,10 +640,10 @@ class _Parser:
             except RegimenError as exc:
                 self.fail(str(exc), "a dose and route that fit the drug", pos=pos, cls=type(exc))
         try:
-            return Phase(tuple(adms), **fields)
+            return Phase(tuple(adms), placebo=placebo, **fields)
         except RegimenError as exc:
             at = sched_pos if sched_pos is not None else self.pos
-            if not fields or not (set(fields) & {"once", "interval_days", "days"}):
+            if not fields or not (set(fields) & {"once", "interval_days", "days", "cycle_days"}):
                 at = self.pos
             radiation = any(a.is_radiotherapy for a in adms)
             hint = "a number of fractions such as 'x3' or 'q2d x3'" if radiation else "'q3w x4'"

@@ -27,19 +27,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 
-from oncotwin.errors import RegimenError
+from oncotwin.errors import RegimenError, UnitError
 from oncotwin.regimens._names import (
     MAX_DOSE_EVENTS,
     MAX_HORIZON_DAYS,
     MAX_HORIZON_YEARS,
 )
+from oncotwin.regimens._objects import Administration
+from oncotwin.units import calvert_dose_mg
 
 if TYPE_CHECKING:  # pragma: no cover
-    from oncotwin.regimens.grammar import Phase, Regimen
+    from oncotwin.regimens._objects import Concurrent, Phase, Regimen
 
 __all__ = ["DoseSchedule", "day_label_to_time", "expand_regimen"]
 
@@ -64,8 +66,12 @@ class DoseSchedule:
     tracks), ``cycle`` (0-based), ``dose_number`` (1-based, per drug and site: radiotherapy
     fractions are numbered per site), ``until_progression`` (the event belongs to a phase
     that repeats until progression; a trial layer may stop such events at progression),
-    ``site`` (the radiotherapy site, '' for drugs) and ``track`` (0-based track of the
-    regimen).
+    ``site`` (the radiotherapy site, '' for drugs), ``track`` (0-based track of the
+    regimen, the parts joined by ``with``) and ``group`` (0-based scheduled group within
+    the phase: the items joined by ``+`` that carry their own schedule; 0 for a phase with
+    one schedule). ``basis`` 'auc' is a target AUC [mg·min/mL] (Calvert dosing: mg from each
+    patient's creatinine clearance). A continuous infusion at a rate is one event per cycle
+    whose ``amount`` is rate x days and ``duration`` those days.
     """
 
     time: np.ndarray
@@ -81,6 +87,7 @@ class DoseSchedule:
     until_progression: np.ndarray
     site: np.ndarray
     track: np.ndarray
+    group: np.ndarray
 
     def __post_init__(self) -> None:
         n = len(self.time)
@@ -93,8 +100,16 @@ class DoseSchedule:
     def __len__(self) -> int:
         return int(self.time.shape[0])
 
-    def amounts(self, weight_kg: np.ndarray, bsa_m2: np.ndarray) -> np.ndarray:
-        """Absolute amounts, shape (n_patients, n_events): flat, x weight or x BSA."""
+    def amounts(
+        self,
+        weight_kg: np.ndarray,
+        bsa_m2: np.ndarray,
+        crcl_ml_min: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Absolute amounts, shape (n_patients, n_events): flat, x weight, x BSA, or for a
+        target AUC Calvert's dose AUC x (min(CrCl, 125) + 25) mg from each patient's
+        creatinine clearance ``crcl_ml_min`` [mL/min] (needed only when the schedule has an
+        AUC dose)."""
         w = np.atleast_1d(np.asarray(weight_kg, dtype=np.float64))
         b = np.atleast_1d(np.asarray(bsa_m2, dtype=np.float64))
         if w.ndim != 1 or b.ndim != 1 or w.shape != b.shape:
@@ -105,6 +120,27 @@ class DoseSchedule:
         per_kg = (self.basis == "per_kg")[None, :]
         per_m2 = (self.basis == "per_m2")[None, :]
         scale = np.where(per_kg, w[:, None], np.where(per_m2, b[:, None], 1.0))
+        auc = self.basis == "auc"
+        if auc.any():
+            drugs = ", ".join(sorted(set(self.drug[auc].tolist())))
+            if crcl_ml_min is None:
+                raise RegimenError(
+                    f"amounts: {drugs} is dosed by AUC (Calvert: dose = AUC x (CrCl + 25)), "
+                    "which needs each patient's creatinine clearance; give crcl_ml_min (a "
+                    "population's crcl_ml_min, from a cancer or trial population with renal "
+                    "covariates), or dose it in mg/m2 instead"
+                )
+            c = np.atleast_1d(np.asarray(crcl_ml_min, dtype=np.float64))
+            if c.shape != w.shape:
+                raise RegimenError(
+                    f"amounts: crcl_ml_min has shape {c.shape}, weight_kg {w.shape}; give one "
+                    "creatinine clearance per patient"
+                )
+            try:
+                calvert = calvert_dose_mg(1.0, c)
+            except UnitError as exc:
+                raise RegimenError(f"amounts: {exc}") from None
+            scale = np.where(auc[None, :], calvert[:, None], scale)
         return scale * self.amount[None, :]
 
     def for_drug(self, name: str) -> DoseSchedule:
@@ -143,29 +179,53 @@ def _within(ph: Phase, room: float) -> int:
     return math.floor(min((room + 1e-6) / step, float(MAX_DOSE_EVENTS + 2))) + 2
 
 
-def _local_times(ph: Phase, anchor: float, horizon: float) -> tuple[list[tuple[float, int]], float]:
+def _day_offsets(ph: Phase) -> list[float]:
+    """Times of one cycle's doses relative to its start [day] for a phase with days."""
+    days = ph.day_list() or ()
+    n = ph.doses_per_day
+    return sorted(day_label_to_time(d) + j / n for d in days for j in range(n))
+
+
+def _local_times(
+    ph: Phase, anchor: float, horizon: float, limit: float | None = None
+) -> tuple[list[tuple[float, int]], float, float | None]:
     """(time relative to the anchor, cycle) of each dose of one phase that can fall within
-    the horizon, and the time of the phase's last dose relative to the anchor (the next
-    phase's start depends on it, also when it falls after the horizon)."""
+    the horizon, the time of the phase's last dose relative to the anchor (the next phase's
+    start depends on it, also when it falls after the horizon) and, for a phase with an
+    interval, its end relative to the anchor (one interval after its last dose; after the
+    last cycle for days within cycles), else None. ``limit`` (absolute) stops an open-ended
+    phase: its doses (or cycles) start before it."""
     if ph.once:
-        return [(0.0, 0)], 0.0
-    if ph.days is not None:
-        lo, hi = ph.days
-        out = [(day_label_to_time(d), 0) for d in range(lo, hi + 1)]
-        return out, max(t for t, _ in out)
+        return [(0.0, 0)], 0.0, None
+    stop = horizon if limit is None else min(horizon, limit - 1e-6)
+    if ph.cycle_days is not None and ph.interval_days is not None:
+        iv = ph.interval_days
+        offs = _day_offsets(ph)
+        reach = math.floor((stop - anchor) / iv + _EPS) + 1 if stop - anchor >= 0 else 0
+        n_cyc = reach if ph.count is None else ph.count
+        n_iter = min(n_cyc, reach)
+        _check_events(ph, n_iter * len(offs), horizon)
+        out = [(c * iv + o, c) for c in range(n_iter) for o in offs]
+        if n_cyc == 0:
+            return out, 0.0, 0.0
+        return out, (n_cyc - 1) * iv + offs[-1], n_cyc * iv
+    if ph.days is not None or ph.cycle_days is not None:
+        out = [(t, 0) for t in _day_offsets(ph)]
+        return out, max(t for t, _ in out), None
     if ph.interval_days is None:  # pragma: no cover - Phase guarantees one schedule form
         raise RegimenError(f"phase {ph}: no interval, 'once' or days to expand")
     if ph.count is None:
-        if not horizon - anchor >= 0:  # the phase starts after the horizon (or never)
-            return [], 0.0
+        if not stop - anchor >= 0:  # the phase starts after the horizon (or never)
+            return [], 0.0, None
         if ph.weekdays:
-            d = math.floor(horizon - anchor + _EPS)
+            d = math.floor(stop - anchor + _EPS)
             n = 0 if d < 0 else 5 * (d // 7) + min(d % 7 + 1, 5)
         else:
-            n = max(0, math.floor((horizon - anchor) / ph.interval_days + _EPS) + 1)
+            n = max(0, math.floor((stop - anchor) / ph.interval_days + _EPS) + 1)
         _check_events(ph, n, horizon)
         local = [(t, 0) for t in _offsets(ph, n)]
-        return local, max((t for t, _ in local), default=0.0)
+        last = max((t for t, _ in local), default=0.0)
+        return local, last, last + ph.interval_days
     span = _offsets(ph, ph.count, ph.count - 1)[0]
     period = span + ph.cycle_gap_days
     out: list[tuple[float, int]] = []
@@ -177,7 +237,8 @@ def _local_times(ph: Phase, anchor: float, horizon: float) -> tuple[list[tuple[f
         n = min(ph.count, _within(ph, room))
         _check_events(ph, len(out) + n, horizon)
         out.extend((base + t, c) for t in _offsets(ph, n))
-    return out, (ph.cycles - 1) * period + span
+    last = (ph.cycles - 1) * period + span
+    return out, last, last + ph.interval_days
 
 
 def _check_events(ph: Phase, n: int, horizon: float) -> None:
@@ -189,6 +250,19 @@ def _check_events(ph: Phase, n: int, horizon: float) -> None:
             f"{horizon:g} days, above the limit of {MAX_DOSE_EVENTS}; give the phase a "
             "count (x35), a longer interval or a shorter horizon"
         )
+
+
+class _Row(NamedTuple):
+    time: float
+    track: int
+    phase: int
+    group: int
+    item: int
+    cycle: int
+    adm: Administration
+    until: bool
+    amount: float
+    duration: float
 
 
 def expand_regimen(regimen: Regimen, horizon_days: float) -> DoseSchedule:
@@ -204,71 +278,121 @@ def expand_regimen(regimen: Regimen, horizon_days: float) -> DoseSchedule:
             f"horizon_days={horizon:g} is above the limit of {MAX_HORIZON_DAYS:g} days "
             f"({MAX_HORIZON_YEARS} years); give a shorter horizon"
         )
-    rows: list[tuple] = []
+    rows: list[_Row] = []
     first = 0  # index of the track's first phase in regimen.phases
     for k, track in enumerate(regimen.tracks):
         rows += _track_rows(track.phases, k, first, horizon)
         first += len(track.phases)
-        rows = [r for r in rows if r[0] <= horizon + _EPS]
+        rows = [r for r in rows if r.time <= horizon + _EPS]
         if len(rows) > MAX_DOSE_EVENTS:
             raise RegimenError(
                 f"schedule: {len(rows)} dose events within {horizon:g} days, above the limit "
                 f"of {MAX_DOSE_EVENTS}; give the regimen fewer doses or a shorter horizon"
             )
-    rows.sort(key=lambda r: (r[0], r[6], r[1], r[2]))
+    rows.sort(key=lambda r: (r.time, r.track, r.phase, r.group, r.item))
     counter: dict[tuple[str, str], int] = {}
     numbers = []
     for r in rows:
-        key = (r[4].drug, r[4].site or "")
+        key = (r.adm.drug, r.adm.site or "")
         counter[key] = counter.get(key, 0) + 1
         numbers.append(counter[key])
-    adms = [r[4] for r in rows]
+    adms = [r.adm for r in rows]
     return DoseSchedule(
-        time=np.array([r[0] for r in rows], dtype=np.float64),
+        time=np.array([r.time for r in rows], dtype=np.float64),
         drug=np.array([a.drug for a in adms], dtype=str),
-        amount=np.array([a.dose.value for a in adms], dtype=np.float64),
+        amount=np.array([r.amount for r in rows], dtype=np.float64),
         basis=np.array([a.dose.basis for a in adms], dtype=str),
         kind=np.array([a.dose.kind for a in adms], dtype=str),
-        duration=np.array([a.duration_days for a in adms], dtype=np.float64),
+        duration=np.array([r.duration for r in rows], dtype=np.float64),
         route=np.array([a.route for a in adms], dtype=str),
-        phase=np.array([r[1] for r in rows], dtype=np.int64),
-        cycle=np.array([r[3] for r in rows], dtype=np.int64),
+        phase=np.array([r.phase for r in rows], dtype=np.int64),
+        cycle=np.array([r.cycle for r in rows], dtype=np.int64),
         dose_number=np.array(numbers, dtype=np.int64),
-        until_progression=np.array([r[5] for r in rows], dtype=bool),
+        until_progression=np.array([r.until for r in rows], dtype=bool),
         site=np.array([a.site or "" for a in adms], dtype=str),
-        track=np.array([r[6] for r in rows], dtype=np.int64),
+        track=np.array([r.track for r in rows], dtype=np.int64),
+        group=np.array([r.group for r in rows], dtype=np.int64),
     )
 
 
-def _track_rows(phases: tuple[Phase, ...], track: int, first: int, horizon: float) -> list[tuple]:
-    """(time, phase, item, cycle, administration, until_progression, track) of one track."""
-    rows: list[tuple] = []
-    prev: Phase | None = None
-    prev_anchor = 0.0
-    prev_last = 0.0
+def _group_end(g: Phase, anchor: float, last: float, end: float | None, nxt) -> float:
+    """When the phase after a group's phase starts (by the day rules), absolute [day]."""
+    if end is not None:
+        return anchor + end
+    if g.days is not None and g.days[1] < 0:
+        return anchor  # pre-conditioning days before day 0: the next phase is on day 0
+    step = nxt.interval_days if nxt is not None and nxt.interval_days is not None else 1.0
+    return anchor + last + step
+
+
+def _group_rows(
+    g: Phase, local: list[tuple[float, int]], anchor: float, where: tuple[int, int, int]
+) -> list[_Row]:
+    """Rows of one scheduled group: a dose per listed time and administration; a continuous
+    infusion (a rate per day) once per cycle, over the cycle's days."""
+    track, phase, group = where
+    rows: list[_Row] = []
+    n_days = len(g.day_list() or ())
+    started: set[int] = set()
+    for t_local, cycle in local:
+        t = anchor + t_local
+        first_of_cycle = cycle not in started
+        started.add(cycle)
+        for j, adm in enumerate(g.administrations):
+            if adm.continuous:
+                if first_of_cycle:
+                    rows.append(
+                        _Row(t, track, phase, group, j, cycle, adm, g.until_progression,
+                             adm.dose.value * n_days, float(n_days))
+                    )  # fmt: skip
+                continue
+            rows.append(
+                _Row(t, track, phase, group, j, cycle, adm, g.until_progression,
+                     adm.dose.value, adm.duration_days)
+            )  # fmt: skip
+    return rows
+
+
+def _track_rows(
+    phases: tuple[Phase | Concurrent, ...], track: int, first: int, horizon: float
+) -> list[_Row]:
+    """The rows of one track (its phases one after another, each block's groups side by
+    side)."""
+    rows: list[_Row] = []
+    next_anchor = 0.0  # where the next phase starts by default
+    prev_last: float | None = None  # the previous phase's last dose (absolute)
     for i, ph in enumerate(phases):
         if ph.start_day is not None:
             anchor = day_label_to_time(ph.start_day)
         elif ph.delay_days is not None:
-            anchor = (prev_last if prev is not None else 0.0) + ph.delay_days
-        elif prev is None:
-            anchor = 0.0
-        elif prev.interval_days is not None:
-            anchor = prev_last + prev.interval_days
-        elif prev.days is not None and prev.days[1] < 0:
-            anchor = prev_anchor
+            anchor = (prev_last if prev_last is not None else 0.0) + ph.delay_days
         else:
-            anchor = prev_last + (ph.interval_days if ph.interval_days is not None else 1.0)
-        local, last = _local_times(ph, anchor, horizon)
-        for t_local, cycle in local:
-            t = anchor + t_local
-            for j, adm in enumerate(ph.administrations):
-                rows.append((t, first + i, j, cycle, adm, ph.until_progression, track))
-        if len(rows) > MAX_DOSE_EVENTS:
-            raise RegimenError(
-                f"schedule: {len(rows)} or more dose events (before the horizon cut), above "
-                f"the limit of {MAX_DOSE_EVENTS}; give the regimen fewer doses"
-            )
-        prev, prev_anchor = ph, anchor
-        prev_last = anchor + last
+            anchor = next_anchor
+        nxt = phases[i + 1] if i + 1 < len(phases) else None
+        groups = ph.groups
+        done: dict[int, tuple[list[tuple[float, int]], float]] = {}
+        ends: list[float] = []
+        for j, g in enumerate(groups):
+            if not g.open_ended:
+                local, last, end = _local_times(g, anchor, horizon)
+                done[j] = (local, last)
+                ends.append(_group_end(g, anchor, last, end, nxt))
+        # an open-ended group beside counted ones stops where they end if a phase follows
+        limit = max(ends) if ends and nxt is not None else None
+        for j, g in enumerate(groups):
+            if g.open_ended:
+                local, last, end = _local_times(g, anchor, horizon, limit)
+                done[j] = (local, last)
+                if not ends:
+                    ends.append(anchor + last + (g.interval_days or 0.0))
+        for j, g in enumerate(groups):
+            if g.administrations:  # a placebo-only group gives no dose
+                rows += _group_rows(g, done[j][0], anchor, (track, first + i, j))
+            if len(rows) > MAX_DOSE_EVENTS:
+                raise RegimenError(
+                    f"schedule: {len(rows)} or more dose events (before the horizon cut), "
+                    f"above the limit of {MAX_DOSE_EVENTS}; give the regimen fewer doses"
+                )
+        next_anchor = max(ends)
+        prev_last = anchor + max(last for _, last in done.values())
     return rows

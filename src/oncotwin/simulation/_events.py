@@ -61,7 +61,7 @@ def _plain_events(
     none = EventTable.empty(population.n), np.zeros(0), np.zeros(0, dtype=bool)
     if len(sched) == 0:
         return none
-    amounts = sched.amounts(population.weight_kg, population.bsa_m2)
+    amounts = sched.amounts(population.weight_kg, population.bsa_m2, population.crcl_ml_min)
     times, states, kinds, cols, origin, until = [], [], [], [], [], []
     for j in range(len(sched)):
         drug = get_drug(str(sched.drug[j]))
