@@ -91,6 +91,8 @@ class Stream(IntEnum):
     IRAE_RESOLUTION = 24
     #: Whether a patient crosses over at progression.
     CROSSOVER = 31
+    #: Which option of an investigator's-choice arm a patient gets.
+    REGIMEN_CHOICE = 32
     #: Rejection uniform of baseline matching.
     BASELINE_MATCH = 41
     #: Between-patient draw (eta) of antibody clearance (population PK).

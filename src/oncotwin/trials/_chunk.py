@@ -317,10 +317,24 @@ def simulate_chunk(plan: TrialPlan, chunk_id: int) -> dict[str, pd.DataFrame]:
         "visits": [],
         "events": [],
     }
+    chosen = any(arm.choices for arm in plan.arms)
     for arm in plan.arms:
         rows = np.nonzero(arm_idx == arm.index)[0]
-        if rows.size:
-            for name, table in _arm_tables(arm, vp.take(rows), plan).items():
+        if not rows.size:
+            continue
+        if not arm.choices:
+            parts = [(arm, rows, "")]
+        else:  # investigator's choice: each option's patients are solved with its regimen
+            pick = arm.choice_of(plan.seed, ids[rows])
+            parts = [
+                (arm.option(k), rows[pick == k], arm.choices[k][0])
+                for k in range(len(arm.choices))
+                if (pick == k).any()
+            ]
+        for sub, sub_rows, label in parts:
+            for name, table in _arm_tables(sub, vp.take(sub_rows), plan).items():
+                if chosen and name == "patients":
+                    table.insert(2, "regimen_choice", label)
                 out[name].append(table)
     tables = {k: pd.concat(v, ignore_index=True) for k, v in out.items() if v}
     return {

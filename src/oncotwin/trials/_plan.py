@@ -8,19 +8,20 @@ fixed. :meth:`TrialPlan.citations` lists every paper a run of the plan uses.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from oncotwin._constants import DAYS_PER_WEEK
 from oncotwin.regimens import DosingRules, Regimen, parse_regimen
+from oncotwin.trials._spec_models import PLACEBO
 from oncotwin.trials._spec_population import _ELIGIBILITY_ALIASES, DESCRIPTIVE_CRITERIA
 
 if TYPE_CHECKING:
     from oncotwin.models.base import Model
     from oncotwin.parameters import ParameterSet
-    from oncotwin.trials.spec import ArmSpec, TrialSpec
+    from oncotwin.trials.spec import TrialSpec
 
 __all__ = [
     "DESCRIPTIVE_CRITERIA",
@@ -48,24 +49,48 @@ def eligibility_from_spec(spec: TrialSpec) -> tuple[dict[str, Any], dict[str, An
     return applied, recorded
 
 
-def _regimen_of(arm: ArmSpec) -> Regimen | None:
-    parts = [r for r in arm.regimen if r.strip().lower() != "placebo"]
+def _regimen_of(texts: tuple[str, ...]) -> Regimen | None:
+    parts = [r for r in texts if r.strip().lower() not in PLACEBO]
     return parse_regimen(" with ".join(parts)) if parts else None
 
 
 @dataclass(frozen=True)
 class ArmPlan:
-    """One arm: its regimen (``None``: placebo / untreated) and crossover at progression."""
+    """One arm: its regimen (``None``: placebo / untreated) and crossover at progression.
+
+    An investigator's-choice arm has ``regimen`` None and ``choices``: (name, regimen, share)
+    of each option; a chunk splits its patients among them (:func:`choice_of`).
+    """
 
     name: str
     index: int
     regimen: Regimen | None
     crossover_regimen: Regimen | None = None
     crossover_fraction: float = 0.0
+    choices: tuple[tuple[str, Regimen | None, float], ...] = ()
+
+    def choice_of(self, seed: int, ids: np.ndarray) -> np.ndarray:
+        """Index of the option each patient of an investigator's-choice arm gets, drawn from
+        (seed, patient id) alone (stream ``REGIMEN_CHOICE``)."""
+        from oncotwin._random import Stream, patient_uniforms
+
+        u = patient_uniforms(seed, ids, stream=Stream.REGIMEN_CHOICE)
+        edges = np.cumsum([share for _, _, share in self.choices])
+        return np.minimum(np.searchsorted(edges, u, side="right"), len(self.choices) - 1)
+
+    def option(self, k: int) -> ArmPlan:
+        """The arm as option ``k`` of its choices alone (same name, index and crossover)."""
+        return replace(self, regimen=self.choices[k][1], choices=())
+
+    @property
+    def regimens(self) -> tuple[Regimen, ...]:
+        """Every regimen the arm may give (its own or its options'), crossover excluded."""
+        found = [self.regimen, *(r for _, r, _ in self.choices)]
+        return tuple(r for r in found if r is not None)
 
 
 def _arm_plans(spec: TrialSpec) -> tuple[ArmPlan, ...]:
-    regimens = {arm.name: _regimen_of(arm) for arm in spec.arms}
+    regimens = {arm.name: _regimen_of(arm.regimen) for arm in spec.arms}
     plans = []
     for i, arm in enumerate(spec.arms):
         x = arm.crossover
@@ -73,7 +98,8 @@ def _arm_plans(spec: TrialSpec) -> tuple[ArmPlan, ...]:
         if x is not None:
             cross = parse_regimen(x.regimen) if x.regimen else regimens.get(x.to_arm or "")
         fraction = float(x.fraction) if (x is not None and cross is not None) else 0.0
-        plans.append(ArmPlan(arm.name, i, regimens[arm.name], cross, fraction))
+        choices = tuple((c.name, _regimen_of(c.regimen), c.share) for c in arm.choices)
+        plans.append(ArmPlan(arm.name, i, regimens[arm.name], cross, fraction, choices))
     return tuple(plans)
 
 
@@ -171,7 +197,7 @@ class TrialPlan:
         keys: list[str] = [*model.citations, *model.parameters.citation_keys()]
         keys += self.parameter_set().citations
         for arm in self.arms:
-            for regimen in (arm.regimen, arm.crossover_regimen):
+            for regimen in (*arm.regimens, arm.crossover_regimen):
                 if regimen is not None:
                     for drug in regimen.drugs:
                         keys += get_drug(drug).citations

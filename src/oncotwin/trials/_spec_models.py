@@ -38,6 +38,7 @@ __all__ = [
     "CrossoverSpec",
     "PopulationSpec",
     "PublishedLink",
+    "RegimenChoice",
     "TreatmentSpec",
     "TrialInfo",
     "TrialSpec",
@@ -177,19 +178,28 @@ class PublishedLink(_Frozen):
         return v
 
 
-class ArmSpec(_Frozen):
-    """One ``[[arm]]`` table.
+def _check_regimens(v: tuple[str, ...]) -> tuple[str, ...]:
+    """Refuse an empty list, placebo inside a list and unparsable regimen strings."""
+    if any(s.strip().lower() in PLACEBO for s in v) and len(v) > 1:
+        raise ValueError('"placebo" stands alone; leave it out of a list of active regimens')
+    for i, text in enumerate(v):
+        if text.strip().lower() in PLACEBO:
+            continue
+        try:
+            parse_regimen(text)
+        except OncotwinError as exc:
+            where = f"regimen {i + 1} of {len(v)}: " if len(v) > 1 else ""
+            raise _LocatedError((i,) if len(v) > 1 else (), where + str(exc)) from None
+    return v
 
-    ``regimen`` holds one or more regimen strings given concurrently (each starting on day 0)
-    or ``("placebo",)``; ``ratio`` is the arm's whole-number share of each randomisation block.
-    """
+
+class RegimenChoice(_Frozen):
+    """One option of an investigator's-choice arm: its name, regimen(s) and the share of the
+    arm's patients who receive it (e.g. AC or paclitaxel in Slamon 2001's control arm)."""
 
     name: Annotated[str, Field(min_length=1)]
     regimen: tuple[str, ...]
-    ratio: Annotated[int, Field(ge=1, le=MAX_RATIO)] = 1
-    description: str = ""
-    published: PublishedLink | None = None
-    crossover: CrossoverSpec | None = None
+    share: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)]
 
     @field_validator("regimen", mode="before")
     @classmethod
@@ -200,23 +210,76 @@ class ArmSpec(_Frozen):
     @classmethod
     def _parse(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         if not v:
-            raise ValueError('no regimen given; write e.g. regimen = "pembrolizumab 200 mg IV q3w"')
-        if any(s.strip().lower() in PLACEBO for s in v) and len(v) > 1:
-            raise ValueError('"placebo" stands alone; leave it out of a list of active regimens')
-        for i, text in enumerate(v):
-            if text.strip().lower() in PLACEBO:
-                continue
-            try:
-                parse_regimen(text)
-            except OncotwinError as exc:
-                where = f"regimen {i + 1} of {len(v)}: " if len(v) > 1 else ""
-                raise _LocatedError((i,) if len(v) > 1 else (), where + str(exc)) from None
-        return v
+            raise ValueError('no regimen given; write e.g. regimen = "paclitaxel 175 mg/m2 IV q3w"')
+        return _check_regimens(v)
+
+
+class ArmSpec(_Frozen):
+    """One ``[[arm]]`` table.
+
+    ``regimen`` holds one or more regimen strings given concurrently (each starting on day 0)
+    or ``("placebo",)``; ``ratio`` is the arm's whole-number share of each randomisation block.
+    An investigator's-choice arm gives ``choices`` instead of ``regimen``: each option a name,
+    its regimen and the share of the arm's patients who get it (shares sum to 1; who gets
+    which is drawn from (seed, patient) alone, so chunks agree)::
+
+        [[arm]]
+        name = "chemotherapy"
+        choices = [
+          { name = "AC", share = 0.59, regimen = "doxorubicin 60 mg/m2 + cyclophosphamide
+            600 mg/m2 IV q3w x6" },
+          { name = "paclitaxel", share = 0.41, regimen = "paclitaxel 175 mg/m2 IV q3w x6" },
+        ]
+
+    (one line per option in the file).
+    """
+
+    name: Annotated[str, Field(min_length=1)]
+    regimen: tuple[str, ...] = ()
+    choices: tuple[RegimenChoice, ...] = ()
+    ratio: Annotated[int, Field(ge=1, le=MAX_RATIO)] = 1
+    description: str = ""
+    published: PublishedLink | None = None
+    crossover: CrossoverSpec | None = None
+
+    @field_validator("regimen", mode="before")
+    @classmethod
+    def _one_or_many(cls, v: Any) -> Any:
+        return (v,) if isinstance(v, str) else v
+
+    @model_validator(mode="after")
+    def _regimen_or_choices(self) -> ArmSpec:
+        if bool(self.regimen) == bool(self.choices):
+            raise ValueError(
+                "no regimen given; give exactly one of regimen (what every patient of the arm "
+                "gets) or choices "
+                '(investigator\'s choice), e.g. regimen = "pembrolizumab 200 mg IV q3w"'
+                if not self.regimen
+                else "give either regimen or choices, not both"
+            )
+        if self.choices:
+            total = sum(c.share for c in self.choices)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(
+                    f"the shares of the choices sum to {total:g}; make them sum to 1 "
+                    "(e.g. share = 0.6 and share = 0.4)"
+                )
+            names = [c.name for c in self.choices]
+            if len(set(names)) < len(names):
+                raise ValueError(f"choices have duplicate names {names}; name each once")
+        return self
+
+    @field_validator("regimen")
+    @classmethod
+    def _parse(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        if not v:
+            return v
+        return _check_regimens(v)
 
     @property
     def is_placebo(self) -> bool:
         """True if the arm gets no active drug."""
-        return self.regimen[0].strip().lower() in PLACEBO
+        return bool(self.regimen) and self.regimen[0].strip().lower() in PLACEBO
 
     def regimens(self) -> tuple[Regimen, ...]:
         """The parsed concurrent regimens (empty for a placebo arm)."""
