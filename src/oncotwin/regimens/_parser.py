@@ -269,13 +269,20 @@ class _Parser:
             except UnitError as exc:
                 self.fail(str(exc), "a target AUC such as 'AUC 5'", dose_pos, RegimenUnitError)
             return self._delivery(drug, dose, dose_pos)
+        if re.compile(r"AUC\b", re.I).match(self.text, self.pos):
+            self.fail(
+                f"missing target AUC value for {drug}",
+                "a target AUC such as 'AUC 5' (mg·min/mL)",
+                dose_pos + 3,
+                RegimenUnitError,
+            )
         m = self.match("dose")
         if m is None:
             self.fail(
                 f"missing dose for {drug}",
                 "a dose per fraction such as '8 Gy' or '180 cGy'"
                 if radiation
-                else "a dose such as '200 mg', '3 mg/kg', '75 mg/m2' or '2e6 cells/kg'",
+                else "a dose such as '200 mg', '3 mg/kg', '75 mg/m2', 'AUC 5' or '2e6 cells/kg'",
             )
         unit = m.group("unit")
         if unit is not None and (unit.lower() in _ROUTES or _NOT_A_UNIT.match(unit)):

@@ -71,6 +71,7 @@ The implementation lives in private modules (``_names``: sites, routes and error
 
 from __future__ import annotations
 
+from oncotwin.regimens._combinations import Combination, all_combinations, get_combination
 from oncotwin.regimens._names import (
     EXAMPLES,
     SITES,
@@ -79,19 +80,23 @@ from oncotwin.regimens._names import (
     UnknownSiteError,
     canonical_site,
 )
-from oncotwin.regimens._objects import Administration, Phase, Regimen, Track
+from oncotwin.regimens._objects import Administration, Concurrent, Phase, Regimen, Track
 from oncotwin.regimens._parser import parse_regimen
 
 __all__ = [
     "EXAMPLES",
     "SITES",
     "Administration",
+    "Combination",
+    "Concurrent",
     "Phase",
     "Regimen",
     "RegimenUnitError",
     "Track",
     "UnknownDrugError",
     "UnknownSiteError",
+    "all_combinations",
     "canonical_site",
+    "get_combination",
     "parse_regimen",
 ]
