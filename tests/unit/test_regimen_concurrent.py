@@ -165,7 +165,7 @@ def test_objects_build_a_concurrent_block():
     assert block.groups[0].cycle_days == (1, 8) and block.groups[0].count == 4
     with pytest.raises(RegimenError, match="two or more scheduled groups"):
         Concurrent(block.groups[:1])
-    with pytest.raises(RegimenError, match="group 2 .* is not a Phase"):
+    with pytest.raises(RegimenError, match=r"group 2 .* is not a Phase"):
         Concurrent((block.groups[0], "x"))  # type: ignore[arg-type]
     with pytest.raises(RegimenError, match="falls after the end of a 7-day cycle"):
         Phase(block.groups[0].administrations, interval_days=7.0, cycle_days=(1, 8))

@@ -114,6 +114,23 @@ def drugs_cmd(
             sources,
         )
     console.print(table)
+    if not mechanism:
+        _print_combinations()
+
+
+def _print_combinations() -> None:
+    """The named combinations (regimen aliases): expansion, default cycle and source."""
+    from oncotwin.regimens import all_combinations
+
+    table = Table(title="named combinations (write e.g. 'FOLFOX q2w until progression')")
+    for col in ("name", "expands to (days within the cycle)", "cycle [day]", "source"):
+        table.add_column(col, no_wrap=col == "name", style="bold" if col == "name" else None)
+    for c in all_combinations().values():
+        aliases = f" ({', '.join(c.aliases)})" if c.aliases else ""
+        table.add_row(
+            c.name + aliases, c.expansion_text(), str(c.cycle_days), f"{c.source}: {c.where}"
+        )
+    console.print(table)
 
 
 def _parse_vary(items: list[str]) -> dict[str, float]:

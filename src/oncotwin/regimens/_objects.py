@@ -174,6 +174,8 @@ def _duration_text(days: float) -> str:
     hours = days * 24.0
     if abs(hours * 60 - round(hours * 60)) < 1e-6 and hours < 24:
         return f"{format_number(_canon(hours))} h"
+    if abs(days - round(days)) > 1e-9 and abs(hours - round(hours)) < 1e-6:
+        return f"{round(hours)} h"  # a 46-h infusion, not 1.91666666667 day
     return f"{format_number(days)} day"
 
 
