@@ -4,17 +4,72 @@ Grammar (case-insensitive; drug names and aliases from :mod:`oncotwin.pharmacolo
 
     regimen     := track (" with " track)*               (";" may stand for " with ")
     track       := phase (", then " phase)*
-    phase       := admin (" + " admin)* schedule* [SITE] [", " N " cycles " G " days apart"]
+    phase       := group (" + " group)*                  (concurrent groups, see below)
+    group       := item (" + " item)* schedule* [SITE] [", " N " cycles " G " days apart"]
+    item        := admin | COMBINATION | "placebo" [ROUTE]
     admin       := DRUG DOSE [ROUTE] [infusion] [SITE]
                  | RT_DOSE [SITE]                         e.g. "8 Gy x3 to lung" (radiotherapy)
     DOSE        := NUMBER UNIT           e.g. 200 mg, 3 mg/kg, 75 mg/m2, 2e6 cells/kg, 1e8 PFU,
                                          8 Gy, 180 cGy (radiotherapy: Gy per fraction)
+                 | "AUC" NUMBER [mg/mL*min]      target AUC (Calvert), e.g. carboplatin AUC 5
+                 | NUMBER UNIT "/day"            a rate: 28 ug/day, 1000 mg/m2/day (continuous)
     ROUTE       := IV | SC | IM | PO | intralesional | external beam
-    infusion    := "over" DURATION | "as a" DURATION "infusion"      e.g. over 30 min
+    infusion    := "over" DURATION | "as a" DURATION "infusion" | "continuous"
     SITE        := "to" (primary | lung | liver | bone | brain | lymph node | adrenal
                         | peritoneum | skin | soft tissue)           radiotherapy only
     schedule    := once | qNw | qNd | qNh | qd | daily | bid | tid | weekly | q1w | weekdays
-                 | dN | dA to dB | xN | until progression | starting dN | after N weeks|days
+                 | dN | dA to dB | DAYS | xN | until progression | starting dN
+                 | after N weeks|days
+    DAYS        := "d" N ["-" M] ("," N ["-" M])*    days within a cycle: d1,8  d1-5  d1-3,8
+    COMBINATION := FOLFOX | FOLFIRI | CAPOX | R-CHOP | R-ICE | EXTREME | gem-cis | carbo-pem
+                 | carbo-pac | ...                   (see ``oncotwin drugs``)
+
+**Concurrent groups.** A schedule binds to the unscheduled items just before it, so
+``A + B IV q3w x4 + C IV d1-3 q3w x4`` is two scheduled groups, ``[A + B] q3w x4`` and
+``[C] d1-3 q3w x4``, given side by side from the phase's first day (a :class:`Concurrent`
+block; one group is a plain :class:`Phase`, so every regimen of the older grammar reads as
+before). A ``, then`` after the block applies after *all* its groups: the next phase starts at
+the latest end over the counted groups (an interval group ends one interval after its last
+dose; a group with days in its cycles ends after its last cycle), i.e. on the day the next cycle
+would have begun: ``atezolizumab 1200 mg + carboplatin AUC 5 IV q3w x4 + etoposide 100 mg/m2 IV
+d1-3 q3w x4, then atezolizumab 1200 mg IV q3w until progression`` gives maintenance from day
+84. A group with no count (``pembrolizumab 200 mg IV q3w + pemetrexed 500 mg/m2 IV q3w +
+carboplatin AUC 5 IV q3w x4``) runs to the horizon (or progression) when no phase follows, and
+until the block ends when one does; a block whose groups all lack a count cannot be followed.
+So in ``gemcitabine 1250 mg/m2 IV d1,8 q3w + cisplatin 75 mg/m2 IV q3w x4`` gemcitabine goes on
+after cisplatin's four cycles: write ``x4`` on both to stop both. Only the first group may say
+``starting dN`` / ``after N weeks`` (for the whole block). Items after the last schedule are
+an error, except ``placebo``, which joins the group before it. The schedule's ``phase`` column
+indexes ``regimen.phases`` (a block is one phase) and its ``group`` column the group.
+
+**Days within a cycle.** With an interval, days are the days of each cycle and the interval
+is the cycle length (it must hold them): ``d1,8 q3w`` on days 1 and 8 of every 21;
+``d1-21 q4w``; ``xN`` is then the number of cycles (``d1-3 q3w x4``: 12 doses). ``bid``/``tid``
+with days gives 2 or 3 doses a day on each (``capecitabine 1000 mg/m2 PO bid d1-14 q3w``).
+Without an interval ``d1,8`` gives the listed days once (``d1-3`` is ``d1 to d3``).
+
+**AUC dosing.** ``carboplatin AUC 5`` (also ``AUC5``, ``AUC 5 mg/mL*min``; the unit of AUC is
+mg·min/mL) is dosed per patient by Calvert's formula, dose [mg] = AUC x (min(CrCl, 125) + 25),
+from each patient's Cockcroft-Gault creatinine clearance (a population's ``crcl_ml_min``), the
+estimated GFR capped at 125 mL/min as the FDA advises. Only drugs whose catalog entry says
+``auc_dosing`` take an AUC (any other is refused, naming the drug).
+
+**Continuous infusion at a rate.** A dose per day (``blinatumomab 28 ug/day IV continuous
+d1-28 q6w x2``, ``fluorouracil 1000 mg/m2/day IV continuous d1-4 q3w``) is one infusion per
+cycle over its day range: amount = rate x days, duration = those days. It needs one range of
+days; ``continuous`` may be left out (a rate is always continuous) and is always printed.
+
+**Named combinations** (data: ``regimens/data/combinations.toml``, each with its source) take
+a schedule like a drug: ``FOLFOX q2w until progression``, ``R-CHOP q3w x6``; the interval is
+the cycle length (its default when none is written), ``xN`` the number of cycles. They expand
+to their drugs, doses and days (one group per set of days: R-CHOP's prednisone on d1-5), and
+``str`` shows the expansion (which pastes back). Drugs written before a combination without a
+schedule of their own join its day-1 group; a misspelt name gets "did you mean".
+
+**Placebo** may stand anywhere a drug may (``placebo + paclitaxel 175 mg/m2 IV q3w x6``,
+``pembrolizumab 200 mg IV q3w + placebo``): it gives no dose (``regimen.placebo`` says it is
+there; it is printed first in its group). A placebo alone needs a schedule
+(``placebo IV q3w until progression``).
 
 ``with`` binds loosest: ``A q3w x6 with B once, then B q1w`` is two *tracks*, ``[A]`` and
 ``[B once, then B q1w]``, that run side by side from the same day 0, each by the day rules
@@ -43,7 +98,8 @@ Day rules (see :mod:`oncotwin.regimens.schedule` for the full list):
 * the next phase starts one interval after the previous phase's last dose; after a ``once``
   dose it starts one interval *of the next phase* later (loading dose, then maintenance);
   after a day-labelled phase whose days are all negative it starts on day 0 (CAR-T);
-* ``N cycles G days apart``: cycle k+1 begins G days after cycle k's last dose.
+* ``N cycles G days apart``: cycle k+1 begins G days after cycle k's last dose;
+* after a concurrent block: the latest end of its counted groups (see above).
 
 So ``pembrolizumab 200 mg IV q3w x35`` doses on days 0, 21, ..., 714;
 ``nivolumab 1 mg/kg + ipilimumab 3 mg/kg IV q3w x4, then nivolumab 3 mg/kg IV q2w until
