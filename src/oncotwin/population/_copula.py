@@ -170,6 +170,13 @@ def _spec(name: str) -> _Spec:
     ]
     for i, j, v in pairs:
         r[i, j] = r[j, i] = v
+    if lit.rho_msi_tmb is not None:
+        # MSI-high defines the hypermutated tail (a cancer-level rho near 1): the MSI latent is
+        # rho x the TMB latent plus independent noise, so it inherits TMB's correlations and
+        # the matrix stays valid (the shared rho_msi_tmb links MSI to TMB only)
+        t = ix["tmb_mut_per_mb"]
+        r[M, :] = r[:, M] = lit.rho_msi_tmb * r[t, :]
+        r[M, M] = 1.0
     w, vec = np.linalg.eigh(r)
     if w.min() < 1e-6:  # the assumed links clash with the fitted block: nearest valid matrix
         r = (vec * np.maximum(w, 1e-6)) @ vec.T
