@@ -19,7 +19,9 @@ EMT and drug penetration. The published models of the library are the building b
   a detectable lesion are both well scaled) that grow, or stay dormant under immune control.
 
 Every treatment class acts through its mechanism (anti-PD-1/PD-L1 receptor occupancy in each
-site; anti-CTLA-4 priming and Treg depletion; CAR-T; vaccines and oncolytic virus; anti-tumour
+site; anti-CTLA-4 priming and Treg depletion; anti-LAG-3 as a second co-inhibitory brake
+multiplying the PD-1 brake; CAR-T; T-cell engagers redirecting polyclonal T cells to
+target-positive cells; tumour-infiltrating lymphocytes; vaccines and oncolytic virus; anti-tumour
 antigen antibodies with ADCC by NK cells; IL-2 and interferon-alfa; chemotherapy,
 lymphodepletion, VEGFR TKIs with acquired resistance; radiotherapy as linear-quadratic cell
 kill per fraction on the irradiated site). Toxicity hazards are integrated as states
@@ -31,7 +33,8 @@ The equations are printed from the model itself: ``get_model("metastatic_io").eq
 (and ``docs/metastatic_io.md`` is generated from it by ``scripts/model_docs.py``). They are
 written in private modules by subsystem (``_metastatic_io_tumour``: sites and seeding;
 ``_metastatic_io_immune``: the cancer-immunity cycle; ``_metastatic_io_treatments``: drug
-exposures and effects; ``_metastatic_io_toxicity``; ``_metastatic_io_regimen``: regimen logic);
+exposures and effects; ``_metastatic_io_engagers``: LAG-3 blockade, T-cell engagers and TIL;
+``_metastatic_io_toxicity``; ``_metastatic_io_regimen``: regimen logic);
 every value comes from the parameter set ``metastatic_io/default``
 (``oncotwin/parameters/sets/metastatic_io/default.toml``), over which cancer and calibrated
 sets layer.
