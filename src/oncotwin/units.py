@@ -114,6 +114,7 @@ _BASIS_TEXT: dict[str, str] = {"flat": "", "per_kg": "/kg", "per_m2": "/m2", "au
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)"
 _QTY_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>.*?)\s*$", re.IGNORECASE)
 _DENOM_RE = re.compile(r"^(?P<num>.+?)\s*/\s*(?P<den>kg|m2|m\^2|m\*\*2)$", re.IGNORECASE)
+_CAP_RE = re.compile(rf"\(\s*max(?:imum)?\.?\s*(?P<num>{_NUMBER})\s*mg\s*\)\s*$", re.I)
 _PER_DAY_RE = re.compile(r"^(?P<num>.+?)\s*/\s*(?:day|d|24\s*h)$", re.IGNORECASE)
 _AUC_RE = re.compile(
     rf"^\s*AUC\s*=?\s*(?P<num>{_NUMBER})\s*"
@@ -218,6 +219,8 @@ class DoseAmount:
     kind: DoseKind
     basis: DoseBasis = "flat"
     per_day: bool = False
+    #: the largest dose [mg] a patient gets (vincristine ``1.4 mg/m2 (max 2 mg)``), or None
+    max_mg: float | None = None
 
     def __post_init__(self) -> None:
         v = float(self.value)
@@ -245,10 +248,22 @@ class DoseAmount:
                 f"dose: {what} is not given as a rate per day; a continuous infusion's rate is "
                 "a mass, IU or cells per day, e.g. '28 ug/day' or '1000 mg/m2/day'"
             )
+        if self.max_mg is not None:
+            cap = self.max_mg
+            ok = isinstance(cap, int | float) and not isinstance(cap, bool)
+            if not (ok and math.isfinite(cap) and cap > 0):
+                raise UnitError(f"dose: cap max_mg={cap!r}; give a finite dose in mg > 0")
+            if self.kind != "mass" or self.basis == "flat" or self.per_day:
+                raise UnitError(
+                    f"dose: a cap (max {cap} mg) is for a mass dose scaled by body size or "
+                    "renal function (mg/m2, mg/kg, AUC), not a flat, rate or non-mass dose"
+                )
+            object.__setattr__(self, "max_mg", float(cap))
         object.__setattr__(self, "value", v)
 
     def __repr__(self) -> str:
         extra = ", per_day=True" if self.per_day else ""
+        extra += f", max_mg={self.max_mg!r}" if self.max_mg is not None else ""
         return f"DoseAmount(value={self.value!r}, kind={self.kind!r}, basis={self.basis!r}{extra})"
 
     @property
@@ -259,6 +274,10 @@ class DoseAmount:
         return _KIND_TEXT[self.kind] + _BASIS_TEXT[self.basis] + ("/day" if self.per_day else "")
 
     def __str__(self) -> str:
+        cap = f" (max {format_number(self.max_mg)} mg)" if self.max_mg is not None else ""
+        return self._text() + cap
+
+    def _text(self) -> str:
         if self.basis == "auc":
             return f"AUC {format_number(self.value)}"
         if self.per_day and self.kind == "mass" and self.value < 1.0:  # 28 ug/day, not 0.028 mg
@@ -273,6 +292,12 @@ class DoseAmount:
     ) -> np.ndarray:
         """The absolute dose (mg, cells, IU, PFU or Gy; per day for a rate) for each patient,
         vectorised. A target AUC needs ``crcl_ml_min`` (:func:`calvert_dose_mg`)."""
+        out = self._per_patient(weight_kg, bsa_m2, crcl_ml_min)
+        return out if self.max_mg is None else np.minimum(out, self.max_mg)
+
+    def _per_patient(
+        self, weight_kg: np.ndarray, bsa_m2: np.ndarray, crcl_ml_min: np.ndarray | None
+    ) -> np.ndarray:
         w = np.asarray(weight_kg, dtype=np.float64)
         b = np.asarray(bsa_m2, dtype=np.float64)
         if self.basis == "auc":
@@ -332,6 +357,12 @@ def parse_dose(text: str, *, field: str = "dose") -> DoseAmount:
     mass, cell, IU or PFU amount (optionally per kg or per m², optionally per day) or a flat
     absorbed dose in Gy, and for ``Gy/kg`` or ``Gy/m2``.
     """
+    if isinstance(text, str) and (cap := _CAP_RE.search(text)) is not None:
+        dose = parse_dose(text[: cap.start()], field=field)
+        try:
+            return DoseAmount(dose.value, dose.kind, dose.basis, dose.per_day, float(cap["num"]))
+        except UnitError as exc:
+            raise UnitError(f"{field}: {text!r}: {str(exc).removeprefix('dose: ')}") from None
     if isinstance(text, str):
         auc = _parse_auc(text, field)
         if auc is not None:

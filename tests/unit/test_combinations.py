@@ -143,3 +143,10 @@ def test_cli_drugs_lists_the_combinations():
     for name in NAMES:
         assert name in out.output
     assert "Vermorken2008" in out.output and "oxaliplatin 85 mg/m2 IV over 2 h d1" in out.output
+
+
+def test_capped_doses_in_r_chop_and_r_ice():
+    s = parse_regimen("R-CHOP q3w x1").schedule(5).for_drug("vincristine")
+    assert s.amounts(np.array([80.0]), np.array([2.0])).tolist() == [[2.0]]  # 2.8 capped
+    c = parse_regimen("R-ICE q2w x1").schedule(5).for_drug("carboplatin")
+    assert c.max_amount.tolist() == [800.0]

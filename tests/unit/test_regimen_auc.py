@@ -113,3 +113,30 @@ def test_rate_errors(text, pattern):
 def test_existing_regimen_text_unchanged():
     for text in ("carboplatin 400 mg/m2 IV q3w x4", "pembrolizumab 200 mg IV q3w x35"):
         assert repr(Regimen.parse(text)) == f"Regimen.parse({text!r})"
+
+
+# ----------------------------------------------------------------------------- dose caps
+def test_dose_cap_pastes_back_and_caps_each_patient():
+    r = parse_regimen("vincristine 1.4 mg/m2 (maximum 2 mg) IV q3w x2")
+    assert str(r) == "vincristine 1.4 mg/m2 (max 2 mg) IV q3w x2" and eval(repr(r)) == r
+    s = r.schedule(30)
+    a = s.amounts(np.array([60.0, 90.0]), np.array([1.2, 2.0]))
+    assert a[:, 0].tolist() == pytest.approx([1.68, 2.0])  # 1.4 x 1.2; 1.4 x 2.0 capped at 2
+    c = parse_regimen("carboplatin AUC 5 (max 800 mg) IV q3w x1").schedule(5)
+    assert c.amounts(np.ones(2), np.ones(2), np.array([60.0, 400.0])).tolist() == [[425.0], [750.0]]
+    assert parse_dose("AUC 7 (max 800 mg)").per_patient(
+        np.ones(1), np.ones(1), np.array([200.0])
+    ).tolist() == [800.0]
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("pembrolizumab 200 mg (max 100 mg) IV q3w", r"a cap \(max 100.0 mg\) is for a mass dose"),
+        ("vincristine 1.4 mg/m2 (max 0 mg) IV q3w", r"give a finite dose in mg > 0"),
+    ],
+)
+def test_dose_cap_errors(text, pattern):
+    with pytest.raises(RegimenError, match=pattern) as info:
+        parse_regimen(text)
+    assert "^" in str(info.value)

@@ -81,6 +81,7 @@ _RE = {
         r"continuous(?:\s+infusion)?\b|as\s+a\s+continuous\s+infusion\b", re.I
     ),
     "placebo": re.compile(r"placebo\b", re.I),
+    "cap": re.compile(rf"\(\s*max(?:imum)?\.?\s*(?:{_NUM})\s*mg\s*\)", re.I),
     "count": re.compile(r"x\s*(?P<n>[-+]?\d+)\b", re.I),
     "until": re.compile(r"until\s+progression\b", re.I),
     "starting": re.compile(r"starting\s+(?:d|day\s*)(?P<d>-?\d+)\b", re.I),
@@ -305,8 +306,18 @@ class _Parser:
         return self._delivery(drug, dose, dose_pos)
 
     def _delivery(self, drug: str, dose: DoseAmount, dose_pos: int) -> _Raw:
-        """The route, infusion ('over 2 h', 'continuous') and site after a dose."""
+        """A dose cap ('(max 2 mg)'), the route, infusion ('over 2 h', 'continuous') and site
+        after a dose."""
         radiation = _is_radiation(drug)
+        self.skip()
+        cap_pos = self.pos
+        if (cap := self.match("cap")) is not None:
+            try:
+                dose = parse_dose(f"{dose} {cap.group(0)}", field=f"dose of {drug}")
+            except UnitError as exc:
+                self.fail(
+                    str(exc), "a cap on a mg/m2, mg/kg or AUC dose", cap_pos, RegimenUnitError
+                )
         route = None
         rm = self.match("route")
         if rm is not None:

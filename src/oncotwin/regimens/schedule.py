@@ -69,7 +69,8 @@ class DoseSchedule:
     ``site`` (the radiotherapy site, '' for drugs), ``track`` (0-based track of the
     regimen, the parts joined by ``with``) and ``group`` (0-based scheduled group within
     the phase: the items joined by ``+`` that carry their own schedule; 0 for a phase with
-    one schedule). ``basis`` 'auc' is a target AUC [mg·min/mL] (Calvert dosing: mg from each
+    one schedule), ``max_amount`` (the dose cap in mg, ``(max 2 mg)``; NaN for none).
+    ``basis`` 'auc' is a target AUC [mg·min/mL] (Calvert dosing: mg from each
     patient's creatinine clearance). A continuous infusion at a rate is one event per cycle
     whose ``amount`` is rate x days and ``duration`` those days.
     """
@@ -88,6 +89,7 @@ class DoseSchedule:
     site: np.ndarray
     track: np.ndarray
     group: np.ndarray
+    max_amount: np.ndarray
 
     def __post_init__(self) -> None:
         n = len(self.time)
@@ -141,7 +143,11 @@ class DoseSchedule:
             except UnitError as exc:
                 raise RegimenError(f"amounts: {exc}") from None
             scale = np.where(auc[None, :], calvert[:, None], scale)
-        return scale * self.amount[None, :]
+        out = scale * self.amount[None, :]
+        capped = np.isfinite(self.max_amount)
+        if capped.any():
+            out = np.where(capped[None, :], np.minimum(out, self.max_amount[None, :]), out)
+        return out
 
     def for_drug(self, name: str) -> DoseSchedule:
         """The events of one drug (name or alias)."""
@@ -312,6 +318,9 @@ def expand_regimen(regimen: Regimen, horizon_days: float) -> DoseSchedule:
         site=np.array([a.site or "" for a in adms], dtype=str),
         track=np.array([r.track for r in rows], dtype=np.int64),
         group=np.array([r.group for r in rows], dtype=np.int64),
+        max_amount=np.array(
+            [np.nan if a.dose.max_mg is None else a.dose.max_mg for a in adms], dtype=np.float64
+        ),
     )
 
 
