@@ -205,3 +205,31 @@ def test_errors(text, pattern):
     with pytest.raises(RegimenError, match=pattern) as info:
         parse_regimen(text)
     assert "valid examples:" in str(info.value) and "^" in str(info.value)
+
+
+@pytest.mark.slow
+def test_the_five_regimens_simulate_in_metastatic_io():
+    """End to end: each regimen of the issue doses a small metastatic_io population (AUC doses
+    from each patient's creatinine clearance) and lowers the median tumour burden."""
+    import oncotwin as ot
+    from oncotwin.population import sample_population
+    from oncotwin.simulation import simulate
+
+    m = ot.get_model("metastatic_io")
+    pop = sample_population(m, 6, seed=2)
+    names = [s.name for s in m.states if s.name.startswith("T_")]
+    for text in (
+        "pembrolizumab 200 mg IV q3w + pemetrexed 500 mg/m2 IV q3w + carboplatin AUC 5 IV q3w x4",
+        "gemcitabine 1250 mg/m2 IV d1,8 q3w + cisplatin 75 mg/m2 IV q3w x4",
+        "daratumumab 16 mg/kg IV weekly x8 + pomalidomide 4 mg PO d1-21 q4w + dexamethasone "
+        "40 mg PO weekly",
+        "atezolizumab 1200 mg + carboplatin AUC 5 IV q3w x4 + etoposide 100 mg/m2 IV d1-3 q3w "
+        "x4, then atezolizumab 1200 mg IV q3w until progression",
+        "pembrolizumab 200 mg IV q3w + nab-paclitaxel 100 mg/m2 IV d1,8,15 q4w",
+    ):
+        sol = simulate(m, text, patients=pop, days=84.0, every=42.0).solution
+        total = sum(np.asarray(sol[n]) for n in names)
+        assert np.all(np.isfinite(total)), text
+        # the default population's tumour is not myeloma (no CD38): daratumumab's regimen is
+        # checked for running only
+        assert np.median(total[:, -1] / total[:, 0]) < 1.0 or "daratumumab" in text, text
