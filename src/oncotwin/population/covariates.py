@@ -12,10 +12,18 @@ Where the numbers come from
   shipped file ``population/data/covariates.json`` holds summary statistics only (41 quantiles per
   column, normal-scores correlations, proportions, response rates by group), each with its source
   and licence note; the cohorts are not needed at run time.
-* Prostate, large B-cell lymphoma, B-ALL and multiple myeloma are in neither cohort: their TMB and
-  age distributions are literature-based assumptions (flagged in the JSON).
-* Covariates the cohorts lack (PD-L1 outside NSCLC, ECOG, LDH, metastatic sites and lesion sizes,
-  immune phenotype, CD8 density, HER2/CD19/BCMA, height) come from :data:`ASSUMPTIONS`,
+* Head and neck, gastric, small-cell lung and hepatobiliary (standing for hepatocellular) rows of
+  LORIS, and Samstein's head and neck squamous and oesophagogastric adenocarcinoma TMB, give those
+  cancers' copulas; all-comers colorectal cancer reweights Samstein's colorectal TMB to the
+  population's 4.5% MSI-high share; triple-negative breast uses Samstein's breast TMB.
+* Prostate, large B-cell lymphoma, B-ALL, multiple myeloma and follicular lymphoma are in neither
+  cohort: their TMB and age distributions are literature-based assumptions (flagged in the JSON).
+* Renal function (:mod:`oncotwin.population._renal`): serum creatinine by sex, rising with age
+  (Pottel 2008; NHANES III), the Cockcroft-Gault creatinine clearance (uncapped) and the true
+  GFR, which the estimate misses by its published error in cancer patients.
+* Covariates the cohorts lack (PD-L1 outside NSCLC and the combined positive score, ECOG, LDH,
+  metastatic sites and lesion sizes, immune phenotype, CD8 density, HER2/CD19/BCMA, RAS, BRAF
+  V600 and EGFR mutations, HLA-A*02:01, HPV, height) come from :data:`ASSUMPTIONS`,
   :data:`COVARIATE_PARAMETERS` and :data:`LESIONS`, every value flagged ``assumption=True`` with
   the reason; they are package data (``population/data/cancers.toml``,
   ``covariate_parameters.toml``, ``lesions.toml``). They are tied to the copula through shared
