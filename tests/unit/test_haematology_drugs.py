@@ -168,3 +168,32 @@ def test_corticosteroid_without_potency_is_refused(monkeypatch):
     monkeypatch.setattr("oncotwin.pharmacology.get_drug", lambda name: bare)
     with pytest.raises(ModelError, match="prednisone_equivalence"):
         haem._prednisone_equivalence("prednisone")
+
+
+def test_issue_regimen_dpd_simulates_with_each_mechanism(model):
+    """The issue's 'daratumumab + pomalidomide + dexamethasone' regimen: each drug reaches
+    its own compartment, pomalidomide only on days 1-21 of each 28-day cycle."""
+    regimen = (
+        "daratumumab 16 mg/kg IV weekly x8 + pomalidomide 4 mg PO d1-21 q4w"
+        " + dexamethasone 40 mg PO weekly"
+    )
+    pop = _typical(model, expresses_CD38=1.0, imid_sensitivity=1.0)
+    sol = simulate(model, regimen, patients=pop, days=56.0, every=0.5).solution
+    t = sol.t
+    assert sol["mAb_c"][0, t == 7.5][0] > 500.0
+    assert sol["glucocorticoid"][0, t == 7.5][0] > 50.0
+    imid = sol["imid"][0]
+    on = imid[(t >= 20.0) & (t <= 20.5)].max()  # day 21 (time 20), dosed
+    off = imid[t == 27.5][0]  # day 28: a week after the last dose of cycle 1
+    assert on > 1.0 and off < 0.02 * on
+    assert sol["imid"][0, t == 28.5][0] > 0.5  # cycle 2 day 1
+
+
+def test_r_chop_prednisone_days(model):
+    """R-CHOP's prednisone 100 mg on days 1-5 of each 21-day cycle: glucocorticoid exposure
+    on days 1-5 and washed out (half-life 0.5 day) before day 21."""
+    sol = simulate(model, "R-CHOP q3w x2", patients=_typical(model), days=42.0, every=0.5).solution
+    g, t = sol["glucocorticoid"][0], sol.t
+    assert g[(t > 0) & (t < 5)].min() > 50.0
+    assert g[t == 20.0][0] < 1e-3 * g[t == 4.0][0]
+    assert g[(t > 21) & (t < 26)].min() > 50.0
