@@ -23,17 +23,19 @@ site; anti-CTLA-4 priming and Treg depletion; anti-LAG-3 as a second co-inhibito
 multiplying the PD-1 brake; CAR-T; T-cell engagers redirecting polyclonal T cells to
 target-positive cells; tumour-infiltrating lymphocytes; vaccines and oncolytic virus; anti-tumour
 antigen antibodies with ADCC by NK cells; IL-2 and interferon-alfa; chemotherapy,
-lymphodepletion, VEGFR TKIs with acquired resistance; radiotherapy as linear-quadratic cell
-kill per fraction on the irradiated site). Toxicity hazards are integrated as states
-(cumulative hazards and exposure markers) so that grades and event times can be read from
-the trajectory; dosing stops are applied by the simulation layer
-(:func:`oncotwin.models.metastatic_io_readouts.simulate_io`).
+lymphodepletion, VEGFR TKIs with acquired resistance; immunomodulatory drugs, proteasome
+inhibitors and glucocorticoids killing lymphoid and plasma-cell tumours, IMiDs activating NK and
+T cells; radiotherapy as linear-quadratic cell kill per fraction on the irradiated site).
+Toxicity hazards are integrated as states (cumulative hazards and exposure markers) so that
+grades and event times can be read from the trajectory; dosing stops are applied by the
+simulation layer (:func:`oncotwin.models.metastatic_io_readouts.simulate_io`).
 
 The equations are printed from the model itself: ``get_model("metastatic_io").equations()``
 (and ``docs/metastatic_io.md`` is generated from it by ``scripts/model_docs.py``). They are
 written in private modules by subsystem (``_metastatic_io_tumour``: sites and seeding;
 ``_metastatic_io_immune``: the cancer-immunity cycle; ``_metastatic_io_treatments``: drug
 exposures and effects; ``_metastatic_io_engagers``: LAG-3 blockade, T-cell engagers and TIL;
+``_metastatic_io_haem``: myeloma and lymphoma drugs;
 ``_metastatic_io_toxicity``; ``_metastatic_io_regimen``: regimen logic);
 every value comes from the parameter set ``metastatic_io/default``
 (``oncotwin/parameters/sets/metastatic_io/default.toml``), over which cancer and calibrated
@@ -185,9 +187,9 @@ def build() -> Model:
     the state vector).
     """
     from oncotwin.models import _metastatic_io_chemo as chemo
+    from oncotwin.models import _metastatic_io_comparators as comparators
     from oncotwin.models import _metastatic_io_engagers as engagers
     from oncotwin.models import _metastatic_io_haem as haem
-    from oncotwin.models import _metastatic_io_comparators as comparators
     from oncotwin.models import _metastatic_io_immune as immune
     from oncotwin.models import _metastatic_io_toxicity as toxicity
     from oncotwin.models import _metastatic_io_treatments as treatments
