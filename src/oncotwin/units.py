@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import numpy as np
@@ -114,6 +114,9 @@ _BASIS_TEXT: dict[str, str] = {"flat": "", "per_kg": "/kg", "per_m2": "/m2", "au
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)"
 _QTY_RE = re.compile(rf"^\s*(?P<num>{_NUMBER})\s*(?P<unit>.*?)\s*$", re.IGNORECASE)
 _DENOM_RE = re.compile(r"^(?P<num>.+?)\s*/\s*(?P<den>kg|m2|m\^2|m\*\*2)$", re.IGNORECASE)
+_LOADING_RE = re.compile(
+    r"\(\s*(?:loading|first)(?:\s+dose)?\s*(?P<dose>[^()]*?)\s*\)\s*$", re.IGNORECASE
+)
 _CAP_RE = re.compile(rf"\(\s*max(?:imum)?\.?\s*(?P<num>{_NUMBER})\s*mg\s*\)\s*$", re.I)
 _PER_DAY_RE = re.compile(r"^(?P<num>.+?)\s*/\s*(?:day|d|24\s*h)$", re.IGNORECASE)
 _AUC_RE = re.compile(
@@ -221,6 +224,8 @@ class DoseAmount:
     per_day: bool = False
     #: the largest dose [mg] a patient gets (vincristine ``1.4 mg/m2 (max 2 mg)``), or None
     max_mg: float | None = None
+    #: the first dose's value in the same unit (cetuximab ``250 mg/m2 (loading 400 mg/m2)``)
+    loading: float | None = None
 
     def __post_init__(self) -> None:
         v = float(self.value)
@@ -259,11 +264,23 @@ class DoseAmount:
                     "renal function (mg/m2, mg/kg, AUC), not a flat, rate or non-mass dose"
                 )
             object.__setattr__(self, "max_mg", float(cap))
+        if self.loading is not None:
+            first = self.loading
+            ok = isinstance(first, int | float) and not isinstance(first, bool)
+            if not (ok and math.isfinite(first) and first > 0):
+                raise UnitError(f"dose: loading={first!r}; give a finite first dose > 0")
+            if self.per_day or self.basis == "auc" or self.kind == "Gy":
+                raise UnitError(
+                    "dose: a loading dose is for a dose given in amounts (mg, mg/kg, mg/m2, IU, "
+                    "cells), not a rate, a target AUC or a radiotherapy fraction"
+                )
+            object.__setattr__(self, "loading", float(first))
         object.__setattr__(self, "value", v)
 
     def __repr__(self) -> str:
         extra = ", per_day=True" if self.per_day else ""
         extra += f", max_mg={self.max_mg!r}" if self.max_mg is not None else ""
+        extra += f", loading={self.loading!r}" if self.loading is not None else ""
         return f"DoseAmount(value={self.value!r}, kind={self.kind!r}, basis={self.basis!r}{extra})"
 
     @property
@@ -275,7 +292,10 @@ class DoseAmount:
 
     def __str__(self) -> str:
         cap = f" (max {format_number(self.max_mg)} mg)" if self.max_mg is not None else ""
-        return self._text() + cap
+        first = ""
+        if self.loading is not None:
+            first = f" (loading {format_number(self.loading)} {self.unit})"
+        return self._text() + first + cap
 
     def _text(self) -> str:
         if self.basis == "auc":
@@ -360,7 +380,23 @@ def parse_dose(text: str, *, field: str = "dose") -> DoseAmount:
     if isinstance(text, str) and (cap := _CAP_RE.search(text)) is not None:
         dose = parse_dose(text[: cap.start()], field=field)
         try:
-            return DoseAmount(dose.value, dose.kind, dose.basis, dose.per_day, float(cap["num"]))
+            return replace(dose, max_mg=float(cap["num"]))
+        except UnitError as exc:
+            raise UnitError(f"{field}: {text!r}: {str(exc).removeprefix('dose: ')}") from None
+    if isinstance(text, str) and (load := _LOADING_RE.search(text)) is not None:
+        dose = parse_dose(text[: load.start()], field=field)
+        if not load["dose"]:
+            raise UnitError(
+                f"{field}: {text!r}: give the loading dose, e.g. '(loading 400 {dose.unit})'"
+            )
+        first = parse_dose(load["dose"], field=f"{field} (loading dose)")
+        if (first.kind, first.basis, first.per_day) != (dose.kind, dose.basis, dose.per_day):
+            raise UnitError(
+                f"{field}: {text!r}: the loading dose {first} is not in the dose's unit "
+                f"{dose.unit}; give it as e.g. '(loading 400 {dose.unit})'"
+            )
+        try:
+            return replace(dose, loading=first.value)
         except UnitError as exc:
             raise UnitError(f"{field}: {text!r}: {str(exc).removeprefix('dose: ')}") from None
     if isinstance(text, str):

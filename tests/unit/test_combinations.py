@@ -79,8 +79,9 @@ def test_extreme_continuous_fluorouracil_and_weekly_cetuximab():
     fu = s.for_drug("fluorouracil")
     assert fu.time.tolist() == [21.0 * c for c in range(6)]
     assert fu.duration.tolist() == [4.0] * 6 and fu.amount.tolist() == [4000.0] * 6
-    cx = s.for_drug("cetuximab").time.tolist()
-    assert cx == [7.0 * k for k in range(21)]  # weekly through the block, then maintenance
+    cx = s.for_drug("cetuximab")
+    assert cx.time.tolist() == [7.0 * k for k in range(21)]  # weekly, then maintenance
+    assert cx.amount.tolist() == [400.0] + [250.0] * 20  # Vermorken 2008: 400 then 250
 
 
 def test_combination_with_other_drugs_and_then():

@@ -140,3 +140,27 @@ def test_dose_cap_errors(text, pattern):
     with pytest.raises(RegimenError, match=pattern) as info:
         parse_regimen(text)
     assert "^" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- loading doses
+def test_loading_dose_is_the_groups_first_dose():
+    r = parse_regimen("cetuximab 250 mg/m2 (first dose 400 mg/m2) IV weekly x3")
+    assert str(r) == "cetuximab 250 mg/m2 (loading 400 mg/m2) IV q1w x3" and eval(repr(r)) == r
+    s = r.schedule(30)
+    assert s.time.tolist() == [0.0, 7.0, 14.0] and s.amount.tolist() == [400.0, 250.0, 250.0]
+    t = parse_regimen("trastuzumab 6 mg/kg (loading 8 mg/kg) IV q3w x3").schedule(60)
+    assert t.amounts(np.array([50.0]), np.array([1.5])).tolist() == [[400.0, 300.0, 300.0]]
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("cetuximab 250 mg/m2 (loading 400 mg) IV weekly", r"loading dose 400 mg is not in the"),
+        ("cetuximab 250 mg/m2 (loading) IV weekly", r"give the loading dose, e.g."),
+        ("carboplatin AUC 5 (loading AUC 6) IV q3w", r"not a rate, a target AUC"),
+    ],
+)
+def test_loading_dose_errors(text, pattern):
+    with pytest.raises(RegimenError, match=pattern) as info:
+        parse_regimen(text)
+    assert "^" in str(info.value)

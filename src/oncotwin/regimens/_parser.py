@@ -82,6 +82,7 @@ _RE = {
     ),
     "placebo": re.compile(r"placebo\b", re.I),
     "cap": re.compile(rf"\(\s*max(?:imum)?\.?\s*(?:{_NUM})\s*mg\s*\)", re.I),
+    "loading": re.compile(r"\(\s*(?:loading|first)\b[^()]*\)", re.I),
     "count": re.compile(r"x\s*(?P<n>[-+]?\d+)\b", re.I),
     "until": re.compile(r"until\s+progression\b", re.I),
     "starting": re.compile(r"starting\s+(?:d|day\s*)(?P<d>-?\d+)\b", re.I),
@@ -234,7 +235,7 @@ class _Parser:
                 msg = combo
         self.fail(
             msg,
-            "a known drug name or alias (see oncotwin.pharmacology.all_drugs())",
+            "a known drug name or alias, or a named combination (see `oncotwin drugs`)",
             pos=start,
             cls=UnknownDrugError,
         )
@@ -309,6 +310,13 @@ class _Parser:
         """A dose cap ('(max 2 mg)'), the route, infusion ('over 2 h', 'continuous') and site
         after a dose."""
         radiation = _is_radiation(drug)
+        self.skip()
+        load_pos = self.pos
+        if (load := self.match("loading")) is not None:
+            try:
+                dose = parse_dose(f"{dose} {load.group(0)}", field=f"dose of {drug}")
+            except UnitError as exc:
+                self.fail(str(exc), "a loading dose in the dose's unit", load_pos, RegimenUnitError)
         self.skip()
         cap_pos = self.pos
         if (cap := self.match("cap")) is not None:

@@ -13,7 +13,9 @@ Grammar (case-insensitive; drug names and aliases from :mod:`oncotwin.pharmacolo
                                          8 Gy, 180 cGy (radiotherapy: Gy per fraction)
                  | "AUC" NUMBER [mg/mL*min]      target AUC (Calvert), e.g. carboplatin AUC 5
                  | NUMBER UNIT "/day"            a rate: 28 ug/day, 1000 mg/m2/day (continuous)
-                 followed by an optional cap "(max N mg)" on a mg/m2, mg/kg or AUC dose:
+                 followed by an optional loading dose "(loading DOSE)" (the group's first
+                 dose: cetuximab 250 mg/m2 (loading 400 mg/m2) IV weekly) and an optional
+                 cap "(max N mg)" on a mg/m2, mg/kg or AUC dose:
                  vincristine 1.4 mg/m2 (max 2 mg), carboplatin AUC 5 (max 800 mg)
     ROUTE       := IV | SC | IM | PO | intralesional | external beam
     infusion    := "over" DURATION | "as a" DURATION "infusion" | "continuous"

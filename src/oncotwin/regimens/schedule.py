@@ -343,6 +343,7 @@ def _group_rows(
     rows: list[_Row] = []
     n_days = len(g.day_list() or ())
     started: set[int] = set()
+    loaded: set[int] = set()  # items whose loading dose (their group's first) was given
     for t_local, cycle in local:
         t = anchor + t_local
         first_of_cycle = cycle not in started
@@ -355,9 +356,13 @@ def _group_rows(
                              adm.dose.value * n_days, float(n_days))
                     )  # fmt: skip
                 continue
+            value = adm.dose.value
+            if adm.dose.loading is not None and j not in loaded:
+                value = adm.dose.loading
+                loaded.add(j)
             rows.append(
                 _Row(t, track, phase, group, j, cycle, adm, g.until_progression,
-                     adm.dose.value, adm.duration_days)
+                     value, adm.duration_days)
             )  # fmt: skip
     return rows
 
