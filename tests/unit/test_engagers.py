@@ -202,8 +202,8 @@ def test_lag3_blockade_adds_to_pd1_blockade_and_needs_effectors(model):
 
 def test_lifileucel_adds_tumour_specific_effectors(model):
     """Infused TIL join the blood effectors (the tumour-reactive share) and leave less tumour
-    than the same conditioning and IL-2 without the cells (at the default 5% reactive share
-    the gain of one typical patient is modest: ~12% less burden at 12 weeks)."""
+    than the same conditioning and IL-2 without the cells (one typical patient: ~60% less
+    burden at 12 weeks)."""
     kw = {"burden_primary": 0.0, "burden_lung": 10.0, "infiltration": 0.3}
     pop = _pop(model, 1, **kw)
     without = TIL_REGIMEN.replace("lifileucel 3e10 cells IV once with ", "")
@@ -212,5 +212,5 @@ def test_lifileucel_adds_tumour_specific_effectors(model):
     assert np.max(til["til"]) > 0 and np.max(ctrl["til"]) == 0
     day3 = int(np.searchsorted(til.t, 3.0))
     assert til["effector_blood"][0, day3] > 5 * ctrl["effector_blood"][0, day3]
-    assert _burden(til)[0, -1] < 0.95 * _burden(ctrl)[0, -1]
+    assert _burden(til)[0, -1] < 0.6 * _burden(ctrl)[0, -1]
     assert _nonnegative(til)
