@@ -107,6 +107,9 @@ class IORegimenAdapter:
             elif d.mechanism == "CAR-T":
                 match = params[:, col(f"expresses_{target}")] if target else 0.0
                 params[:, col("cart_target_match")] = match
+            elif d.mechanism == "antibody-drug conjugate":
+                match = params[:, col(f"expresses_{target}")] if target else 0.0
+                params[:, col("adc_target_match")] = match
 
         sched = regimen.schedule(horizon)
         rt = [j for j in range(len(sched)) if str(sched.drug[j]) == "radiotherapy"]

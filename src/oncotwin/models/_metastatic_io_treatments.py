@@ -110,7 +110,9 @@ def declare(io: _Build) -> None:
 
     # K-PD exposures in standard doses (cytotoxic chemotherapy and lymphodepletion:
     # _metastatic_io_chemo)
-    _kpd(io, "tki", ("sunitinib", "axitinib"), "VEGFR TKI")
+    from oncotwin.pharmacology import drugs_by_mechanism
+
+    _kpd(io, "tki", tuple(d.name for d in drugs_by_mechanism("VEGFR TKI")), "VEGFR TKI")
     for name in ("tki_effect", "tki_resistance_rate"):
         io.p(name)
     io.state("tki_resistance", "1", description="acquired TKI resistance (0-1)")
@@ -184,9 +186,13 @@ def declare_effects(io: _Build) -> None:
     v["ld_e"] = LD / (LD + _HALF)
     v["tk_raw"] = TK / (TK + _HALF)
     tk_e = io.expression("tki_effect_net", v["tk_raw"] * (1 - Res), unit="1")
+    # VEGF-axis blockade by a VEGFR TKI and/or an anti-VEGF antibody (one pathway: the
+    # blockades combine as 1 - (1 - e_TKI)(1 - a), never above 1; _metastatic_io_targeted)
+    a_vegf = io.expression("avegf_occupancy", occ(pk["aVEGF"], pk["aVEGF_kd"]), unit="1")
+    vegf = io.expression("vegf_blockade", 1 - (1 - tk_e) * (1 - a_vegf), unit="1")
     v["vir_e"] = Vir / (Vir + vir_half)
     v["steroid_e"] = St / (St + _HALF)
-    supp = 1 / (1 + mdsc * (1 - _HALF * tk_e)) / (1 + treg_w * R)
+    supp = 1 / (1 + mdsc * (1 - _HALF * vegf)) / (1 + treg_w * R)
     v["supp"] = supp / (1 + st_w * v["steroid_e"])
 
 

@@ -220,18 +220,22 @@ def add_site_equations(io: _Build) -> None:
         # activate NK cells (nk_activation) for NK killing and ADCC
         nk_act = NK * v["nk_activation"]
         per_cell_common = ch_max + v["haem_kill_rate"] + nk_kill * nk_act + vir_lysis * vir_here
+        per_cell_common += v["targeted_kill_rate"]  # BRAF/MEK, EGFR TKI (_metastatic_io_targeted)
         antigen_kill = mab_adcc * mab_occ * nk_act + k_car * car_match
+        antigen_kill += v[f"adc_kill_{s}"]  # antibody-drug conjugate payload
         antigen_kill += v["engager_kill_rate"]  # T-cell engagers (_metastatic_io_engagers)
         kill_T = cd8 * share_T + (per_cell_common + antigen_kill) * T
         kill_U = cd8 * (1 - share_T) + per_cell_common * U
         b.add_rate(T, gomp * (1 - mab_sig * mab_occ) * T * T / (T + v_ext) - kill_T)
         b.add_rate(U, gomp * U * U / (U + v_ext) - kill_U)
+        k_a = k_b * v["angio_drive"]  # stimulation, lowered by an anti-VEGF antibody
         b.add_rate(
             K,
-            sp.Piecewise((k_b * V - k_d * K * (V / LES) ** sp.Rational(2, 3), V > 0), (_ZERO, True))
+            sp.Piecewise((k_a * V - k_d * K * (V / LES) ** sp.Rational(2, 3), V > 0), (_ZERO, True))
             - tki_max * tk_e * K,
         )
         recruit = traffic * Pe * infil * _INFILTRATION[s] * V / (V + k_rec)
+        recruit = recruit * v["vessel_normalisation_factor"]  # VEGF-axis blockade
         expand = r_exp * inhibit * E * V / (V + 10 * E + sp.Rational(1, 10**12))
         b.add_rate(E, recruit + expand - d_E * E - ch_e * E * sp.Rational(1, 2))
         kill_total += kill_T + kill_U
@@ -270,7 +274,7 @@ def add_site_equations(io: _Build) -> None:
             _SEEDING[s] * shed * sp.exp(-n[s])
             + lam * (1 - v["growth_brake"]) * (sp.log(gomp_b) - n[s]) * alive
             - kill
-            - (ch_max + v["haem_kill_rate"]) * kill_on,
+            - (ch_max + v["haem_kill_rate"] + v["targeted_kill_rate"]) * kill_on,
         )
         kill_mm += kill * sp.exp(n[s]) * 1e-9
     # cells of micrometastases killed by effectors release antigen too [1e9 cell/day]

@@ -87,6 +87,8 @@ TARGET_ANTIGENS: dict[str, str] = {
     "BCMA": "BCMA (multiple myeloma)",
     "HER2": "HER2 (HER2-positive breast cancer)",
     "EGFR": "EGFR (colorectal, head and neck)",
+    "BRAFV600": "BRAF V600 mutation (melanoma; some NSCLC, colorectal)",
+    "EGFRm": "sensitising EGFR mutation (NSCLC)",
     "gp100": "gp100 presented on HLA-A*02:01 (melanoma; tebentafusp)",
     "CD38": "CD38 (multiple myeloma)",
 }
@@ -97,6 +99,8 @@ ANTIBODY_CLASSES: dict[str, str] = {
     "anti-PD-L1": "aPDL1",
     "anti-CTLA-4": "aCTLA4",
     "anti-tumor-antigen mAb": "mAb",
+    "anti-VEGF mAb": "aVEGF",
+    "antibody-drug conjugate": "ADC",
     "anti-LAG-3": "aLAG3",
 }
 
@@ -107,6 +111,13 @@ DRUG_STANDARD_DOSE: dict[str, float] = {
     **{d.name: d.standard_dose_mg for d in all_drugs().values() if d.standard_dose_mg},
     "sunitinib": 50.0,
     "axitinib": 10.0,
+    "cabozantinib": 60.0,
+    "lenvatinib": 24.0,
+    "pazopanib": 800.0,
+    "sorafenib": 800.0,
+    "dabrafenib": 300.0,
+    "trametinib": 2.0,
+    "osimertinib": 80.0,
 }
 
 
@@ -191,6 +202,7 @@ def build() -> Model:
     from oncotwin.models import _metastatic_io_engagers as engagers
     from oncotwin.models import _metastatic_io_haem as haem
     from oncotwin.models import _metastatic_io_immune as immune
+    from oncotwin.models import _metastatic_io_targeted as targeted
     from oncotwin.models import _metastatic_io_toxicity as toxicity
     from oncotwin.models import _metastatic_io_treatments as treatments
     from oncotwin.models import _metastatic_io_tumour as tumour
@@ -225,6 +237,7 @@ def build() -> Model:
     toxicity.declare_states(io)
     treatments.declare_effects(io)
     haem.declare(io)  # myeloma/lymphoma drugs: after supp and steroid, before the sites
+    targeted.declare(io)  # anti-VEGF, BRAF/MEK, EGFR TKI, ADC: after the TKI effect
     tumour.declare_sites(io)
     engagers.declare(io)
     tumour.add_site_equations(io)
