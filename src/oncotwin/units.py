@@ -275,6 +275,8 @@ class DoseAmount:
                     "cells), not a rate, a target AUC or a radiotherapy fraction"
                 )
             object.__setattr__(self, "loading", float(first))
+        if self.per_day:  # a rate is kept to 12 digits: its text (maybe in ug) round-trips
+            v = float(f"{v:.12g}")
         object.__setattr__(self, "value", v)
 
     def __repr__(self) -> str:

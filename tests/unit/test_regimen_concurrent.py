@@ -233,3 +233,78 @@ def test_the_five_regimens_simulate_in_metastatic_io():
         # the default population's tumour is not myeloma (no CD38): daratumumab's regimen is
         # checked for running only
         assert np.median(total[:, -1] / total[:, 0]) < 1.0 or "daratumumab" in text, text
+
+
+# ---------------------------------------------------------------- property: new forms paste back
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from oncotwin.regimens import Administration, Track  # noqa: E402
+from oncotwin.units import DoseAmount  # noqa: E402
+
+
+@st.composite
+def _adm(draw):
+    form = draw(st.sampled_from(["flat", "per_m2", "auc", "rate", "capped", "loading"]))
+    value = draw(st.floats(min_value=0.01, max_value=5000, allow_nan=False))
+    if form == "auc":
+        return Administration("carboplatin", DoseAmount(value, "mass", "auc"), "IV")
+    if form == "rate":
+        return Administration("fluorouracil", DoseAmount(value, "mass", "per_m2", True), "IV")
+    if form == "capped":
+        cap = draw(st.floats(min_value=0.1, max_value=1000, allow_nan=False))
+        return Administration("vincristine", DoseAmount(value, "mass", "per_m2", max_mg=cap), "IV")
+    if form == "loading":
+        first = draw(st.floats(min_value=0.01, max_value=5000, allow_nan=False))
+        dose = DoseAmount(value, "mass", "per_kg", loading=first)
+        return Administration("trastuzumab", dose, "IV")
+    basis = "flat" if form == "flat" else "per_m2"
+    return Administration("paclitaxel", DoseAmount(value, "mass", basis), "IV", 1 / 24)
+
+
+@st.composite
+def _group(draw, last: bool):
+    adms = tuple(draw(st.lists(_adm(), min_size=1, max_size=2)))
+    placebo = draw(st.booleans())
+    interval = draw(st.sampled_from([7.0, 14.0, 21.0, 28.0]))
+    rate = any(a.continuous for a in adms)
+    count = draw(st.one_of(st.none(), st.integers(1, 6))) if last else draw(st.integers(1, 6))
+    until = count is None and draw(st.booleans())
+    if rate or draw(st.booleans()):
+        lo = draw(st.integers(1, 5))
+        hi = draw(st.integers(lo, min(lo + 4, int(interval))))
+        days = tuple(range(lo, hi + 1))
+        if not rate and draw(st.booleans()) and hi + 3 <= interval:
+            days = (*days, hi + 3)
+        return Phase(adms, interval_days=interval, count=count, cycle_days=days,
+                     until_progression=until, placebo=placebo)  # fmt: skip
+    return Phase(adms, interval_days=interval, count=count, until_progression=until,
+                 placebo=placebo)  # fmt: skip
+
+
+@st.composite
+def _phase(draw, last: bool):
+    n = draw(st.integers(1, 3))
+    groups = [draw(_group(last=last or i > 0)) for i in range(n)]
+    if not last:
+        groups[0] = draw(_group(last=False))
+    return groups[0] if n == 1 else Concurrent(tuple(groups))
+
+
+@st.composite
+def _regimens(draw):
+    n = draw(st.integers(1, 2))
+    return Regimen(Track(tuple(draw(_phase(last=i == n - 1)) for i in range(n))).phases)
+
+
+@settings(max_examples=60, deadline=None)
+@given(_regimens())
+def test_new_forms_round_trip_property(r):
+    assert parse_regimen(str(r)) == r
+    assert eval(repr(r)) == r
+    s = r.schedule(300)
+    assert np.all(np.diff(s.time) >= 0) and len(s.group) == len(s.time)
+    a = s.amounts(np.full(2, 70.0), np.full(2, 1.8), np.array([60.0, 150.0]))
+    assert np.all(np.isfinite(a)) and np.all(a > 0)
+    cap = np.isfinite(s.max_amount)
+    assert np.all(a[:, cap] <= s.max_amount[cap] + 1e-12)
