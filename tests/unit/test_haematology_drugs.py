@@ -197,3 +197,18 @@ def test_r_chop_prednisone_days(model):
     assert g[(t > 0) & (t < 5)].min() > 50.0
     assert g[t == 20.0][0] < 1e-3 * g[t == 4.0][0]
     assert g[(t > 21) & (t < 26)].min() > 50.0
+
+
+def test_imid_effect_decays_with_time_on_drug(model):
+    """Acquired IMiD resistance: dR/dt = rate x effect x (1 - R), so the kill on day 10 of
+    cycle 6 is exp(-rate x ~80 effect-days) ~ 0.6 of the kill on day 10 of cycle 1 (0.006/day);
+    the resistance of the class not given stays 0."""
+    pop = _typical(model, imid_sensitivity=1.0)
+    sol = simulate(
+        model, "pomalidomide 4 mg PO d1-21 q4w x6", patients=pop, days=160.0, every=0.5
+    ).solution
+    t, kill = sol.t, sol["haem_kill_rate"][0]
+    ratio = kill[t == 149.5][0] / kill[t == 9.5][0]
+    assert 0.5 < ratio < 0.8
+    assert np.all(np.diff(sol["imid_resistance"][0]) >= -1e-12)
+    assert np.all(sol["proteasome_resistance"][0] == 0.0)

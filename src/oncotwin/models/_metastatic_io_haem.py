@@ -17,13 +17,21 @@ Exposures (K-PD, Jacqmin 2007)
     ``X / (X + EC50)`` (IMiD and PI: EC50 half a standard dose, as the TKI exposure;
     glucocorticoid: ``glucocorticoid_EC50``).
 Tumour kill (lymphoid and plasma-cell disease only)
-    ``haem_kill_rate = imid_sensitivity imid_kill e_imid + proteasome_sensitivity
-    proteasome_kill e_pi + glucocorticoid_sensitivity glucocorticoid_kill e_gc`` per cell and
-    day, on antigen-positive and antigen-negative cells and on micrometastases (the drugs do
-    not need a surface antigen); classes add (Bliss independence). The sensitivities are 0 in
-    the default set (solid tumours: no effect) and set by the haematologic cancer sets
-    (myeloma, lymphoma) with between-patient variability; the maximal kill rates are
+    ``haem_kill_rate = imid_sensitivity imid_kill (1 - R_imid) e_imid + proteasome_sensitivity
+    proteasome_kill (1 - R_pi) e_pi + glucocorticoid_sensitivity glucocorticoid_kill e_gc`` per
+    cell and day, on antigen-positive and antigen-negative cells and on micrometastases (the
+    drugs do not need a surface antigen); classes add (Bliss independence). The sensitivities
+    are 0 in the default set (solid tumours: no effect) and set by the haematologic cancer
+    sets (myeloma, lymphoma) with between-patient variability; the maximal kill rates are
     calibration quantities (no calibration arm holds these drugs yet).
+Acquired resistance (IMiDs, proteasome inhibitors)
+    ``dR_c/dt = haem_resistance_rate e_c (1 - R_c)``: while a class acts its effect decays
+    exponentially with the time on drug (Claret 2009's decaying drug effect, as the cytotoxic
+    classes of :mod:`._metastatic_io_chemo`, but per effect-day because these drugs are given
+    daily or twice weekly, not once a cycle); shared by the drugs of a class (lenalidomide-
+    refractory disease responds less to pomalidomide) and not across classes; a patient off
+    the class acquires none. Without it a slow myeloma that responds never progresses on
+    treatment, while relapsed myeloma on an IMiD or PI relapses within months to a year.
 Immune effects
     IMiDs degrade IKZF1/3 in T and NK cells too: they raise NK killing and antibody-dependent
     cytotoxicity by the factor ``nk_activation = 1 + imid_nk_boost e_imid`` (in the site
@@ -146,19 +154,26 @@ def declare(io: _Build) -> None:
         "glucocorticoid_kill",
         "glucocorticoid_EC50",
         "steroid_course_prednisone",
+        "haem_resistance_rate",
     ):
         io.p(name)
     _declare_exposures(io)
+    for state, _, what in _CLASSES:
+        io.state(f"{state}_resistance", "1", description=f"acquired {what} resistance (0-1)")
     _declare_sc_antibodies(io)
     v = io.v
     e_imid = io.expression("imid_effect", v["imid"] / (v["imid"] + _HALF), unit="1")
     e_pi = io.expression("proteasome_effect", v["proteasome"] / (v["proteasome"] + _HALF), unit="1")
     G = v["glucocorticoid"]
     e_gc = io.expression("glucocorticoid_effect", G / (G + v["glucocorticoid_EC50"]), unit="1")
+    r_imid, r_pi = v["imid_resistance"], v["proteasome_resistance"]
+    rho = v["haem_resistance_rate"]
+    io.b.add_rate(r_imid, rho * e_imid * (1 - r_imid))
+    io.b.add_rate(r_pi, rho * e_pi * (1 - r_pi))
     io.expression(
         "haem_kill_rate",
-        v["imid_sensitivity"] * v["imid_kill"] * e_imid
-        + v["proteasome_sensitivity"] * v["proteasome_kill"] * e_pi
+        v["imid_sensitivity"] * v["imid_kill"] * (1 - r_imid) * e_imid
+        + v["proteasome_sensitivity"] * v["proteasome_kill"] * (1 - r_pi) * e_pi
         + v["glucocorticoid_sensitivity"] * v["glucocorticoid_kill"] * e_gc,
         unit="1/day",
     )

@@ -89,6 +89,7 @@ TARGET_ANTIGENS: dict[str, str] = {
     "EGFR": "EGFR (colorectal, head and neck)",
     "BRAFV600": "BRAF V600 mutation (melanoma; some NSCLC, colorectal)",
     "EGFRm": "sensitising EGFR mutation (NSCLC)",
+    "nectin4": "nectin-4 (urothelial carcinoma; enfortumab vedotin)",
     "gp100": "gp100 presented on HLA-A*02:01 (melanoma; tebentafusp)",
     "CD38": "CD38 (multiple myeloma)",
 }
