@@ -308,3 +308,13 @@ def test_new_forms_round_trip_property(r):
     assert np.all(np.isfinite(a)) and np.all(a > 0)
     cap = np.isfinite(s.max_amount)
     assert np.all(a[:, cap] <= s.max_amount[cap] + 1e-12)
+
+
+def test_doses_per_day_are_qd_bid_or_tid():
+    adm = parse_regimen("capecitabine 1000 mg/m2 PO bid d1-14").phases[0].administrations
+    with pytest.raises(RegimenError, match=r"give 1 \(qd\), 2 \(bid\) or 3 \(tid\)"):
+        Phase(adm, days=(1, 14), doses_per_day=4)
+    with pytest.raises(RegimenError, match="bid/tid on given days needs the days"):
+        Phase(adm, interval_days=21.0, doses_per_day=2)
+    tid = parse_regimen("capecitabine 500 mg/m2 PO tid d1-2")
+    assert str(tid) == "capecitabine 500 mg/m2 PO tid d1 to d2" and len(tid.schedule(5)) == 6

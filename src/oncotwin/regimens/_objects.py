@@ -186,10 +186,6 @@ def _infusion_text(days: float) -> str:
 _EPS_DAY = 1e-9
 
 
-def _hours(n: int) -> str:
-    return format_number(_canon(24.0 / n))
-
-
 def _days_text(days: tuple[int, ...]) -> str:
     """``(1, 2, 3, 8)`` -> ``'d1-3,8'`` (runs of consecutive days as ranges)."""
     parts: list[str] = []
@@ -374,9 +370,9 @@ class Phase:
         """Validate ``cycle_days`` and ``doses_per_day``; a contiguous day list without an
         interval is the same as a day range (stored as ``days``)."""
         n = self.doses_per_day
-        if not _is_whole(n) or not 1 <= n <= 24:
+        if not _is_whole(n) or n not in (1, 2, 3):
             raise RegimenError(
-                f"doses per day: {n!r}; give 1 to 24 (qd 1, bid 2, tid 3), e.g. 'bid d1-14 q3w'"
+                f"doses per day: {n!r}; give 1 (qd), 2 (bid) or 3 (tid), e.g. 'bid d1-14 q3w'"
             )
         object.__setattr__(self, "doses_per_day", int(n))
         if self.cycle_days is None:
@@ -490,8 +486,7 @@ class Phase:
             text = " + ".join(a.text(with_site=not site_last) for a in adms)
         if self.placebo and adms:
             text = "placebo + " + text
-        freq = {2: " bid", 3: " tid"}.get(self.doses_per_day, f" q{_hours(self.doses_per_day)}h")
-        freq = "" if self.doses_per_day == 1 else freq
+        freq = {1: "", 2: " bid", 3: " tid"}[self.doses_per_day]
         if self.once:
             text += " once"
         elif self.days is not None:
