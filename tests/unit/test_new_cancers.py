@@ -340,3 +340,33 @@ def test_untreated_kinetics_indolent_vs_fast(model) -> None:
     fl, fl_growing = net_vdt("follicular_lymphoma")
     assert 20 <= sclc <= 209 and sclc_growing >= 0.9
     assert fl > 180 and fl_growing >= 0.6
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["crc", "follicular_lymphoma", "HCC", "head_and_neck", "GEJ", "sclc", "TNBC"],
+)
+def test_simulate_cli_accepts_the_new_cancers(tmp_path, name) -> None:
+    """``oncotwin simulate --cancer NAME`` with 20 patients of every new cancer (aliases too)."""
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from oncotwin.cli.main import app
+
+    out = tmp_path / "sim.parquet"
+    args = ["simulate", "--cancer", name, "--patients", "20", "--days", "56", "--every", "28"]
+    r = CliRunner().invoke(app, [*args, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    t = pq.read_table(out)
+    assert t.num_rows == 20 * 3
+    assert "not medical advice" in r.stdout
+
+
+def test_simulate_cli_unknown_cancer_says_did_you_mean() -> None:
+    from typer.testing import CliRunner
+
+    from oncotwin.cli.main import app
+
+    r = CliRunner().invoke(app, ["simulate", "--cancer", "hepatocelular", "--patients", "2"])
+    assert r.exit_code != 0
+    assert "did you mean 'hepatocellular'" in r.output
