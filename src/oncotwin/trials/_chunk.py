@@ -310,6 +310,11 @@ def simulate_chunk(plan: TrialPlan, chunk_id: int) -> dict[str, pd.DataFrame]:
         eligibility=plan.eligibility,
         baseline=plan.baseline,
     )
+    if plan.parameters:  # new typical values: scale each patient's value
+        params = vp.population.params.copy()
+        for col, factor in plan.parameter_factors().items():
+            params[:, col] *= factor
+        vp = vp.with_population(replace(vp.population, params=params))
     arm_idx = np.asarray(plan.spec.arm_of(ids))
     out: dict[str, list[pd.DataFrame]] = {
         "patients": [],

@@ -7,8 +7,9 @@ fixed. :meth:`TrialPlan.citations` lists every paper a run of the plan uses.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -123,9 +124,21 @@ class TrialPlan:
     rules: DosingRules
     criterion: str
     confirm_min_days: float
+    #: typical values that replace the parameter set's for this run (calibration, sensitivity):
+    #: each patient's value is scaled by new / typical, so covariate effects and
+    #: between-patient variability are kept
+    parameters: Mapping[str, float] = field(default_factory=dict)
 
     @classmethod
-    def from_spec(cls, spec: TrialSpec, *, patients: int, seed: int, chunk_size: int) -> TrialPlan:
+    def from_spec(
+        cls,
+        spec: TrialSpec,
+        *,
+        patients: int,
+        seed: int,
+        chunk_size: int,
+        parameters: Mapping[str, float] | None = None,
+    ) -> TrialPlan:
         """Resolve ``spec`` (unknown cancer or model names fail here, before any work)."""
         from oncotwin.models.metastatic_io_cancers import cancer_set
         from oncotwin.population.covariates import resolve_cancer
@@ -158,7 +171,52 @@ class TrialPlan:
             ),
             criterion=cancer_set(cancer).assessment,
             confirm_min_days=float(spec.schedule.confirm_response_weeks) * DAYS_PER_WEEK,
-        )
+            parameters=dict(parameters or {}),
+        )._checked()
+
+    def _checked(self) -> TrialPlan:
+        """Refuse overrides of unknown parameters, non-finite or negative values and
+        parameters whose typical value is 0 (a switch cannot be scaled)."""
+        if self.parameters:
+            self.parameter_factors()
+        return self
+
+    def parameter_factors(self) -> dict[int, float]:
+        """Column -> factor (new typical value / the set's typical value) of the overrides."""
+        from oncotwin.errors import ParameterError, did_you_mean
+
+        model = self.model()
+        typical = self.parameter_set()
+        out: dict[int, float] = {}
+        for name, value in self.parameters.items():
+            if name not in model.parameters:
+                raise ParameterError(
+                    "parameters: " + did_you_mean(name, list(model.parameters), what="parameter")
+                )
+            v = float(value)
+            if not math.isfinite(v) or v < 0:
+                raise ParameterError(
+                    f"parameters: {name}={value!r}; give a finite typical value >= 0"
+                )
+            base = typical[name].value if name in typical else model.parameters[name].value
+            if base == 0:
+                raise ParameterError(
+                    f"parameters: {name} is 0 in {typical.name}, so it cannot be scaled to "
+                    f"{v:g}; change it in a parameter set instead"
+                )
+            out[model.parameter_index(name)] = v / base
+        return out
+
+    def parameters_hash(self) -> str:
+        """The parameter set's values hash, combined with the overrides (if any)."""
+        import hashlib
+
+        base = self.parameter_set().values_hash()
+        if not self.parameters:
+            return base
+        pairs = sorted(self.parameters.items())
+        text = base + ";" + ";".join(f"{k}={float(v)!r}" for k, v in pairs)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     @property
     def n_chunks(self) -> int:

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from oncotwin._constants import DISCLAIMER, PARAMETERS_NOTE
 from oncotwin._version import __version__
 from oncotwin.errors import OncotwinError
@@ -94,15 +96,46 @@ class Trial:
         patients: int | None = None,
         seed: int | None = None,
         chunk_size: int = DEFAULT_CHUNK,
+        parameters: Mapping[str, float] | None = None,
     ) -> TrialPlan:
-        """The resolved plan of a run (validates the options; parses every regimen once)."""
+        """The resolved plan of a run (validates the options; parses every regimen once).
+
+        ``parameters`` gives new typical values of model parameters for this run (name ->
+        value in the parameter's unit): each patient's value is scaled by new / typical, so
+        covariate effects and between-patient variability are kept.
+        """
         n = int(patients if patients is not None else self.spec.trial.patients)
         if n < 1:
             raise OncotwinError(f"patients={n}; give a whole number of patients >= 1")
         if chunk_size < 1:
             raise OncotwinError(f"chunk_size={chunk_size}; give a number of patients >= 1")
         run_seed = int(self.spec.trial.seed if seed is None else seed)
-        return TrialPlan.from_spec(self.spec, patients=n, seed=run_seed, chunk_size=chunk_size)
+        return TrialPlan.from_spec(
+            self.spec, patients=n, seed=run_seed, chunk_size=chunk_size, parameters=parameters
+        )
+
+    def summary(
+        self,
+        *,
+        patients: int | None = None,
+        seed: int | None = None,
+        parameters: Mapping[str, float] | None = None,
+        chunk_size: int = DEFAULT_CHUNK,
+    ) -> pd.DataFrame:
+        """Simulate the trial in memory (no store, no report) and return its summary table
+        (one row per arm and endpoint, with the published values): the fast path for
+        calibration and sensitivity runs, which need endpoints only. Same patients and
+        results as :meth:`run` with the same options.
+        """
+        from oncotwin.trials._chunk import simulate_chunk
+        from oncotwin.trials.endpoints import summarise
+
+        plan = self.plan(patients=patients, seed=seed, chunk_size=chunk_size, parameters=parameters)
+        outcomes = pd.concat(
+            [simulate_chunk(plan, c)["outcomes"] for c in range(plan.n_chunks)],
+            ignore_index=True,
+        )
+        return compare_published(summarise(outcomes, reference_arm=self.spec.reference), self.spec)
 
     def run(
         self,
@@ -115,17 +148,20 @@ class Trial:
         chunk_size: int = DEFAULT_CHUNK,
         progress: Callable[[int, int], None] | None = None,
         report: bool | None = None,
+        parameters: Mapping[str, float] | None = None,
     ) -> TrialResult:
         """Run the trial into ``out`` (default: a new temporary folder) and return its result.
 
         ``scheduler`` (``"tcp://HOST:PORT"``) runs the chunks on a dask.distributed cluster;
-        ``report`` (default: whenever ``out`` is given) writes ``OUT/report.html``.
+        ``report`` (default: whenever ``out`` is given) writes ``OUT/report.html``;
+        ``parameters``: new typical parameter values for this run (see :meth:`plan`), recorded
+        in the manifest.
         """
         from oncotwin.trials.endpoints import summarise
         from oncotwin.trials.executor import run_to_store
         from oncotwin.trials.store import TrialStore, io_fault
 
-        plan = self.plan(patients=patients, seed=seed, chunk_size=chunk_size)
+        plan = self.plan(patients=patients, seed=seed, chunk_size=chunk_size, parameters=parameters)
         if report is None:
             report = out is not None
         out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="oncotwin-trial-"))
@@ -188,7 +224,8 @@ def _manifest_start(plan: TrialPlan) -> dict[str, Any]:
         "model_fingerprint": model.fingerprint,
         "solver": "dopri5/rodas4 auto, rtol 1e-5, atol 1e-9",
         "parameter_sets": plan.parameter_set().name,
-        "parameter_values_hash": plan.parameter_set().values_hash(),
+        "parameter_values_hash": plan.parameters_hash(),
+        "parameter_overrides": {k: float(v) for k, v in sorted(plan.parameters.items())},
         "criteria_not_modelled": dict(plan.recorded_criteria),
         "response_criterion": plan.criterion,
         "dosing_rules": repr(plan.rules),
