@@ -116,12 +116,12 @@ def test_kills_only_lymphoid_or_plasma_cell_disease(model):
 
 
 def test_daratumumab_needs_cd38(model):
-    """Daratumumab kills only a tumour that expresses CD38; without it the tumour follows
-    the untreated course."""
+    """Daratumumab kills only a tumour that expresses CD38; without it (and with its
+    tumour-independent Treg depletion switched off) the tumour follows the untreated course."""
     regimen = "daratumumab 16 mg/kg IV q1w x8"
     days, every = 70.0, 7.0
     for on in (0.0, 1.0):
-        pop = _typical(model, expresses_CD38=on)
+        pop = _typical(model, expresses_CD38=on, cd38_treg_depletion=0.0)
         base = simulate(model, None, patients=pop, days=days, every=every).solution
         dara = simulate(model, regimen, patients=pop, days=days, every=every).solution
         assert dara["mAb_c"].max() > 500.0  # 16 mg/kg x 75 kg = 1200 mg per dose
@@ -212,3 +212,18 @@ def test_imid_effect_decays_with_time_on_drug(model):
     assert 0.5 < ratio < 0.8
     assert np.all(np.diff(sol["imid_resistance"][0]) >= -1e-12)
     assert np.all(sol["proteasome_resistance"][0] == 0.0)
+
+
+def test_anti_cd38_depletes_tregs_but_other_antibodies_do_not(model):
+    """Daratumumab (target CD38) lowers the Tregs by ~cd38_treg_depletion at near-full
+    occupancy (flagged mechanism, Krejcik 2016); rituximab (CD20) in the same compartment
+    does not; the switch is set from the dosed antibody's target."""
+    pop = _typical(model)
+    f = model.parameters["cd38_treg_depletion"].value
+    base = simulate(model, None, patients=pop, days=56.0, every=7.0).solution["treg"][0, -1]
+    dara = simulate(model, "daratumumab 16 mg/kg IV weekly x8", patients=pop, days=56.0, every=7.0)
+    ritux = simulate(model, "rituximab 375 mg/m2 IV weekly x8", patients=pop, days=56.0, every=7.0)
+    assert dara.population.params[0, model.parameter_index("mab_anti_cd38")] == 1.0
+    assert ritux.population.params[0, model.parameter_index("mab_anti_cd38")] == 0.0
+    assert dara.solution["treg"][0, -1] / base == pytest.approx(1 - f, abs=0.05)
+    assert ritux.solution["treg"][0, -1] / base == pytest.approx(1.0, abs=1e-6)

@@ -42,9 +42,13 @@ Immune effects
     prednisone = one course), so a weekly dexamethasone pulse suppresses priming and killing
     as a fraction of an irAE steroid course does.
 
-Daratumumab (anti-CD38) needs nothing here: it is an anti-tumour-antigen antibody whose
-target match is ``expresses_CD38``; its SC product's dose target (by name) puts the
-bioavailable fraction (catalog ``pk.F``) into the antibody's central compartment.
+Daratumumab (anti-CD38) kills through the anti-tumour-antigen antibody class, whose target
+match is ``expresses_CD38``; its SC product's dose target (by name) puts the bioavailable
+fraction (catalog ``pk.F``) into the antibody's central compartment. Flagged, optional
+mechanism: an anti-CD38 antibody also depletes CD38-high regulatory T cells (Krejcik et al.
+2016): with ``mab_anti_cd38`` = 1 (set by the regimen adapter when the dosed antibody targets
+CD38) Tregs are removed at ``treg_turnover f / (1 - f)`` times the blood occupancy, so that at
+full occupancy a fraction ``f = cd38_treg_depletion`` of them is gone at steady state.
 Private to :mod:`oncotwin.models.metastatic_io`.
 """
 
@@ -155,6 +159,8 @@ def declare(io: _Build) -> None:
         "glucocorticoid_EC50",
         "steroid_course_prednisone",
         "haem_resistance_rate",
+        "mab_anti_cd38",
+        "cd38_treg_depletion",
     ):
         io.p(name)
     _declare_exposures(io)
@@ -181,6 +187,11 @@ def declare(io: _Build) -> None:
     # IMiD costimulation relieves part of the suppression of CD8+ killing (supp <= 1 -> 1)
     relief = v["imid_costimulation"] * e_imid
     v["supp"] = v["supp"] + (1 - v["supp"]) * relief
+    # anti-CD38 antibodies deplete CD38-high Tregs (flagged, optional mechanism)
+    f_dep = v["cd38_treg_depletion"]
+    occ_blood = io.pk["mAb"] / (io.pk["mAb"] + io.pk["mAb_kd"])
+    dep = v["treg_turnover"] * f_dep / (1 - f_dep) * v["mab_anti_cd38"] * occ_blood
+    io.b.add_rate(v["treg"], -dep * v["treg"])
     # glucocorticoid eliminated from the exposure enters the steroid state in courses
     k_gc = sp.log(2) / v["glucocorticoid_half_life"]
     io.b.add_rate(v["steroid"], k_gc * G / v["steroid_course_prednisone"])

@@ -104,6 +104,7 @@ class IORegimenAdapter:
             if d.mechanism == "anti-tumor-antigen mAb":
                 match = params[:, col(f"expresses_{target}")] if target else 0.0
                 params[:, col("mab_target_match")] = match
+                params[:, col("mab_anti_cd38")] = 1.0 if d.target == "CD38" else 0.0
             elif d.mechanism == "CAR-T":
                 match = params[:, col(f"expresses_{target}")] if target else 0.0
                 params[:, col("cart_target_match")] = match
