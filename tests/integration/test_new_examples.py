@@ -28,7 +28,8 @@ NEW_EXAMPLES: dict[str, tuple[str, list[str]]] = {
     "keynote355": ("KEYNOTE-355", ["KN355_PEMBRO_CHEMO", "KN355_PLACEBO_CHEMO"]),
 }
 
-#: Published subgroup rows that no example links (PD-L1 CPS is not a covariate of oncotwin).
+#: Published PD-L1 CPS subgroup rows that no example links (the examples simulate the
+#: whole randomised populations, as the trials enrolled regardless of PD-L1).
 SUBGROUP_ARMS = [
     "CM649_NIVO_CHEMO_CPS5",
     "CM649_CHEMO_CPS5",
