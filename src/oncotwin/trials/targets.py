@@ -1,9 +1,10 @@
 """Published outcomes of the calibration trial arms, loaded from package data with their sources.
 
-The arms live in ``trials/data/published_arms.csv``, a verbatim copy of
-``shared/data/trials/calibration_arms.csv`` (one row per arm; a test checks each shipped value
-against that file; provenance in ``trials/data/README.md``). Each :class:`PublishedArm` keeps
-the row's ``source`` string, its data cut (``followup``), how response was assessed and the caveats:
+The arms live in ``trials/data/published_arms.csv``: a verbatim copy of
+``shared/data/trials/calibration_arms.csv`` followed by the arms issue 12 appended (one row per
+arm; a test checks each shared value against that file; provenance in
+``trials/data/README.md``). Each :class:`PublishedArm` keeps the row's ``source`` string, its
+data cut (``followup``), how response was assessed and the caveats:
 ``verified`` is ``"yes"`` when every populated number was confirmed in a published source and
 ``"partial"`` otherwise, with the unconfirmed fields listed in ``memory_fields``. Check those
 against the primary paper before a quantitative fit leans on them.
@@ -102,8 +103,8 @@ class PublishedArm:
         return not any(m == field or m.startswith(field + "(") for m in self.memory_fields)
 
 
-#: The published-arms data file (a verbatim copy of ``shared/data/trials/calibration_arms.csv``;
-#: provenance in ``trials/data/README.md``).
+#: The published-arms data file (``shared/data/trials/calibration_arms.csv`` verbatim, then the
+#: arms added by issue 12; provenance in ``trials/data/README.md``).
 DATA_FILE = "published_arms.csv"
 _COLUMNS: tuple[str, ...] = (
     "arm_id", "trial", "arm", "arm_role", "immunotherapy_class", "cancer_type", "setting_line",
