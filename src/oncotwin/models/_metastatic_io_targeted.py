@@ -43,7 +43,10 @@ BRAF/MEK inhibitors (dabrafenib, trametinib) and EGFR TKIs (osimertinib)
     of every site and on micrometastases. Acquired resistance ``R`` (0-1) grows with
     exposure, ``dR/dt = resistance_rate x e (1 - R)``, as the VEGFR TKI's does: a patient
     off the drug acquires none; deep early responses (COMBI-d ORR ~67-69%, FLAURA ~80%) are
-    followed by progression after months (median PFS ~11 and ~19 months).
+    followed by progression after months (median PFS ~11 and ~19 months). A limitation: driven
+    by the effect, resistance comes faster on dabrafenib + trametinib than on dabrafenib
+    alone, whereas COMBI-d found the combination delays it (PFS 11.0 vs 8.8 months); MEK
+    inhibition blocking MAPK reactivation is not represented.
 Antibody-drug conjugates (trastuzumab emtansine; mechanism ``antibody-drug conjugate``)
     An antibody class ``ADC`` with the conjugate's two-compartment PK; the payload kills the
     antigen-positive cells of a tumour that expresses the conjugate's target, at the per-cell
