@@ -495,10 +495,8 @@ class Hierarchy:
             if param in FIXED:
                 unc.append((param, FIXED[param]))
                 continue
-            if param in pooled_members:
-                primary = pooled_members[param]
-                unc.append((param, f"pooled: moved by quantity {primary} ({POOLED[primary][1]})"))
-                continue
+            if param in pooled_members and informing(pooled_members[param]):
+                continue  # moved by its primary's quantity (Quantity.pooled)
             members = tuple(m for m in POOLED.get(param, ((), ""))[0] if informing(m))
             lo, hi = _global_bounds(param, base[param], per_cancer)
             for m in members:
