@@ -118,7 +118,8 @@ def test_caveats_give_confounded_targets_not_silent_ones(ts) -> None:
     assert t.confounded and t.discrepancy == tg.DISCREPANCY["crossover"]
     assert ts["MOTZER_SUN:HR_OS"].confounded  # its reference arm's OS is confounded
     assert ts["IMPACT_PLACEBO:median_OS_mo"].confounded  # README caveat 5
-    for arm in ("SLAMON_CHEMO", "SLAMON_CHEMO_TRAS", "IMPACT_SIPT"):  # TTP for PFS
+    # TTP for PFS, stated once per trial (IMPACT_PLACEBO's own pfs_note is empty)
+    for arm in ("SLAMON_CHEMO", "SLAMON_CHEMO_TRAS", "IMPACT_SIPT", "IMPACT_PLACEBO"):
         t = ts[f"{arm}:median_PFS_mo"]
         assert t.confounded and t.discrepancy == tg.DISCREPANCY["ttp_or_efs"], arm
     assert not ts["KN024_PEMBRO:median_OS_mo"].confounded

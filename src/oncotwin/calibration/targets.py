@@ -399,6 +399,9 @@ class _ArmContext:
     reference: PublishedArm | None  # the spec's reference arm's published row (other arms)
     crossover_simulated: bool
     n_arms: int
+    #: the trial's PFS is TTP/EFS (stated in the pfs_note of any of its arms: README
+    #: "time to progression (BOND, Slamon, IMPACT, McLaughlin)"), the matched text or ''
+    pfs_is: str = ""
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -433,8 +436,8 @@ def _target(ctx: _ArmContext, endpoint: str, **kw: object) -> Target:
 def _confounding(ctx: _ArmContext, kind: str) -> tuple[bool, float, str]:
     """(confounded, discrepancy, why) of an OS or PFS target of this arm."""
     pub = ctx.pub
-    if kind == "PFS" and _TTP_TEXT.search(pub.pfs_note):
-        why = f"PFS stands for TTP/EFS ({pub.pfs_note.strip()[:80]})"
+    if kind == "PFS" and ctx.pfs_is:
+        why = f"PFS stands for {ctx.pfs_is} in this trial (pfs_note)"
         return True, DISCREPANCY["ttp_or_efs"], why
     if kind == "OS":
         why = _os_confounding(pub)
@@ -528,9 +531,7 @@ def _median_targets(ctx: _ArmContext) -> list[Target]:
                 discrepancy=disc,
                 confirmed=pub.is_confirmed(col),
                 events=events,
-                definition=_TTP_TEXT.search(pub.pfs_note).group(0)
-                if kind == "PFS" and _TTP_TEXT.search(pub.pfs_note)
-                else "",
+                definition=ctx.pfs_is if kind == "PFS" else "",
             )
         )
     return out
@@ -618,9 +619,9 @@ def _hr_target(
             confounded = True
             disc = DISCREPANCY["crossover_simulated" if ctx.crossover_simulated else "crossover"]
             note += f"; {why}"
-    elif _TTP_TEXT.search(pub.pfs_note) or _TTP_TEXT.search(other.pfs_note):
+    elif ctx.pfs_is:
         confounded, disc = True, DISCREPANCY["ttp_or_efs"]
-        note += "; PFS stands for TTP/EFS"
+        note += f"; PFS stands for {ctx.pfs_is} in this trial"
     return _target(
         ctx,
         endpoint,
@@ -655,6 +656,8 @@ def _example_targets(name: str, skipped: list[tuple[str, str]]) -> list[Target]:
     ref_arm = next((a for a in spec.arms if a.name == ref_name), None)
     ref_pub = published(ref_arm.published.arm_id) if ref_arm and ref_arm.published else None
     crossover = any(a.crossover is not None and a.crossover.fraction > 0 for a in spec.arms)
+    ttp = [_TTP_TEXT.search(published(a.published.arm_id).pfs_note) for a in linked]
+    pfs_is = next((m.group(0) for m in ttp if m), "")
     out: list[Target] = []
     contexts = []
     for a in linked:
@@ -669,6 +672,7 @@ def _example_targets(name: str, skipped: list[tuple[str, str]]) -> list[Target]:
             crossover_simulated=crossover,
             n_arms=len(spec.arms),
             skipped=skipped,
+            pfs_is=pfs_is,
         )
         contexts.append(ctx)
         out.extend(_arm_targets(ctx))
