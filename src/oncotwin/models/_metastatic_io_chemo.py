@@ -17,12 +17,13 @@ Exposure
 Carboplatin: per-patient Calvert clearance
     A drug dosed by AUC (catalog ``auc_dosing = true``: carboplatin) is eliminated at the
     patient's own clearance, ``CL_i = (gfr_ml_min + 25) mL/min`` (Calvert 1989: total
-    carboplatin clearance = GFR + 25; ``gfr_ml_min`` is the patient's true GFR, which D's
-    renal covariates set from age, weight, sex and serum creatinine), i.e.
-    ``k_i = 1.44 (gfr_ml_min + 25) / (V1 + V2)`` per day, so that the achieved AUC of a dose is
-    ``dose / CL_i``. Its exposure rate keeps the form ``CL_typ C / D`` with the catalog's typical
-    clearance ``CL_typ`` (pk.CL, GFR 100 mL/min): its integral is ``CL_typ AUC / D``, one unit for
-    the standard dose in a patient of typical clearance, more in a patient whose kidneys clear
+    carboplatin clearance = GFR + 25; ``gfr_ml_min`` is the patient's true GFR, which the
+    renal covariates of virtual trial patients set from age, weight, sex and serum creatinine),
+    i.e. ``k_i = 1.44 (gfr_ml_min + 25) / (V1 + V2)`` per day, so that the achieved AUC of a
+    dose is ``dose / CL_i``. Its exposure rate keeps the form ``CL_typ C / D`` with the
+    catalog's typical clearance ``CL_typ`` (pk.CL, at the default GFR of 80 mL/min): its
+    integral is ``CL_typ AUC / D``, one unit for the standard dose in a patient of the default
+    GFR (as before this clearance was per patient), more in a patient whose kidneys clear
     less. Kill, resistance, lymphodepletion and myelosuppression (``myelo_slope C``) therefore
     follow the achieved AUC, not the dose. Dosing by target AUC with the Cockcroft-Gault estimate
     (capped at 125 mL/min) while the clearance follows the true GFR makes the achieved AUC
