@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from oncotwin.calibration.cli import app as calibrate_app
 from oncotwin.cli.trial import app as trial_app
 from oncotwin.errors import OncotwinError
 
@@ -364,6 +365,7 @@ def _nanmedian(x: object) -> float:
 sbml_app = typer.Typer(help="SBML model exchange: inspect, import, export.", no_args_is_help=True)
 app.add_typer(sbml_app, name="sbml")
 app.add_typer(trial_app, name="trial")
+app.add_typer(calibrate_app, name="calibrate")
 
 
 @sbml_app.command("info")

@@ -1,0 +1,336 @@
+"""``oncotwin calibrate``: run waves of a calibration, see where a run stands, report it.
+
+Commands::
+
+    oncotwin calibrate run --out DIR [--wave N] [--sets K] [--patients P] [--seed S]
+                           [--examples a,b] [--design sobol|lhs] [--theta FILE.csv]
+                           [--resume] [--retry-failed] [--force-new-run]
+    oncotwin calibrate status DIR
+    oncotwin calibrate report DIR
+
+``run`` simulates one wave (K parameter sets x every example trial with calibration targets,
+P patients per arm, the same seed S for every set) into ``DIR/calibration.duckdb``, each
+simulation stored as it finishes; Ctrl-C or a kill loses at most the running simulation and
+``--resume`` continues. Bad input prints one red ``error:`` line and exits 2; Ctrl-C exits 130.
+Research simulations only: not medical advice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from oncotwin.errors import OncotwinError
+
+__all__ = ["REPORT_CSV", "app"]
+
+app = typer.Typer(
+    help="Calibrate to published trials: run waves of simulations, show their status, report.",
+    no_args_is_help=True,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+#: The plain report written when no HTML report module is installed.
+REPORT_CSV = "calibration_targets_vs_simulated.csv"
+INTERRUPTED = "interrupted: finished simulations are saved; rerun with --resume to continue"
+
+
+def _fail(exc: Exception) -> typer.Exit:
+    """Print one red ``error:`` line (as the other commands do) and exit with code 2."""
+    err_console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
+    return typer.Exit(code=2)
+
+
+def _note(text: str) -> None:
+    err_console.print(f"[yellow]note:[/] {escape(text)}", highlight=False, soft_wrap=True)
+
+
+@app.command("run")
+def run_cmd(
+    out: Annotated[Path, typer.Option(help="Folder of the calibration store.")],
+    wave: Annotated[
+        int | None,
+        typer.Option(help="Wave number (default: the next one; with --resume the last)."),
+    ] = None,
+    sets: Annotated[
+        int | None, typer.Option(help="Parameter sets of a new wave (default 20).", min=1)
+    ] = None,
+    patients: Annotated[
+        int | None, typer.Option(help="Patients per arm (default 100).", min=1)
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Simulation seed, the same for every set (default 0).", min=0),
+    ] = None,
+    examples: Annotated[
+        str | None,
+        typer.Option(
+            help="Only these example trials, comma-separated (default: all with targets)."
+        ),
+    ] = None,
+    design: Annotated[str, typer.Option(help="Design of a new wave: sobol | lhs.")] = "sobol",
+    theta: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of given theta sets (one column per free quantity) instead of a design."
+        ),
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="Continue the wave (default: the last).")] = False,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Run the wave's failed simulations again.")
+    ] = False,
+    force_new_run: Annotated[
+        bool,
+        typer.Option(help="Move an existing store of another model or targets aside; start anew."),
+    ] = False,
+) -> None:
+    """Run (or resume) one wave of calibration simulations into OUT/calibration.duckdb."""
+    from oncotwin.calibration.runner import calibrate, read_theta
+
+    try:
+        names = [e.strip() for e in examples.split(",") if e.strip()] if examples else None
+        summary = calibrate(
+            out,
+            wave=wave,
+            n_sets=sets,
+            patients=patients,
+            seed=seed,
+            examples=names,
+            resume=resume,
+            force_new=force_new_run,
+            design=design,
+            theta=read_theta(theta) if theta is not None else None,
+            retry_failed=retry_failed,
+            notes=_note,
+        )
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err_console.print(f"[bold yellow]{INTERRUPTED}[/]", highlight=False)
+        raise typer.Exit(code=130) from None
+    console.print(str(summary), highlight=False)
+    if summary.failed:
+        _note(f"{summary.failed} simulations failed; see `oncotwin calibrate status {out}`")
+    console.print(f"status: oncotwin calibrate status {out}", highlight=False)
+
+
+def _installed_fingerprint(model: str) -> str | None:
+    try:
+        from oncotwin.models.registry import get_model
+
+        return str(get_model(model).fingerprint)
+    except OncotwinError:
+        return None
+
+
+def _current_targets() -> list[Any] | None:
+    """The targets installed now, or None where the targets module is missing."""
+    if importlib.util.find_spec("oncotwin.calibration.targets") is None:
+        return None
+    from oncotwin.calibration.targets import load_targets
+
+    return list(load_targets())
+
+
+def _fmt_s(seconds: float) -> str:
+    if not math.isfinite(seconds):
+        return "-"
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@app.command("status")
+def status_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder of a calibration store.")],
+) -> None:
+    """Waves, sets and simulations done, failures, wall time, and whether the installed model
+    and targets still match the store."""
+    from oncotwin.calibration.store import FRESH_FIX, CalibrationStore, targets_hash
+
+    try:
+        store = CalibrationStore.open(out)
+        info = store.run_info()
+        waves = store.waves()
+        sims = store.sims()
+        targets = _current_targets()
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    free = info["options"].get("free_quantities", [])
+    console.print(
+        f"[bold]calibration store[/] {escape(str(store.db_path))}: created {info['created']} "
+        f"(oncotwin {info['oncotwin_version']}); {info['n_targets']} targets, {len(free)} free "
+        "quantities",
+        highlight=False,
+    )
+    for model, fp in sorted(info["model_fingerprints"].items()):
+        now = _installed_fingerprint(model)
+        said = (
+            "matches the installed model"
+            if now == fp
+            else f"DIFFERS from the installed model ({now}): new simulations need a fresh store; "
+            f"{FRESH_FIX}"
+        )
+        console.print(f"model {model} fingerprint {fp}: {said}", highlight=False)
+    if targets is not None:
+        same = targets_hash(targets) == info["targets_hash"]
+        console.print(
+            f"targets hash {info['targets_hash']}: "
+            + (
+                "matches the installed targets"
+                if same
+                else f"DIFFERS from the installed ({FRESH_FIX})"
+            ),
+            highlight=False,
+        )
+    table = Table(title="waves")
+    for col in ("wave", "design", "sets", "patients/arm", "seed", "examples", "done", "failed",
+                "wall", "mean/sim", "left (est.)"):  # fmt: skip
+        table.add_column(col, justify="right" if col not in ("design",) else "left")
+    mean_by_example = (
+        sims[sims["status"] == "ok"].groupby("example")["wall_s"].mean() if len(sims) else None
+    )
+    for w in waves.itertuples(index=False):
+        ex = json.loads(w.examples)
+        s = sims[sims["wave"] == w.wave]
+        ok = int((s["status"] == "ok").sum())
+        bad = int((s["status"] == "error").sum())
+        total = int(w.n_sets) * len(ex)
+        left = 0.0
+        if mean_by_example is not None and total > ok + bad:
+            done_per_ex = s.groupby("example").size()
+            for e in ex:
+                m = mean_by_example.get(e, float(s["wall_s"].mean()) if len(s) else math.nan)
+                left += (int(w.n_sets) - int(done_per_ex.get(e, 0))) * m
+        table.add_row(
+            str(w.wave),
+            str(w.design),
+            str(w.n_sets),
+            str(w.patients),
+            str(w.seed),
+            str(len(ex)),
+            f"{ok + bad}/{total}",
+            str(bad),
+            _fmt_s(float(s["wall_s"].sum())),
+            _fmt_s(float(s["wall_s"].mean())) if len(s) else "-",
+            _fmt_s(left) if total > ok + bad else "done",
+        )
+    console.print(table)
+    if len(sims):
+        per = Table(title="per example")
+        for col in ("example", "ok", "failed", "mean wall", "patients/arm"):
+            per.add_column(col, justify="left" if col == "example" else "right")
+        for ex, g in sims.groupby("example", sort=True):
+            okg = g[g["status"] == "ok"]
+            per.add_row(
+                str(ex),
+                str(len(okg)),
+                str(len(g) - len(okg)),
+                _fmt_s(float(okg["wall_s"].mean())) if len(okg) else "-",
+                ", ".join(str(p) for p in sorted(g["patients"].unique())),
+            )
+        console.print(per)
+        errors = sims[sims["status"] == "error"]
+        for r in errors.head(5).itertuples(index=False):
+            console.print(
+                f"[yellow]failed:[/] {r.set_id} {r.example}: {escape(str(r.message)[:300])}",
+                highlight=False,
+            )
+        if len(errors) > 5:
+            console.print(f"... and {len(errors) - 5} more failed simulations", highlight=False)
+
+
+@app.command("report")
+def report_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder of a calibration store.")],
+) -> None:
+    """Write the calibration report (HTML where the report module is installed; else a CSV of
+    each target's observed value beside its simulated value per set)."""
+    from oncotwin.calibration.store import CalibrationStore
+
+    try:
+        CalibrationStore.open(out)
+        if importlib.util.find_spec("oncotwin.calibration.report") is not None:
+            from oncotwin.calibration import report as rep
+
+            if hasattr(rep, "write_report"):
+                path = rep.write_report(out)
+                console.print(f"wrote {path}", highlight=False)
+                return
+        path = write_csv_report(out)
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    got = table.dropna(subset=["simulated"])
+    console.print(
+        f"wrote {path}: {table['target_id'].nunique()} targets, "
+        f"{got['target_id'].nunique()} with simulated values over {got['set_id'].nunique()} sets "
+        "(target_id, observed, wave, set_id, simulated, n_sim per row)",
+        highlight=False,
+    )
+
+
+def write_csv_report(out: str | Path, targets: list[Any] | None = None) -> Path:
+    """``OUT/calibration_targets_vs_simulated.csv``: one row per target and stored set of a
+    wave that ran the target's example (target_id, example, arm, endpoint, observed, wave,
+    set_id, simulated, n_sim: simulated patients of the arm); a target no wave ran has one
+    row without simulated values."""
+    import pandas as pd
+
+    from oncotwin.calibration.store import CalibrationStore, targets_hash
+
+    store = CalibrationStore.open(out)
+    if targets is None:
+        targets = _current_targets()
+        if targets is None:
+            raise OncotwinError("report: the targets module is not installed; cannot name targets")
+    if targets_hash(targets) != store.run_info()["targets_hash"]:
+        _note("the installed targets differ from the store's; observed values are today's")
+    frames = []
+    for w in store.waves().itertuples(index=False):
+        wave, ran = int(w.wave), set(json.loads(w.examples))
+        wave_targets = [t for t in targets if t.example in ran]
+        vals = store.target_values(wave_targets, wave=wave)
+        ns = store.target_values(wave_targets, wave=wave, what="n")
+        long = vals.stack(future_stack=True).rename("simulated").to_frame()
+        long["n_sim"] = ns.stack(future_stack=True)
+        long["wave"] = wave
+        frames.append(long.reset_index().rename(columns={"level_1": "target_id"}))
+    sims = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["set_id", "target_id", "simulated", "n_sim", "wave"])
+    )
+    meta = pd.DataFrame(
+        [
+            {
+                "target_id": t.target_id,
+                "example": t.example,
+                "arm": t.arm,
+                "endpoint": t.endpoint,
+                "observed": t.observed,
+            }
+            for t in targets
+        ]
+    )
+    table = meta.merge(sims, on="target_id", how="left")
+    for col in ("wave", "n_sim"):
+        table[col] = table[col].astype("Int64")
+    cols = ["target_id", "example", "arm", "endpoint", "observed", "wave", "set_id", "simulated",
+            "n_sim"]  # fmt: skip
+    path = Path(out) / REPORT_CSV
+    table[cols].to_csv(path, index=False)
+    return path
