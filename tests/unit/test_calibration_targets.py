@@ -38,7 +38,7 @@ def test_every_calibration_arm_gives_targets_or_is_excluded(ts) -> None:
         if arm_id in excluded:
             assert len(excluded[arm_id]) > 20, arm_id
     assert set(tg.calibration_arm_ids()) == set(PUBLISHED)
-    assert len(PUBLISHED) == 51 and len(excluded) == 4
+    assert {"CM649_CHEMO_CPS5", "KN355_PEMBRO_CHEMO_CPS10"} <= set(excluded)
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="shared calibration_arms.csv not available")

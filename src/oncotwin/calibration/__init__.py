@@ -33,6 +33,7 @@ _EXPORTS: dict[str, str] = {
     "excluded_arms": "targets",
     "excluded_targets": "targets",
     "calibration_arm_ids": "targets",
+    "skipped_statements": "targets",
     "Quantity": "hierarchy",
     "Hierarchy": "hierarchy",
     "INFORMED_BY": "hierarchy",

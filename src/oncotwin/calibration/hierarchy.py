@@ -640,7 +640,13 @@ class Hierarchy:
         if not logs:
             return {}
         typical = _plan(example).parameter_set()
-        return {p: float(typical[p].value) * math.exp(s) for p, s in logs.items()}
+        # a parameter that is 0 in this trial's set stays 0 (a multiplier cannot move it, and
+        # Trial.summary refuses to scale it)
+        return {
+            p: float(typical[p].value) * math.exp(s)
+            for p, s in logs.items()
+            if float(typical[p].value) != 0
+        }
 
     # ------------------------------------------------------------------ JSON
     def to_json(self) -> str:

@@ -72,6 +72,8 @@ __all__ = [
     "excluded_arms",
     "excluded_targets",
     "load_targets",
+    "skipped_statements",
+    "target",
     "target_loglik",
     "targets_table",
 ]
