@@ -220,3 +220,18 @@ def test_adc_acts_through_its_own_target(model):
     nectin = _run(model, regimen, expresses_HER2=0.0, expresses_nectin4=1.0).solution
     np.testing.assert_allclose(her2["tumor_burden"], off["tumor_burden"], rtol=1e-6)
     assert nectin["tumor_burden"][0, -1] < off["tumor_burden"][0, -1]
+
+
+def test_combination_resists_no_faster_and_kills_more(model):
+    """Resistance accrues with time on drug, not with the size of the effect: dabrafenib +
+    trametinib acquires it at the pace of dabrafenib alone (COMBI-d: the combination also
+    progresses later) while its larger effect kills more."""
+    mono = _run(model, "dabrafenib 150 mg PO bid", expresses_BRAFV600=1.0).solution
+    combo = _run(
+        model, "dabrafenib 150 mg PO bid with trametinib 2 mg PO qd", expresses_BRAFV600=1.0
+    ).solution
+    np.testing.assert_allclose(
+        combo["brafmek_resistance"], mono["brafmek_resistance"], rtol=0.05, atol=1e-6
+    )
+    assert np.all(combo["brafmek_effect_net"][0, 1:] > mono["brafmek_effect_net"][0, 1:])
+    assert combo["tumor_burden"][0, 8] < mono["tumor_burden"][0, 8]

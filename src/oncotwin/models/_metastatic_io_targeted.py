@@ -40,13 +40,17 @@ BRAF/MEK inhibitors (dabrafenib, trametinib) and EGFR TKIs (osimertinib)
     ``kill_max x e x (1 - R) x expresses_<target>`` (``expresses_BRAFV600``,
     ``expresses_EGFRm``: 0 or 1 per patient from the covariates; 0 gives no effect at all).
     The mutation is truncal, so the kill acts on antigen-positive and antigen-negative cells
-    of every site and on micrometastases. Acquired resistance ``R`` (0-1) grows with
-    exposure, ``dR/dt = resistance_rate x e (1 - R)``, as the VEGFR TKI's does: a patient
-    off the drug acquires none; deep early responses (COMBI-d ORR ~67-69%, FLAURA ~80%) are
-    followed by progression after months (median PFS ~11 and ~19 months). A limitation: driven
-    by the effect, resistance comes faster on dabrafenib + trametinib than on dabrafenib
-    alone, whereas COMBI-d found the combination delays it (PFS 11.0 vs 8.8 months); MEK
-    inhibition blocking MAPK reactivation is not represented.
+    of every site and on micrometastases. Acquired resistance ``R`` (0-1) grows with the
+    time on drug, ``dR/dt = resistance_rate x on (1 - R)``, ``on = X / (X + 0.05)`` (a switch
+    that is ~1 at any approved dose and falls to 0 within a few effect half-lives of
+    stopping), so the effect decays as ``exp(-rate x time on treatment)``, Claret 2009's
+    decaying drug effect: a patient off the drug acquires none. Resistance is driven by the
+    time on drug and not by the size of the effect (as the VEGFR TKI's is) because a stronger
+    MAPK blockade does not select resistance faster: COMBI-d's dabrafenib + trametinib both
+    responds more (ORR 67% vs 51%) and progresses later (median PFS 11.0 vs 8.8 months) than
+    dabrafenib alone, which an effect-driven resistance would invert. Deep early responses
+    (COMBI-d ORR ~67-69%, FLAURA ~80%) are followed by progression after months (median PFS
+    ~11 and ~19 months).
 Antibody-drug conjugates (trastuzumab emtansine; mechanism ``antibody-drug conjugate``)
     An antibody class ``ADC`` with the conjugate's two-compartment PK; the payload kills the
     antigen-positive cells of a tumour that expresses the conjugate's target, at the per-cell
@@ -73,6 +77,10 @@ if TYPE_CHECKING:
 __all__ = ["TARGETED_CLASSES", "declare"]
 
 _ZERO = sp.Integer(0)
+#: Exposure [standard doses] at which the on-drug switch of acquired resistance is half on: a
+#: twentieth of a standard dose, far below the exposure of any approved dose (~1-3 units) and
+#: reached a few effect half-lives after the last dose (a numerical switch, not a potency).
+_ON_DRUG = sp.Rational(1, 20)
 
 #: K-PD exposure of each targeted class -> (mechanism in the catalog, target mutation: the
 #: ``expresses_<target>`` switch of :data:`~oncotwin.models.metastatic_io.TARGET_ANTIGENS`).
@@ -117,7 +125,10 @@ def _declare_class(io: _Build, key: str, mechanism: str, target: str) -> sp.Expr
     ec50, kill, rate = (io.p(f"{key}_{k}") for k in ("EC50", "kill", "resistance_rate"))
     R = io.state(f"{key}_resistance", "1", description=f"acquired {mechanism} resistance (0-1)")
     effect = X / (X + ec50)
-    b.add_rate(R, rate * effect * (1 - R))
+    # resistance per day on drug (Claret 2009's decaying effect); the on-drug switch is ~1 at
+    # any approved dose (exposure >= ~0.5 standard dose) and 0 after a washout
+    on_drug = X / (X + _ON_DRUG)
+    b.add_rate(R, rate * on_drug * (1 - R))
     net = io.expression(f"{key}_effect_net", effect * (1 - R), unit="1")
     return kill * net * io.v[f"expresses_{target}"]
 
