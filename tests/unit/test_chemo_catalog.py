@@ -162,4 +162,3 @@ def test_myelo_slope_follows_the_documented_scaling():
         d = get_drug(name)
         r = d.pd["myelo_slope"].value * d.standard_dose_mg / d.pk["CL"].value / 2.2199
         assert 0.049 <= r <= 1.001, (name, r)
-
