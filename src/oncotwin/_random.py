@@ -17,6 +17,7 @@ Nothing in oncotwin draws random numbers any other way (no global state, no unse
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import IntEnum
 
 import numpy as np
@@ -27,6 +28,7 @@ __all__ = [
     "Stream",
     "check_seed",
     "keyed_normals",
+    "named_normals",
     "patient_keys",
     "patient_normals",
     "patient_uniforms",
@@ -109,6 +111,10 @@ class Stream(IntEnum):
     RENAL_CREATININE = 63
     #: Error of the Cockcroft-Gault estimate against the true GFR of a plain virtual patient.
     RENAL_GFR = 64
+    #: Between-patient variability of a named model parameter (keyed by the name).
+    PARAMETER_IIV = 71
+    #: Per-site draws of a trial patient (micrometastases, marrow blasts; keyed by the name).
+    SITE_DRAWS = 72
 
 
 _MASK64 = (1 << 64) - 1
@@ -189,6 +195,24 @@ def keyed_normals(keys: np.ndarray, visit: int, n_cols: int, stream: int) -> np.
         | (np.arange(n_cols, dtype=np.uint64) << np.uint64(8))
         | np.uint64(int(stream) & 0xFF)
     )
+    h = splitmix64(keys[:, None] ^ splitmix64(counter)[None, :])
+    u = ((h >> _S11).astype(np.float64) + 0.5) * 2.0**-53
+    return ndtri(u)
+
+
+def named_normals(
+    seed: int, patient_ids: np.ndarray, names: Sequence[str], stream: int
+) -> np.ndarray:
+    """Standard normals ``[n_patients, len(names)]``, one column per name: a pure function
+    of (seed, patient id, name, stream). Keyed by the name (its CRC-32), not by its position,
+    so a model that gains or loses a parameter keeps every patient's draws of the others."""
+    import zlib
+
+    from scipy.special import ndtri
+
+    keys = patient_keys(seed, np.asarray(patient_ids, dtype=np.int64))
+    crc = np.array([zlib.crc32(n.encode()) for n in names], dtype=np.uint64)
+    counter = (crc << np.uint64(32)) | np.uint64(int(stream) & 0xFF)
     h = splitmix64(keys[:, None] ^ splitmix64(counter)[None, :])
     u = ((h >> _S11).astype(np.float64) + 0.5) * 2.0**-53
     return ndtri(u)

@@ -24,9 +24,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from oncotwin._random import Stream, named_normals
 from oncotwin.errors import ParameterError, did_you_mean
 from oncotwin.parameters import ParameterSet
-from oncotwin.population.sampling import Population, patient_normals
+from oncotwin.population.sampling import Population
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -316,11 +317,14 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
     ids = covariates["patient_id"].to_numpy(dtype=np.int64)
     if n == 0:
         return np.zeros((0, len(names)))
-    # one stream per run, separate from the covariates' stream (seed + 2**32)
-    lo, hi = int(ids.min()), int(ids.max()) + 1
-    z_all = patient_normals(int(seed) + 2**32, lo, hi, len(names) + len(SITES))
-    z = z_all[ids - lo]
-    params = base[None, :] * np.exp(log_sd[None, :] * z[:, : len(names)])
+    # draws keyed by (seed, patient, parameter name): a patient keeps its value of a
+    # parameter when the model gains or loses others
+    varied = [k for k in names if log_sd[col[k]] > 0]
+    z_iiv = named_normals(int(seed), ids, varied, Stream.PARAMETER_IIV)
+    params = np.repeat(base[None, :], n, axis=0)
+    for j, k in enumerate(varied):
+        params[:, col[k]] *= np.exp(log_sd[col[k]] * z_iiv[:, j])
+    zsite = named_normals(int(seed), ids, [f"site:{s}" for s in SITES], Stream.SITE_DRAWS)
 
     def setp(name: str, values: Any) -> None:
         params[:, col[name]] = values
@@ -339,7 +343,6 @@ def io_parameters(model: Model, covariates: pd.DataFrame, cancer: str, *, seed: 
         setp(f"burden_{site}", burden[:, k])
         if site != "primary" and f"site_{site}" in covariates:
             setp(f"lesions_{site}", np.maximum(cov(f"site_{site}", 1.0), 1.0))
-    zsite = z[:, len(names) :]
     if cs.assessment == "marrow":
         # leukaemia: marrow blasts (no covariate in the cohorts) -> burden in ``bone``
         logit = _M["blast_logit_median"] + _M["blast_logit_sd"] * zsite[:, 0]
