@@ -321,6 +321,7 @@ def run_wave(
     with _Progress(len(todo), enabled=progress) as bar:
         for sid, ex in todo:
             theta = {k: float(v) for k, v in stored.loc[sid, names].items() if pd.notna(v)}
+            bar.start(f"{sid} {ex}")
             rec, values = _simulate_one(sim, hierarchy, sid, ex, theta, patients, seed)
             store.record(rec, values)
             ran += 1
@@ -443,10 +444,14 @@ class _Progress:
             self._task = self._bar.add_task("", total=self.total)
         return self
 
+    def start(self, label: str) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, description=label)
+
     def advance(self, label: str, rec: SimRecord) -> None:
         self.done += 1
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, description=label)
+            self._bar.update(self._task, advance=1)
             if rec.status == "error":
                 self._bar.console.print(f"[yellow]failed:[/] {label}: {rec.message[:200]}")
         elif self.enabled:
