@@ -184,3 +184,28 @@ def test_target_loglik_refuses_bad_input(ts) -> None:
         tg.target_loglik(ts["OAK_ATEZO:median_OS_mo"], 0.0, 100)
     with pytest.raises(OncotwinError, match="law"):
         tg.Target("X:Y", "X", "e", "a", "c", "ORR", 1.0, "poisson", 10, math.nan, "efficacy")
+
+
+def _summary_keys(example: str) -> set[tuple[str, str]]:
+    from oncotwin.trials import Trial
+
+    trial = Trial.from_example(example)
+    n = 2 * sum(a.ratio for a in trial.spec.arms)  # every arm gets patients (MDX010-20 is 3:1:1)
+    s = trial.summary(patients=n, seed=1)
+    return {(r.arm, r.endpoint) for r in s.itertuples()}
+
+
+def test_targets_name_rows_of_the_trial_summary(ts) -> None:
+    """A target's (arm, endpoint) is a row of its example's Trial.summary (one tiny run)."""
+    keys = _summary_keys("zuma1")
+    mine = [t for t in ts.values() if t.example == "zuma1"]
+    assert mine and all((t.arm, t.endpoint) in keys for t in mine)
+
+
+@pytest.mark.slow
+def test_every_target_names_a_row_of_its_trial_summary(ts) -> None:
+    for example in sorted({t.example for t in ts.values()}):
+        keys = _summary_keys(example)
+        missing = [t.target_id for t in ts.values() if t.example == example]
+        missing = [m for m in missing if (ts[m].arm, ts[m].endpoint) not in keys]
+        assert not missing, example
