@@ -176,6 +176,8 @@ def test_target_loglik_refuses_bad_input(ts) -> None:
     t = ts["KN024_PEMBRO:ORR"]
     with pytest.raises(OncotwinError, match="n_sim"):
         tg.target_loglik(t, 40.0, 0)
+    with pytest.raises(OncotwinError, match="NaN"):
+        tg.target_loglik(t, math.nan, 100)
     with pytest.raises(OncotwinError, match="0-100"):
         tg.target_loglik(t, 140.0, 100)
     with pytest.raises(OncotwinError, match="tau"):

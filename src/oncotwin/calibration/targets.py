@@ -799,6 +799,12 @@ def target_loglik(target: Target, simulated: float, n_sim: int, tau: float = 0.0
         raise OncotwinError(f"n_sim={n_sim}; give the simulated patients per arm (>= 1)")
     if not tau >= 0:
         raise OncotwinError(f"tau={tau!r}; give a trial random-effect SD >= 0")
+    if math.isnan(simulated):
+        raise OncotwinError(
+            f"{target.target_id}: the simulated value is NaN (the run gives no value for this "
+            "endpoint, e.g. a landmark beyond every patient's follow-up or an arm without "
+            "patients); simulate more patients or leave this target out of the set's likelihood"
+        )
     extra = tau**2 + target.discrepancy**2
     if target.law == "binomial":
         if not (math.isfinite(simulated) and 0 <= simulated <= 100):
