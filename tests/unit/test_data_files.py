@@ -116,10 +116,15 @@ def test_drugs_load_and_validate() -> None:
 
 
 def test_drug_data_has_one_table_per_drug() -> None:
-    data = tomllib.loads(_text("oncotwin.pharmacology", "data/drugs.toml"))
-    from oncotwin.pharmacology.catalog import all_drugs
+    """The catalog is drugs.toml then each drugs_<group>.toml: every table is one drug, in
+    file order, and no drug is defined twice."""
+    from oncotwin.pharmacology.catalog import _catalog_files, all_drugs
 
-    assert list(data) == list(all_drugs())
+    names: list[str] = []
+    for file in _catalog_files():
+        names += list(tomllib.loads(_text("oncotwin.pharmacology", f"data/{file}")))
+    assert len(_catalog_files()) >= 5
+    assert names == list(all_drugs()) and len(set(names)) == len(names)
 
 
 _PEMBRO = """
