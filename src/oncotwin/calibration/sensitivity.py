@@ -615,6 +615,7 @@ def tornado_png(result: SensitivityResult) -> bytes:
                 ax.barh(k, r["at_high"] - base, left=base, color="#dd8452", height=0.6)
             if np.isfinite(base):
                 ax.axvline(base, color="k", lw=0.8)
+            ax.margins(x=0.08)
             ax.set_yticks(ypos, list(d["parameter"]), fontsize=8)
             ax.set_title(f"{ep} - {arm}", fontsize=9)
             ax.tick_params(axis="x", labelsize=8)

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from oncotwin.calibration.cli import app as calibrate_app
+from oncotwin.cli.sensitivity import sensitivity_cmd
 from oncotwin.cli.trial import app as trial_app
 from oncotwin.errors import OncotwinError
 
@@ -366,6 +367,7 @@ sbml_app = typer.Typer(help="SBML model exchange: inspect, import, export.", no_
 app.add_typer(sbml_app, name="sbml")
 app.add_typer(trial_app, name="trial")
 app.add_typer(calibrate_app, name="calibrate")
+app.command("sensitivity")(sensitivity_cmd)
 
 
 @sbml_app.command("info")
