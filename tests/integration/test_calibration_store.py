@@ -151,6 +151,8 @@ def test_cli_status_says_what_is_done_failed_and_whether_the_model_matches(tmp_p
     assert "3/4" in out  # done / total of wave 1: 2 sets x 2 examples
     row = next(line for line in out.splitlines() if "3/4" in line)
     assert "sobol" in row and " 1 " in row  # one failed
+    # left: w1-0001 x ex_b, at ex_b's measured 4.0 s per simulation of 8 patients per arm
+    assert row.rstrip(" │┃").endswith("4.0 s")
     assert "ex_b" in out and "4.0 s" in out  # per-example mean wall time
     assert "failed: w1-0001 ex_a: SolverError: stiff" in out
     # a model changed since: status says so and names the fix

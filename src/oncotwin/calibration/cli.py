@@ -198,21 +198,20 @@ def status_cmd(
     for col in ("wave", "design", "sets", "patients/arm", "seed", "examples", "done", "failed",
                 "wall", "mean/sim", "left (est.)"):  # fmt: skip
         table.add_column(col, justify="right" if col not in ("design",) else "left")
-    mean_by_example = (
-        sims[sims["status"] == "ok"].groupby("example")["wall_s"].mean() if len(sims) else None
-    )
+    rate = _seconds_per_patient_arm(sims)
     for w in waves.itertuples(index=False):
         ex = json.loads(w.examples)
         s = sims[sims["wave"] == w.wave]
         ok = int((s["status"] == "ok").sum())
         bad = int((s["status"] == "error").sum())
         total = int(w.n_sets) * len(ex)
-        left = 0.0
-        if mean_by_example is not None and total > ok + bad:
-            done_per_ex = s.groupby("example").size()
-            for e in ex:
-                m = mean_by_example.get(e, float(s["wall_s"].mean()) if len(s) else math.nan)
-                left += (int(w.n_sets) - int(done_per_ex.get(e, 0))) * m
+        done_per_ex = s.groupby("example").size()
+        left = sum(
+            (int(w.n_sets) - int(done_per_ex.get(e, 0)))
+            * rate.get(e, rate.get("", math.nan))
+            * int(w.patients)
+            for e in ex
+        )
         table.add_row(
             str(w.wave),
             str(w.design),
@@ -249,6 +248,19 @@ def status_cmd(
             )
         if len(errors) > 5:
             console.print(f"... and {len(errors) - 5} more failed simulations", highlight=False)
+
+
+def _seconds_per_patient_arm(sims: Any) -> dict[str, float]:
+    """Mean wall seconds per (patient per arm) of each example's finished simulations (key
+    "" for all examples together): a remaining simulation at P patients per arm is
+    estimated to take P times this."""
+    ok = sims[sims["status"] == "ok"] if len(sims) else sims
+    if not len(ok):
+        return {}
+    per = ok["wall_s"] / ok["patients"]
+    out = {str(e): float(v) for e, v in per.groupby(ok["example"]).mean().items()}
+    out[""] = float(per.mean())
+    return out
 
 
 @app.command("report")
