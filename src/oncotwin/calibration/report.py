@@ -718,13 +718,20 @@ def _class_figure(rows: pd.DataFrame, xlabel: str, log: bool) -> str:
 
 def _pairs_figure(data: pd.DataFrame, bounds: Mapping[str, tuple[float, float]],
                   color: Sequence[Any] | None = None) -> str:  # fmt: skip
-    """Pairs plot (lower triangle scatter, diagonal histograms) in the prior box."""
+    """Pairs plot (lower triangle scatter, diagonal histograms) in the prior box.
+
+    A fixed grid (no constrained layout: it costs seconds for k^2 axes), tick labels on the
+    outer axes only."""
     from matplotlib.figure import Figure
 
     names = list(data.columns)
     k = len(names)
-    fig = Figure(figsize=(1.9 * k + 1.0, 1.9 * k + 0.8), layout="constrained")
-    fig.supxlabel(DISCLAIMER, x=0.005, ha="left", fontsize=6.5, color="0.45")
+    side = 1.7 * k + 1.2
+    fig = Figure(figsize=(side, side))
+    margin = 0.9 / side
+    fig.subplots_adjust(left=margin, bottom=margin, right=0.98, top=0.98, wspace=0.12,
+                        hspace=0.12)  # fmt: skip
+    fig.text(0.005, 0.005, DISCLAIMER, ha="left", va="bottom", fontsize=6.5, color="0.45")
     axes = fig.subplots(k, k, squeeze=False)
     for i, a in enumerate(names):
         for j, b in enumerate(names):
@@ -737,11 +744,12 @@ def _pairs_figure(data: pd.DataFrame, bounds: Mapping[str, tuple[float, float]],
                 ax.set_xlim(*bounds[a])
                 ax.set_yticks([])
             else:
-                ax.scatter(data[b], data[a], s=4, c=color if color is not None else "#0b4f9c",
-                           alpha=0.5, linewidths=0)  # fmt: skip
+                ax.scatter(data[b], data[a], s=4 if color is None else 12,
+                           c=color if color is not None else "#0b4f9c", alpha=0.6,
+                           linewidths=0)  # fmt: skip
                 ax.set_xlim(*bounds[b])
                 ax.set_ylim(*bounds[a])
-            ax.tick_params(labelsize=6)
+            ax.tick_params(labelsize=6, labelbottom=i == k - 1, labelleft=j == 0 and i > 0)
             if i == k - 1:
                 ax.set_xlabel(b.replace("$", r"\$"), fontsize=7)
             if j == 0 and i > 0:
@@ -772,7 +780,8 @@ def _coverage_strip(sets: pd.DataFrame, names: Sequence[str],
     ax.set_yticklabels([n.replace("$", r"\$") for n in names], fontsize=7)
     ax.set_xlim(-0.02, 1.02)
     ax.set_xlabel("position in the prior box (0 = lower bound, 1 = upper bound)")
-    ax.legend(fontsize=7.5, frameon=False, loc="upper right")
+    ax.legend(fontsize=7.5, frameon=False, loc="lower center", bbox_to_anchor=(0.5, 1.0),
+              ncol=min(len(waves), 6))  # fmt: skip
     return _png(ax)
 
 
