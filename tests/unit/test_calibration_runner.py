@@ -251,6 +251,11 @@ def test_another_model_fingerprint_is_refused_naming_the_fix(tmp_path):
     other_targets = [*TARGETS[:2], T("B1:ORR", "trial_b", "combo", "ORR", 56.0)]
     with pytest.raises(CalibrationStoreError, match="other targets"):
         _run(tmp_path, FakeSimulator(), targets=other_targets)
+    # an edited parameter record (same equations) is refused too
+    edited = FakeSimulator()
+    edited.identity = lambda *a: {**FakeSimulator().identity(*a), "parameter_set_hash": "b2"}
+    with pytest.raises(CalibrationStoreError, match=r"example trial_a: its parameter set changed"):
+        _run(tmp_path, edited, resume=True)
     # --force-new-run moves the old store aside and starts afresh
     s = _run(tmp_path, changed, force_new=True, n_sets=1)
     assert s.wave == 1 and len(list(tmp_path.glob("calibration-*.duckdb"))) == 1

@@ -38,7 +38,12 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
-from oncotwin.calibration.store import CalibrationStore, SimRecord, targets_hash
+from oncotwin.calibration.store import (
+    CalibrationStore,
+    CalibrationStoreError,
+    SimRecord,
+    targets_hash,
+)
 from oncotwin.errors import OncotwinError, did_you_mean
 
 __all__ = [
@@ -306,6 +311,7 @@ def run_wave(
         )
     else:
         _check_same_wave(store, wave, info, sets, examples, patients, seed)
+    _check_parameter_sets(store, sim, examples, patients, seed)
     stored = store.sets(wave)
     names = [c for c in stored.columns if c not in ("wave", "origin")]
     done = store.finished(wave)
@@ -370,6 +376,28 @@ def _check_same_wave(
             same = bool(np.allclose(a, sets.to_numpy(float), rtol=0.0, atol=1e-12))
         if not same:
             raise OncotwinError(f"wave {wave} holds other parameter sets than these; {fix}")
+
+
+def _check_parameter_sets(
+    store: CalibrationStore, sim: Simulator, examples: Sequence[str], patients: int, seed: int
+) -> None:
+    """Refuse to add simulations of an example whose parameter set (its values without
+    overrides) changed since its stored simulations: the model fingerprint covers the
+    equations only, and the results of different parameter records must not be mixed."""
+    from oncotwin.calibration.store import FRESH_FIX
+
+    stored = store.parameter_set_hashes()
+    for ex in examples:
+        if ex not in stored:
+            continue
+        now = sim.identity(ex, {}, patients * sim.arms(ex), seed)["parameter_set_hash"]
+        if stored[ex] != {now}:
+            old = ", ".join(sorted(stored[ex]))
+            raise CalibrationStoreError(
+                f"example {ex}: its parameter set changed since its simulations in "
+                f"{str(store.path)!r} (values hash {old}, now {now}: a parameter record was "
+                f"edited); they cannot be mixed; {FRESH_FIX}"
+            )
 
 
 def _simulate_one(

@@ -574,6 +574,17 @@ class CalibrationStore:
         )
         return {(r.set_id, r.example): r.status for r in df.itertuples(index=False)}
 
+    def parameter_set_hashes(self) -> dict[str, set[str]]:
+        """Example -> the parameter-set values hashes (without overrides) of its stored
+        ``ok`` simulations (one per example unless parameter records changed)."""
+        df = self._query(
+            "SELECT DISTINCT example, parameter_set_hash FROM sims WHERE status = 'ok'"
+        )
+        out: dict[str, set[str]] = {}
+        for r in df.itertuples(index=False):
+            out.setdefault(str(r.example), set()).add(str(r.parameter_set_hash))
+        return out
+
     def target_values(
         self,
         targets: Sequence[Any],
