@@ -39,6 +39,22 @@ def test_morris_mu_star_of_a_linear_model_is_coefficient_times_range() -> None:
     assert np.allclose(idx["sigma"], 0.0, atol=1e-9)  # linear: no spread
 
 
+def test_partial_morris_matches_salib_and_skips_non_finite_points() -> None:
+    factors = _lin("abc")
+    x = sens.design(factors, "morris", 8, seed=6)
+    y = np.exp(x[:, 0]) + x[:, 1] * x[:, 2]
+    full = sens.morris_indices(factors, x, y)
+    part = sens.morris_partial(factors, x, y)
+    for col in ("mu", "mu_star", "sigma"):
+        assert np.allclose(full[col], part[col]), col
+    assert (part["effects"] == 8).all()
+    y2 = y.copy()
+    y2[0] = np.inf  # the first point of the first trajectory: its first step is lost
+    part2 = sens.morris_partial(factors, x, y2)
+    assert part2["effects"].sum() == 3 * 8 - 1
+    assert np.isfinite(part2["mu_star"]).all()
+
+
 def test_morris_ranks_an_interaction_as_spread() -> None:
     factors = _lin("abc")
     x = sens.design(factors, "morris", 10, seed=2)
@@ -168,9 +184,12 @@ def test_engine_ranks_tornado_direction_and_not_finite_endpoints() -> None:
     assert t.loc["growth", "change"] < 0  # faster growth, shorter survival
     assert t.loc["growth", "at_low"] == pytest.approx(10 / 0.5 + 0.2)
     assert t.loc["kill", "change"] == pytest.approx(2.0 * 0.99)
-    # an endpoint that is infinite at some points has no index, and a note says why
-    pfs = idx[idx["endpoint"] == "median_PFS_mo"]
-    assert pfs["mu_star"].isna().all()
+    # an endpoint that is infinite at some points gets indices from the elementary effects
+    # between finite points (here: none for kill, whose every step crosses k = 0.15), and a
+    # note says so
+    pfs = idx[idx["endpoint"] == "median_PFS_mo"].set_index("parameter")
+    assert pfs.loc["kill", "effects"] == 0 and np.isnan(pfs.loc["kill", "mu_star"])
+    assert 0 < pfs.loc["growth", "effects"] < 3 and pfs.loc["growth", "mu_star"] == 0
     assert any("median_PFS_mo" in s and "not finite" in s for s in notes)
 
 

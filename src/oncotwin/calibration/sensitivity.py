@@ -62,7 +62,9 @@ __all__ = [
     "SensitivityResult",
     "calibration_factors",
     "inert_quantities",
+    "morris_effects",
     "morris_indices",
+    "morris_partial",
     "parameter_factors",
     "parse_vary",
     "run_sensitivity",
@@ -340,12 +342,52 @@ def morris_indices(
     return pd.DataFrame(
         {
             "parameter": [f.name for f in factors],
+            "effects": len(x) // (len(factors) + 1),
             "mu": np.asarray(r["mu"], float),
             "mu_star": np.asarray(r["mu_star"], float),
             "mu_star_conf": np.asarray(r["mu_star_conf"], float),
             "sigma": np.asarray(r["sigma"], float),
         }
     )
+
+
+def morris_effects(factors: Sequence[Factor], x: np.ndarray, y: np.ndarray) -> list[np.ndarray]:
+    """The elementary effects of each factor along the trajectories of a Morris design ``x``
+    (blocks of ``factors + 1`` rows, consecutive rows differing in one factor): the change in
+    ``y`` per move across the factor's whole range, NaN where either end is not finite."""
+    x = np.asarray(x, float)
+    y = np.asarray(y, float)
+    d = len(factors)
+    width = np.array([f.bounds[1] - f.bounds[0] for f in factors])
+    out: list[list[float]] = [[] for _ in range(d)]
+    for start in range(0, len(x) - d, d + 1):
+        for j in range(start, start + d):
+            step = (x[j + 1] - x[j]) / width
+            i = int(np.argmax(np.abs(step)))
+            with np.errstate(invalid="ignore"):
+                out[i].append((y[j + 1] - y[j]) / step[i])
+    return [np.asarray(e, float) for e in out]
+
+
+def morris_partial(factors: Sequence[Factor], x: np.ndarray, y: np.ndarray) -> pd.DataFrame:
+    """Morris ``mu``, ``mu_star`` and ``sigma`` from the elementary effects whose two ends are
+    finite (``effects`` of them per factor): for an endpoint that is not finite at some design
+    points (a median not reached). Same values as :func:`morris_indices` when every point is
+    finite; no bootstrap interval."""
+    rows = []
+    for f, e in zip(factors, morris_effects(factors, x, y), strict=True):
+        e = e[np.isfinite(e)]
+        rows.append(
+            {
+                "parameter": f.name,
+                "effects": len(e),
+                "mu": e.mean() if len(e) else np.nan,
+                "mu_star": np.abs(e).mean() if len(e) else np.nan,
+                "mu_star_conf": np.nan,
+                "sigma": e.std(ddof=1) if len(e) > 1 else np.nan,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def sobol_indices(factors: Sequence[Factor], y: np.ndarray, seed: int = 0) -> pd.DataFrame:
@@ -649,11 +691,19 @@ def _indices(
         y[g["point"].to_numpy(int)] = g["value"].to_numpy(float)
         unit = str(g["unit"].iloc[0]) if "unit" in g else ""
         bad = int((~np.isfinite(y)).sum())
-        if bad:
+        if bad and method == "morris":
+            idx = morris_partial(factors, x, y)
             notes.append(
                 f"{arm} {endpoint}: not finite at {bad} of {n} design points (a median not "
-                "reached or no value at the follow-up), no index; more patients or another "
-                "endpoint helps"
+                "reached or no value at the follow-up); Morris indices from the "
+                f"{int(idx['effects'].min())}-{int(idx['effects'].max())} elementary effects per "
+                "factor between finite points (no confidence interval)"
+            )
+        elif bad:
+            notes.append(
+                f"{arm} {endpoint}: not finite at {bad} of {n} design points (a median not "
+                "reached or no value at the follow-up), no Sobol' index; more patients or "
+                "another endpoint helps"
             )
             idx = pd.DataFrame({"parameter": [f.name for f in factors]})
         elif method == "morris":
@@ -664,7 +714,7 @@ def _indices(
             idx.assign(arm=arm, endpoint=endpoint, unit=unit, method=method, points=n - bad)
         )
     cols = ["parameter", "arm", "endpoint", "unit", "method", "points"]
-    cols += ["mu", "mu_star", "mu_star_conf", "sigma"] if method == "morris" else []
+    cols += ["effects", "mu", "mu_star", "mu_star_conf", "sigma"] if method == "morris" else []
     cols += ["S1", "S1_conf", "ST", "ST_conf"] if method == "sobol" else []
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=cols)
     return df.reindex(columns=cols), notes
@@ -829,7 +879,8 @@ def screen_calibration(
     Returns columns target_id, example, arm, endpoint, quantity, mu_star (endpoint unit per
     move across the quantity's whole theta range), mu_star_conf, sigma, mu_star_norm
     (``mu_star`` / the largest ``mu_star`` of that target, in [0, 1]; 0 when nothing moves
-    it; NaN when the simulated endpoint is not finite at some point) and rank (1 = most
+    it; from the elementary effects between finite points where the simulated endpoint
+    is not finite at some points, NaN when none is left) and rank (1 = most
     influential). Feed it to :func:`inert_quantities` to find the quantities a calibration
     can fix. With ``out``, points are stored in ``out/<example>/points.csv`` (resumable).
     """
