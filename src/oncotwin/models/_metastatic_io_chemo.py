@@ -134,6 +134,24 @@ def _elimination(drug: Drug) -> float:
     return float(drug.pk["CL"].value) / _volume(drug)
 
 
+#: Fastest elimination [1/day] a drug compartment of the model gets (half-life >= ln 2 / 12 d,
+#: about 1.4 h). Fluorouracil (k ~ 140/day), gemcitabine (~130/day), bendamustine, dacarbazine
+#: and capecitabine are cleared within minutes; their true rate constants made the whole model
+#: stiff for every patient, dosed or not (explicit steps of minutes over years of follow-up).
+#: The effects are linear in exposure, so the cap changes only the within-day time course:
+#: the exposure rate ``k A / D`` still integrates to dose / D, and the concentration that
+#: drives myelosuppression is scaled by ``k_model / k_true`` so that its integral stays
+#: AUC = dose / CL (a modelling choice; drugs dosed by AUC keep their patient's own rate).
+MAX_ELIMINATION_PER_DAY = 12.0
+
+
+def _model_elimination(drug: Drug) -> float:
+    """The rate constant [1/day] of the drug's compartment: the catalog's, capped at
+    :data:`MAX_ELIMINATION_PER_DAY` (drugs dosed by AUC are never capped)."""
+    k = _elimination(drug)
+    return k if drug.auc_dosing else min(k, MAX_ELIMINATION_PER_DAY)
+
+
 #: 1 mL/min in L/day (1440 min/day / 1000 mL/L).
 _ML_MIN_TO_L_DAY = sp.Rational(1440, 1000)
 #: Calvert 1989: total carboplatin clearance = GFR + 25 mL/min (the non-renal part).
@@ -154,7 +172,7 @@ def _elimination_rate(io: _Build, drug: Drug) -> sp.Expr:
     ``CL_i / (V1 + V2)`` with the Calvert clearance :func:`clearance_l_day`."""
     if drug.auc_dosing:
         return clearance_l_day(io, drug) / sp.Float(_volume(drug))
-    return sp.Float(_elimination(drug))
+    return sp.Float(_model_elimination(drug))
 
 
 def _check(drug: Drug) -> None:
@@ -235,7 +253,8 @@ def _exposure_rates(io: _Build, *, unit: str = "standard_dose_mg") -> dict[str, 
         dose = getattr(d, unit)
         if dose:
             key = drug_key(d.name)
-            out[d.name] = sp.Float(_elimination(d) / dose) * io.v[f"chemo_{key}"]
+            k = _elimination(d) if d.auc_dosing else _model_elimination(d)
+            out[d.name] = sp.Float(k / dose) * io.v[f"chemo_{key}"]
     return out
 
 
@@ -269,7 +288,9 @@ def _declare_effects(io: _Build) -> None:
     myelo = _ZERO
     for d in chemo_drugs():
         key = drug_key(d.name)
-        myelo += sp.Float(d.pd["myelo_slope"].value / _volume(d)) * v[f"chemo_{key}"]
+        # concentration A / V, scaled by k_model / k_true where the rate is capped (AUC kept)
+        scale = 1.0 if d.auc_dosing else _model_elimination(d) / _elimination(d)
+        myelo += sp.Float(d.pd["myelo_slope"].value * scale / _volume(d)) * v[f"chemo_{key}"]
     kill = _ZERO
     for c in _classes_used():
         c_key = drug_key(c)
