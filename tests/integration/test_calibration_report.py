@@ -124,7 +124,8 @@ def test_interval_score_by_hand():
     assert interval_score(10.0, 20.0, 25.0) == pytest.approx(10.0 + 40.0 * 5.0)  # above
     assert interval_score(10.0, 20.0, 8.0) == pytest.approx(10.0 + 40.0 * 2.0)  # below
     assert interval_score(10.0, 20.0, 25.0, alpha=0.1) == pytest.approx(10.0 + 20.0 * 5.0)
-    assert math.isnan(interval_score(10.0, math.inf, 25.0))
+    assert interval_score(10.0, math.inf, 25.0) == math.inf  # a median not reached: unbounded
+    assert math.isnan(interval_score(10.0, math.nan, 25.0))
     np.testing.assert_allclose(interval_score([0, 0], [1, 1], [0.5, 2.0]), [1.0, 41.0])
     with pytest.raises(Exception, match="alpha"):
         interval_score(0, 1, 0.5, alpha=1.5)
@@ -234,7 +235,11 @@ def test_posterior_emulator_and_history_are_shown_when_saved(store_dir, setting)
     assert "0.125" in html  # the wave's fraction of the prior box not implausible
     assert "median R&sup2; 0.90" in html
     quantities = html.split('id="quantities"')[1]
-    assert names[0] in quantities and "tau_response" in quantities and "half-normal" in quantities
+    assert (
+        names[0] in quantities
+        and "tau_response" in quantities
+        and "half-normal, scale 0.5" in quantities
+    )
 
 
 def test_cli_report_writes_the_html(store_dir, setting, monkeypatch):

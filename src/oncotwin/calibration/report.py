@@ -131,7 +131,8 @@ def interval_score(lo: Any, hi: Any, y: Any, alpha: float = ALPHA) -> Any:
     ``(hi - lo) + (2 / alpha) (lo - y)+ + (2 / alpha) (y - hi)+`` (Gneiting & Raftery 2007,
     eq. 43): the width, plus a penalty growing with the distance of a miss; lower is better,
     and the expected score is smallest for the true quantiles. Works elementwise on arrays;
-    NaN where an input is NaN or infinite.
+    NaN where an input is NaN or ``y`` is infinite, ``inf`` for an unbounded interval (e.g. a
+    median not reached in the simulations).
 
     Examples
     --------
@@ -139,6 +140,8 @@ def interval_score(lo: Any, hi: Any, y: Any, alpha: float = ALPHA) -> Any:
     38.0
     >>> round(interval_score(2.25, 11.75, 44.8), 2)
     1331.5
+    >>> interval_score(5.0, float("inf"), 26.3)
+    inf
     """
     if not 0 < alpha < 1:
         raise OncotwinError(f"alpha={alpha!r}; give 0 < alpha < 1 (0.05 for 95% intervals)")
@@ -149,8 +152,9 @@ def interval_score(lo: Any, hi: Any, y: Any, alpha: float = ALPHA) -> Any:
             + (2.0 / alpha) * np.maximum(lo_a - y_a, 0.0)
             + (2.0 / alpha) * np.maximum(y_a - hi_a, 0.0)
         )
+    unbounded = (np.isneginf(lo_a) | np.isposinf(hi_a)) & ~(np.isnan(lo_a) | np.isnan(hi_a))
     finite = np.isfinite(lo_a) & np.isfinite(hi_a) & np.isfinite(y_a)
-    out = np.where(finite, score, np.nan)
+    out = np.where(finite, score, np.where(unbounded & np.isfinite(y_a), np.inf, np.nan))
     return float(out) if out.ndim == 0 else out
 
 
@@ -170,7 +174,7 @@ def observed_interval(target: Any, level: float = 1 - ALPHA) -> tuple[float, flo
     (39.8, 60.2)
     >>> [round(v, 2) for v in observed_interval(T(observed=10.0, law="lognormal", n=50,
     ...                                          se=0.1))]
-    [8.22, 12.16]
+    [8.22, 12.17]
     """
     from scipy.stats import beta, norm
 
@@ -611,7 +615,9 @@ def _yes(v: Any) -> str:
 
 
 def _score(x: float) -> str:
-    return '<span class="na">–</span>' if not np.isfinite(x) else f"{x:.3g}"
+    if np.isnan(x):
+        return '<span class="na">–</span>'
+    return "&infin;" if np.isinf(x) else f"{x:.3g}"
 
 
 def _mult_range(lo: float, hi: float) -> str:
@@ -909,6 +915,13 @@ def _targets_section(run: _Run, table: pd.DataFrame, figs: Mapping[str, str]) ->
     parts.append(_html_table(pd.DataFrame(summ), text_cols=("class",)))
     if n_prior == 0:
         parts.append(f"<p>Prior intervals: {NOT_YET} (no simulated values in the store).</p>")
+    elif n_prior < len(table):
+        missing = table.loc[table["prior_low"].isna(), "example"].unique()
+        parts.append(
+            f"<p>{len(table) - n_prior} of {len(table)} targets have no prior interval: their "
+            f"example trials were not simulated in the first wave ({_e(', '.join(missing))})."
+            "</p>"
+        )
     if not has_post:
         parts.append(
             f"<p>Posterior intervals: <b>{NOT_YET}</b> (no posterior draws in "
@@ -916,8 +929,11 @@ def _targets_section(run: _Run, table: pd.DataFrame, figs: Mapping[str, str]) ->
         )
     for key, heading, _x, _log in ENDPOINT_CLASSES:
         if key in figs:
-            parts.append(_img(figs[key], f"{heading}: observed (95% CI) vs prior and posterior"
-                                         " intervals of the model value"))  # fmt: skip
+            cap = (
+                f"{heading}: observed (95% CI) vs prior and posterior intervals of the model "
+                "value (a bar reaching the right edge is unbounded: a median not reached)"
+            )
+            parts.append(_img(figs[key], cap))
     for ex, sub in table.groupby("example", sort=True):
         parts.append(f"<h3>{_e(ex)}</h3>")
         rows = []
@@ -946,9 +962,9 @@ def _targets_section(run: _Run, table: pd.DataFrame, figs: Mapping[str, str]) ->
 
 
 def _median(col: pd.Series) -> float:
-    """Median of the finite values (NaN, silently, when there are none)."""
+    """Median of the non-NaN values (NaN, silently, when there are none)."""
     x = col.to_numpy(dtype=float)
-    x = x[np.isfinite(x)]
+    x = x[~np.isnan(x)]
     return float(np.median(x)) if x.size else math.nan
 
 
@@ -1090,7 +1106,9 @@ def _quantity_section(run: _Run, max_pairs: int = 6) -> str:
                 prior = f"{blo:.3f}, {bhi:.3f} ({_mult_range(blo, bhi)})"
                 mult = f"&times;{math.exp(med):.3g} ({_mult_range(lo, hi)})"
             else:
-                c, prior, mult = math.nan, "half-normal, scale 0.5", "–"
+                scale = getattr(run.hierarchy, "tau_prior_scale", None)
+                prior = "half-normal" + (f", scale {scale:g}" if scale is not None else "")
+                c, mult = math.nan, "–"
             row = {
                 "quantity": _e(n),
                 "prior theta bounds (multiplier)": prior,
