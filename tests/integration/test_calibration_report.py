@@ -261,3 +261,33 @@ def test_a_folder_without_a_store_is_refused_with_the_fix(tmp_path, setting):
         write_report(tmp_path / "nothing", targets=targets)
     with pytest.raises(Exception, match="nothing to save"):
         save_analysis(tmp_path)
+
+
+def test_the_emulators_history_matching_is_read_from_save_analysis(store_dir, setting):
+    """save_analysis with the real emulator and history matching (H3's modules), fitted on the
+    synthetic wave: the unreachable target is unreachable for the emulator too."""
+    pytest.importorskip("sklearn")
+    emulator_mod = pytest.importorskip("oncotwin.calibration.emulator")
+    history_mod = pytest.importorskip("oncotwin.calibration.history")
+    targets, h = setting
+    use = [t for t in targets if t.target_id in (CHECKED, UNREACHABLE)]
+    store = CalibrationStore.open(store_dir)
+    sets = store.sets(1)
+    names = [q.name for q in h.free][:2]
+    vals = store.target_values(use, wave=1)
+    y = np.column_stack(
+        [emulator_mod.to_link(t.law, vals[t.target_id].to_numpy(), n=PATIENTS) for t in use]
+    )
+    bounds = np.array([[q.lower, q.upper] for q in h.free][:2])
+    em = emulator_mod.Emulator(bounds, folds=3, restarts=1).fit(
+        sets[names].to_numpy(), y, [t.target_id for t in use], inputs=names
+    )
+    hm = history_mod.HistoryMatch(em, use, n_sim=PATIENTS, kth=1)
+    save_analysis(store_dir, wave=1, emulator=em, history=hm, theta=sets[names].to_numpy())
+    imp = pd.read_csv(store_dir / "analysis" / "implausibility.csv").set_index("target")
+    assert not imp.loc[UNREACHABLE, "reachable"] and imp.loc[CHECKED, "reachable"]
+    html = write_report(store_dir, targets=targets).read_text(encoding="utf-8")
+    defects = html.split('id="defects"')[1].split("</section>")[0]
+    assert "emulator: implausible everywhere in the prior box" in defects
+    assert "Emulator: held-out R&sup2; per target" in html
+    assert f"Posterior intervals: <b>{NOT_YET}</b>" in html  # no posterior saved
