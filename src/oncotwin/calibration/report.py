@@ -28,6 +28,15 @@ Sections:
    bounds, or, before a posterior exists, the design's coverage of the prior box.
 
 A part that does not exist yet (no posterior, no emulator) is reported as "not yet computed".
+After fitting, keep the results beside the store for the report (and for later sessions)::
+
+    save_analysis(out, wave=n, emulator=em, history=hm, posterior=post, theta=points)
+
+writes ``out/analysis/*.csv`` (:data:`ANALYSIS_FILES`): the emulator's held-out scores, the
+wave's fraction of the prior box not implausible and each target's reachability at
+``points``, and the posterior's draws, diagnostics and predictive intervals (the targets CSV
+keeps the posterior's new-arm interval too, ``post_new_low``/``post_new_high``: the model value
+plus the trial random effect and the sampling noise at the trial's n).
 
 Research simulation (oncotwin): not medical advice.
 
@@ -947,14 +956,14 @@ def _targets_section(run: _Run, table: pd.DataFrame, figs: Mapping[str, str]) ->
                     "arm": _e(r["arm"]),
                     "target": _e(r["target_id"]),
                     "observed (95% CI)": obs,
-                    "prior": _interval(r["prior_low"], r["prior_high"], r),
-                    "width": _score(r["prior_width"]),
-                    "IS": _score(r["prior_score"]),
-                    "in": _yes(r["prior_inside"]),
-                    "posterior": _interval(r["post_low"], r["post_high"], r),
-                    "width ": _score(r["post_width"]),
-                    "IS ": _score(r["post_score"]),
-                    "in ": _yes(r["post_inside"]),
+                    "prior interval": _interval(r["prior_low"], r["prior_high"], r),
+                    "prior width": _score(r["prior_width"]),
+                    "prior IS": _score(r["prior_score"]),
+                    "in prior": _yes(r["prior_inside"]),
+                    "posterior interval": _interval(r["post_low"], r["post_high"], r),
+                    "posterior width": _score(r["post_width"]),
+                    "posterior IS": _score(r["post_score"]),
+                    "in posterior": _yes(r["post_inside"]),
                 }
             )
         parts.append(_html_table(pd.DataFrame(rows), text_cols=("arm", "target")))
