@@ -632,12 +632,14 @@ def tornado_png(result: SensitivityResult) -> bytes:
     import matplotlib.pyplot as plt
 
     t = result.tornado
-    endpoints = list(dict.fromkeys(t["endpoint"])) if len(t) else []
-    arms = list(dict.fromkeys(t["arm"])) if len(t) else []
+    order = result.indices if len(result.indices) else t  # the summary's order, not sorted
+    endpoints = [e for e in dict.fromkeys(order["endpoint"]) if e in set(t["endpoint"])]
+    arms = [a for a in dict.fromkeys(order["arm"]) if a in set(t["arm"])]
     nr, nc = max(1, len(endpoints)), max(1, len(arms))
     fig, axes = plt.subplots(
         nr, nc, figsize=(4.2 * nc, 0.5 + (0.35 * len(result.factors) + 0.9) * nr), squeeze=False
     )
+    colours = {"at_low": "#4c72b0", "at_high": "#dd8452"}
     for i, ep in enumerate(endpoints):
         for j, arm in enumerate(arms):
             ax = axes[i][j]
@@ -648,18 +650,31 @@ def tornado_png(result: SensitivityResult) -> bytes:
             d["size"] = d["change"].abs()
             d = d.sort_values("size", ascending=True, na_position="first")
             base = float(d["typical"].iloc[0])
-            ypos = np.arange(len(d))
+            finite = d[["at_low", "at_high"]].to_numpy(float)
+            finite = finite[np.isfinite(finite)]
+            ref = base if np.isfinite(base) else (float(finite.mean()) if finite.size else 0.0)
             for k, (_, r) in enumerate(d.iterrows()):
-                if not (np.isfinite(r["at_low"]) and np.isfinite(r["at_high"])):
-                    ax.text(base if np.isfinite(base) else 0, k, " not reached", va="center")
-                    continue
-                ax.barh(k, r["at_low"] - base, left=base, color="#4c72b0", height=0.6)
-                ax.barh(k, r["at_high"] - base, left=base, color="#dd8452", height=0.6)
+                missing = []
+                for col in ("at_low", "at_high"):
+                    if np.isfinite(r[col]) and np.isfinite(base):
+                        ax.barh(k, r[col] - base, left=base, color=colours[col], height=0.6)
+                    elif np.isfinite(r[col]):
+                        ax.plot([r[col]], [k], "o", color=colours[col], ms=5)
+                    else:
+                        why = "not reached" if np.isinf(r[col]) else "no value"
+                        missing.append(f"{col[3:]}: {why}")
+                if missing:
+                    label = "; ".join(missing)
+                    ax.text(ref, k, f" {label}", va="center", fontsize=7, color="#555")
             if np.isfinite(base):
                 ax.axvline(base, color="k", lw=0.8)
-            ax.margins(x=0.08)
-            ax.set_yticks(ypos, list(d["parameter"]), fontsize=8)
-            ax.set_title(f"{ep} - {arm}", fontsize=9)
+            ax.use_sticky_edges = False  # bars start at the typical value: keep a margin
+            ax.margins(x=0.1)
+            ax.set_yticks(np.arange(len(d)), list(d["parameter"]), fontsize=8)
+            title = f"{ep} - {arm}"
+            if not np.isfinite(base):
+                title += " (typical: not reached)" if np.isinf(base) else " (typical: no value)"
+            ax.set_title(title, fontsize=9)
             ax.tick_params(axis="x", labelsize=8)
     from matplotlib.patches import Patch
 
