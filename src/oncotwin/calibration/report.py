@@ -489,7 +489,7 @@ def _target_table(run: _Run) -> pd.DataFrame:
         )
         for p in ("prior", "post"):
             lo, hi = row[f"{p}_low"], row[f"{p}_high"]
-            row[f"{p}_width"] = hi - lo if np.isfinite(lo) and np.isfinite(hi) else math.nan
+            row[f"{p}_width"] = hi - lo if not (math.isnan(lo) or math.isnan(hi)) else math.nan
             if row["censored"]:  # a lower bound: no score; "inside" = the interval reaches it
                 row[f"{p}_score"] = math.nan
                 row[f"{p}_inside"] = bool(hi >= t.observed) if not math.isnan(hi) else None
@@ -872,7 +872,7 @@ def _quantities_html(run: _Run) -> str:
             "level": _e(q.level),
             "kind": _e(getattr(q, "kind", "")),
             "parameter(s)": _e(", ".join(q.parameters)),
-            "typical value": f"{q.value:.4g} {_e(q.unit)}",
+            "typical value": f"{q.value:.4g} {_e(q.unit if q.unit not in ('1', '-') else '')}",
             "prior multiplier": _mult_range(q.lower, q.upper),
             "theta bounds": f"{q.lower:.3f}, {q.upper:.3f}",
             "informing arms": len(q.arms),
