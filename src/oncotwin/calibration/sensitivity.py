@@ -600,6 +600,12 @@ class SensitivityResult:
             else "S1/ST: share of the endpoint's variance over the box explained by the factor "
             "alone / with its interactions (_conf: 95% bootstrap half-width)."
         )
+        figure_text = (
+            "Change in each endpoint from the low to the high value of each factor, one at a "
+            "time with the others at their typical values (sorted by size)."
+            if len(self.tornado)
+            else "No one-at-a-time runs (tornado off): the bars are the indices, sorted by size."
+        )
         return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>Sensitivity: {html.escape(self.trial)}</title>
 <style>body{{font-family:sans-serif;margin:2em;max-width:1200px}}
@@ -613,8 +619,7 @@ td,th{{padding:2px 6px;border-bottom:1px solid #ddd}}
 {self.simulations} simulations ({self.simulated_now} run now), {self.wall_s:.1f} s.</p>
 <h2>Factors</h2><ul>{factors}</ul>
 {"<h2>Notes</h2><ul>" + notes + "</ul>" if notes else ""}
-<h2>Tornado</h2><p>Change in each endpoint from the low to the high value of each factor, one at a
-time with the others at their typical values (sorted by size).</p>
+<h2>{"Tornado" if len(self.tornado) else "Indices by factor"}</h2><p>{figure_text}</p>
 <img src="data:image/png;base64,{base64.b64encode(png).decode()}" style="max-width:100%">
 <h2>Indices</h2><p>{html.escape(meaning)} typical/at_low/at_high/change: the one-at-a-time
 runs.</p>
@@ -631,6 +636,8 @@ def tornado_png(result: SensitivityResult) -> bytes:
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
+    if result.tornado.empty:
+        return _index_bars_png(result)
     t = result.tornado
     order = result.indices if len(result.indices) else t  # the summary's order, not sorted
     endpoints = [e for e in dict.fromkeys(order["endpoint"]) if e in set(t["endpoint"])]
@@ -684,6 +691,49 @@ def tornado_png(result: SensitivityResult) -> bytes:
         fontsize=8,
     )
     fig.suptitle(f"{result.trial}: one-at-a-time ranges ({DISCLAIMER})", fontsize=9)
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _index_bars_png(result: SensitivityResult) -> bytes:
+    """Without one-at-a-time runs: bars of mu_star (Morris, with its interval) or of S1 and
+    ST (Sobol'), per endpoint and arm, sorted by size."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    idx = result.indices
+    endpoints = list(dict.fromkeys(idx["endpoint"]))
+    arms = list(dict.fromkeys(idx["arm"]))
+    nr, nc = max(1, len(endpoints)), max(1, len(arms))
+    fig, axes = plt.subplots(
+        nr, nc, figsize=(4.2 * nc, 0.5 + (0.3 * len(result.factors) + 0.9) * nr), squeeze=False
+    )
+    col = "mu_star" if result.method == "morris" else "ST"
+    for i, ep in enumerate(endpoints):
+        for j, arm in enumerate(arms):
+            ax = axes[i][j]
+            d = idx[(idx["endpoint"] == ep) & (idx["arm"] == arm)]
+            d = d.sort_values(col, ascending=True, na_position="first")
+            if d.empty:
+                ax.axis("off")
+                continue
+            y = np.arange(len(d))
+            v = d[col].to_numpy(float)
+            err = d[f"{col}_conf"].to_numpy(float)
+            ax.barh(y, np.nan_to_num(v), xerr=np.where(np.isfinite(err), err, 0), height=0.6)
+            if result.method == "sobol":
+                ax.plot(np.nan_to_num(d["S1"].to_numpy(float)), y, "k|", ms=10, label="S1")
+            unit = str(d["unit"].iloc[0]) if result.method == "morris" else "share of variance"
+            ax.set_yticks(y, list(d["parameter"]), fontsize=8)
+            ax.set_title(f"{ep} - {arm}", fontsize=9)
+            ax.set_xlabel(f"{col} [{unit}]", fontsize=8)
+            ax.tick_params(axis="x", labelsize=8)
+    fig.suptitle(f"{result.trial}: {result.method} indices ({DISCLAIMER})", fontsize=9)
     fig.tight_layout(rect=(0, 0, 1, 0.97))
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110)
@@ -819,13 +869,15 @@ def run_sensitivity(
     to_overrides: Callable[[Mapping[str, float]], dict[str, float]] | None = None,
     progress: Progress | None = None,
     notes: Sequence[str] = (),
+    tornado: bool = True,
 ) -> SensitivityResult:
     """Sensitivity of ``trial``'s endpoints to ``factors`` (see the module docstring).
 
     ``size``: Morris trajectories or Sobol' base samples. ``to_overrides`` maps factor values
     to ``Trial.summary(parameters=...)`` (default: the values are the parameters' typical
     values). With ``out``, finished points go to ``out/points.csv`` (a rerun skips them) and
-    the CSV, figure and HTML are written there.
+    the CSV, figure and HTML are written there. ``tornado=False`` skips the one-at-a-time
+    runs (``2 x factors + 1`` simulations); the figure then shows the index bars.
     """
     check_size(method, int(size))
     if int(patients) < 1:
@@ -852,6 +904,7 @@ def run_sensitivity(
         endpoints=eps,
         cache=cache,
         progress=progress,
+        tornado=tornado,
     )
     result = SensitivityResult(
         trial=trial.name,

@@ -2,7 +2,7 @@
 
     oncotwin sensitivity --example checkmate067 --vary growth_rate=0.002:0.008 \\
         --vary pd1_kill=0.01:0.2 --method morris --trajectories 4 --patients 60 --out sens/
-    oncotwin sensitivity --example keynote024 --vary-calibration --trajectories 2
+    oncotwin sensitivity --example keynote024 --vary-calibration --trajectories 2 --no-tornado
 
 Writes ``DIR/sensitivity.csv``, ``DIR/tornado.png`` and ``DIR/sensitivity.html``; finished
 design points are kept in ``DIR/points.csv`` and skipped when the same command runs again.
@@ -90,6 +90,13 @@ def sensitivity_cmd(
     endpoints: Annotated[
         str, typer.Option(help="Comma-separated endpoints, e.g. ORR,median_OS_mo,HR_OS.")
     ] = "ORR,median_PFS_mo,median_OS_mo,OS_12mo",
+    tornado: Annotated[
+        bool,
+        typer.Option(
+            help="One-at-a-time runs for the tornado plot (2 x factors + 1 simulations); "
+            "without them the figure shows the index bars."
+        ),
+    ] = True,
     out: Annotated[
         Path | None, typer.Option(help="Output folder (default: sensitivity-<trial>).")
     ] = None,
@@ -140,6 +147,7 @@ def sensitivity_cmd(
                 to_overrides=to_overrides,
                 progress=progress,
                 notes=notes,
+                tornado=tornado,
             )
     except OncotwinError as exc:
         raise _fail(exc) from None
