@@ -226,3 +226,29 @@ def test_inert_quantities_are_below_the_threshold_for_every_target() -> None:
     )
     assert sens.inert_quantities(screen) == ["q3"]
     assert sens.inert_quantities(screen, threshold=0.6) == ["q2", "q3"]
+
+
+def test_refused_points_are_left_out_with_a_note_and_all_refused_raises() -> None:
+    fake = FakeTrial()
+
+    def picky(overrides: dict[str, float]) -> pd.DataFrame:
+        if overrides["kill"] > 0.9:
+            raise OncotwinError("kill outside its valid range")
+        return fake(overrides)
+
+    kw = dict(to_overrides=dict, method="morris", size=4, seed=2, endpoints=["ORR"])
+    idx, tor, n, _, notes = sens.analyse(_fake_factors(), picky, **kw)
+    x = np.vstack([sens.design(_fake_factors(), "morris", 4, 2), sens.oat_design(_fake_factors())])
+    refused = int((np.exp(x[:, 1]) > 0.9).sum())  # kill is log-scaled
+    assert 0 < refused < n
+    assert notes[0].startswith(f"{refused} of {n} simulations refused")
+    assert "kill outside its valid range" in notes[0]
+    orr = idx.set_index("parameter")
+    assert orr.loc["kill", "effects"] < 4 and orr.loc["kill", "mu_star"] > 0
+    assert np.isnan(tor.set_index("parameter").loc["kill", "at_high"])
+
+    def never(overrides: dict[str, float]) -> pd.DataFrame:
+        raise OncotwinError("refused")
+
+    with pytest.raises(OncotwinError, match="refused"):
+        sens.analyse(_fake_factors(), never, **kw)

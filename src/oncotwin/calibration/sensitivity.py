@@ -517,10 +517,14 @@ def run_points(
     progress: Progress | None = None,
     offset: int = 0,
     total: int | None = None,
+    failures: list[str] | None = None,
 ) -> pd.DataFrame:
     """Simulate every row of ``x`` (skipping those in ``cache``); long frame point, arm,
-    endpoint, value, unit."""
+    endpoint, value, unit. A point whose simulation is refused (e.g. a patient's value pushed
+    outside the parameter's valid range) gives no rows and its message goes to ``failures``
+    (not stored: a rerun tries it again); when every point fails, the first error is raised."""
     frames = []
+    first_error: OncotwinError | None = None
     total = len(x) if total is None else total
     for i, row in enumerate(np.asarray(x, float)):
         values = {f.name: f.value(xi) for f, xi in zip(factors, row, strict=True)}
@@ -530,11 +534,23 @@ def run_points(
         if got is None:
             if progress is not None:
                 progress(offset + i, total, f"{kind} point {i + 1}/{len(x)}")
-            got = _summary_rows(simulate(overrides), endpoints)
-            cache.put(key, kind, overrides, got)
-        frames.append(got.assign(point=i))
+            try:
+                got = _summary_rows(simulate(overrides), endpoints)
+            except OncotwinError as exc:
+                first_error = first_error or exc
+                if failures is not None:
+                    failures.append(f"{kind} point {i + 1}: {exc}")
+                got = None
+            if got is not None:
+                cache.put(key, kind, overrides, got)
+        if got is not None:
+            frames.append(got.assign(point=i))
         if progress is not None:
             progress(offset + i + 1, total, f"{kind} point {i + 1}/{len(x)}")
+    if not frames:
+        if first_error is not None:
+            raise first_error
+        return pd.DataFrame(columns=["arm", "endpoint", "value", "unit", "point"])
     return pd.concat(frames, ignore_index=True)
 
 
@@ -810,7 +826,14 @@ def analyse(
     cache = cache if cache is not None else PointCache(None)
     before = len(cache)
     total = len(x) + len(xo)
-    common = dict(identity=identity, cache=cache, endpoints=endpoints, progress=progress)
+    failures: list[str] = []
+    common = dict(
+        identity=identity,
+        cache=cache,
+        endpoints=endpoints,
+        progress=progress,
+        failures=failures,
+    )
     res = run_points(factors, x, to_overrides, simulate, kind=method, total=total, **common)  # type: ignore[arg-type]
     idx, notes = _indices(factors, method, x, res, seed)
     tor = pd.DataFrame(
@@ -828,6 +851,12 @@ def analyse(
             **common,
         )  # type: ignore[arg-type]
         tor = tornado_table(factors, oat)
+    if failures:
+        notes.insert(
+            0,
+            f"{len(failures)} of {total} simulations refused (their points are left out of "
+            f"the indices; not stored, a rerun tries them again); first: {failures[0]}",
+        )
     return idx, tor, total, len(cache) - before, notes
 
 
