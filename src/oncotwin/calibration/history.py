@@ -118,7 +118,7 @@ def observation_variance(t: TargetLike) -> float:
     >>> from types import SimpleNamespace as T
     >>> round(observation_variance(T(target_id="a", observed=50.0, law="binomial", n=99,
     ...                              se=None)), 4)
-    0.04
+    0.0404
     >>> observation_variance(T(target_id="b", observed=12.0, law="lognormal", n=99, se=0.2))
     0.04000000000000001
     """

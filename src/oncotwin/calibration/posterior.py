@@ -347,9 +347,11 @@ class PosteriorSampler:
                 st = sample_kernel(st, model_args=data)
                 return st, (st.z, st.diverging)
 
-            state, _ = jax.lax.scan(step, state, None, length=warmup)
-            _, (zs, div) = jax.lax.scan(step, state, None, length=samples)
-            return zs, div
+            # one scan over warmup + sampling (the kernel adapts while i < warmup): the
+            # NUTS step is compiled once, not twice
+            _, (zs, div) = jax.lax.scan(step, state, None, length=warmup + samples)
+            keep = jax.tree_util.tree_map(lambda a: a[warmup:], zs)
+            return keep, div[warmup:]
 
         runner = jax.jit(jax.vmap(one_chain, in_axes=(0, 0, None)))
         self._sites = list(info.param_info.z)
