@@ -965,6 +965,7 @@ def screen_calibration(
     targets: Sequence[Any] | None = None,
     out: str | Path | None = None,
     progress: Progress | None = None,
+    exclude: Sequence[str] = (),
 ) -> pd.DataFrame:
     """Rank the free calibration quantities per calibration target by Morris ``mu_star``.
 
@@ -978,8 +979,10 @@ def screen_calibration(
     (``mu_star`` / the largest ``mu_star`` of that target, in [0, 1]; 0 when nothing moves
     it; from the elementary effects between finite points where the simulated endpoint
     is not finite at some points, NaN when none is left) and rank (1 = most
-    influential). Feed it to :func:`inert_quantities` to find the quantities a calibration
-    can fix. With ``out``, points are stored in ``out/<example>/points.csv`` (resumable).
+    influential); ``.attrs["notes"]`` lists refused simulations, endpoints that are not
+    finite at some points and quantities left out. Feed it to :func:`inert_quantities` to
+    find the quantities a calibration can fix; ``exclude`` names quantities to leave at 0.
+    With ``out``, points are stored in ``out/<example>/points.csv`` (resumable).
     """
     from oncotwin.trials import Trial
 
@@ -989,6 +992,7 @@ def screen_calibration(
         targets = load_targets()
     check_size("morris", int(trajectories))
     frames = []
+    notes: list[str] = []
     for ex in examples:
         ts = [t for t in targets if t.example == ex]
         if not ts:
@@ -999,7 +1003,12 @@ def screen_calibration(
                 )
             )
         trial = Trial.from_example(ex)
-        factors, _ = calibration_factors(hierarchy, ex)
+        for name in exclude:
+            hierarchy.quantity(name)  # did-you-mean for an unknown name
+        factors, skipped = calibration_factors(hierarchy, ex)
+        factors = [f for f in factors if f.name not in set(exclude)]
+        if not factors:
+            raise OncotwinError(f"exclude: every quantity of {ex} is excluded; nothing to screen")
         cache = PointCache(None)
         if out is not None:
             d = Path(out) / ex
@@ -1013,7 +1022,8 @@ def screen_calibration(
             return hierarchy.overrides(values, ex)
 
         endpoints = sorted({t.endpoint for t in ts})
-        idx, _, _, _, _ = analyse(
+        notes += [f"{ex}: {n}" for n in skipped]
+        idx, _, _, _, ex_notes = analyse(
             factors,
             simulate,
             to_overrides=to_overrides,
@@ -1026,6 +1036,7 @@ def screen_calibration(
             cache=cache,
             progress=progress,
         )
+        notes += [f"{ex}: {n}" for n in ex_notes]
         for t in ts:
             d = idx[(idx["arm"] == t.arm) & (idx["endpoint"] == t.endpoint)]
             if d.empty:
@@ -1039,9 +1050,9 @@ def screen_calibration(
             frames.append(d)
     cols = ["target_id", "example", "arm", "endpoint", "quantity", "mu_star", "mu_star_conf"]
     cols += ["sigma", "mu_star_norm", "rank"]
-    if not frames:
-        return pd.DataFrame(columns=cols)
-    return pd.concat(frames, ignore_index=True)[cols]
+    table = pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+    table.attrs["notes"] = notes
+    return table
 
 
 def inert_quantities(screen: pd.DataFrame, threshold: float = 0.05) -> list[str]:
