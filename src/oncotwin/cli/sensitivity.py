@@ -26,6 +26,8 @@ __all__ = ["sensitivity_cmd"]
 console = Console()
 err_console = Console(stderr=True)
 
+#: Factors listed per endpoint in the console ranking (all of them are in the CSV).
+TOP = 6
 #: Virtual patients per design point unless --patients is given.
 DEFAULT_PATIENTS = 100
 
@@ -163,7 +165,11 @@ def _print(result: Any, out: Path) -> None:
     for (arm, endpoint), d in idx.groupby(["arm", "endpoint"], sort=False):
         unit = str(d["unit"].iloc[0]) if len(d) else ""
         d = d.dropna(subset=[col]).sort_values(col, ascending=False)
-        cells = ", ".join(f"{r.parameter} {getattr(r, col):.3g}" for r in d.itertuples())
+        shown = d.head(TOP)
+        cells = ", ".join(f"{r.parameter} {getattr(r, col):.3g}" for r in shown.itertuples())
+        if len(d) > TOP:
+            zero = int((d[col].iloc[TOP:] == 0).sum())
+            cells += f", ... {len(d) - TOP} more ({zero} with {col} = 0; see sensitivity.csv)"
         label = f"{endpoint} [{unit}]" if unit else str(endpoint)
         table.add_row(escape(str(arm)), escape(label), escape(cells or "no index"))
     console.print(table)
