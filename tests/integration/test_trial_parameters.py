@@ -71,3 +71,15 @@ def test_overrides_change_the_values_hash(trial):
     b = trial.plan(patients=N, parameters={"priming_rate": 1.0}).parameters_hash()
     assert a != b and len(b) == 16
     assert np.isfinite(trial.plan(patients=N, parameters={"priming_rate": 1.0}).seed)
+
+
+def test_a_scaled_tail_beyond_a_physical_bound_is_truncated_not_refused():
+    """antigen_negative_fraction (upper bound 1) has a log-SD of 4.6: scaled to a median of
+    0.01, some patients' draws exceed 1; they are truncated at the bound."""
+    plan = Trial.from_example("zuma1").plan(
+        patients=40, seed=2, parameters={"antigen_negative_fraction": 0.01}
+    )
+    tables = simulate_chunk(plan, 0)
+    assert len(tables["outcomes"]) == 40
+    col = plan.model().parameter_index("antigen_negative_fraction")
+    assert col in plan.parameter_factors()

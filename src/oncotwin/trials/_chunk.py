@@ -312,8 +312,12 @@ def simulate_chunk(plan: TrialPlan, chunk_id: int) -> dict[str, pd.DataFrame]:
     )
     if plan.parameters:  # new typical values: scale each patient's value
         params = vp.population.params.copy()
+        model = vp.model
         for col, factor in plan.parameter_factors().items():
             params[:, col] *= factor
+            # the log-normal tail of a scaled parameter is truncated at its physical bound
+            rec = model.parameters[model.parameter_names[col]]
+            params[:, col] = np.clip(params[:, col], rec.lower, rec.upper)
         vp = vp.with_population(replace(vp.population, params=params))
     arm_idx = np.asarray(plan.spec.arm_of(ids))
     out: dict[str, list[pd.DataFrame]] = {
