@@ -11,6 +11,7 @@ endpoint (nominal 50/90/95%) and a chi-square p-value of each rank histogram.
     python benchmarks/calibration_recovery.py                  # 100 replicates (~10-30 min)
     python benchmarks/calibration_recovery.py --replicates 20 --no-emulator-variance
     python benchmarks/calibration_recovery.py --csv sbc.csv    # the per-replicate table
+    python benchmarks/calibration_recovery.py --no-mc-variance # without V_mc (comparison)
 
 Needs ``pip install 'oncotwin[calibrate]'``.
 """
@@ -33,6 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--samples", type=int, default=400)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-emulator-variance", action="store_true")
+    ap.add_argument(
+        "--no-mc-variance",
+        action="store_true",
+        help="leave the runs' Monte Carlo variance out of the likelihood (for comparison)",
+    )
     ap.add_argument("--csv", default=None, help="write the per-replicate table here")
     args = ap.parse_args(argv)
 
@@ -52,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     sampler = PosteriorSampler(
         em,
         template,
-        n_sim=args.n_sim,
+        n_sim=None if args.no_mc_variance else args.n_sim,
         tau=0.0,
         warmup=args.warmup,
         samples=args.samples,
@@ -72,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"\nSBC: {args.replicates} replicates in {t_sbc:.0f} s "
         f"({t_sbc / max(args.replicates, 1):.1f} s each), emulator variance "
-        f"{'off' if args.no_emulator_variance else 'on'}, tau fixed at 0"
+        f"{'off' if args.no_emulator_variance else 'on'}, Monte Carlo variance "
+        f"{'off' if args.no_mc_variance else 'on'}, tau fixed at 0"
     )
     print(summary.round(3).to_string())
     par = table[table["kind"] == "parameter"]
