@@ -14,6 +14,23 @@ endpoint (nominal 50/90/95%) and a chi-square p-value of each rank histogram.
     python benchmarks/calibration_recovery.py --no-mc-variance # without V_mc (comparison)
 
 Needs ``pip install 'oncotwin[calibrate]'``.
+
+Measured (2026-12-03, 2 shared cores, defaults: 128 runs x 200 patients/arm, 4 chains x
+400 + 400, 100 replicates, seed 0; emulator held-out R^2 0.979-0.9999):
+
+| likelihood | parameters: 50 / 90 / 95% (n = 300) | endpoints: 90 / 95% (n = 700) |
+| --- | --- | --- |
+| default (V_em + V_mc) | 0.567 / 0.960 / 0.983 | 0.967 / 0.994 |
+| without V_em | 0.563 / 0.953 / 0.987 | 0.969 / 0.990 |
+| without V_mc | 0.497 / 0.943 / 0.973 | 0.746 / 0.806 |
+
+The default is somewhat conservative for the parameters (+7, +6, +3 points; rank-histogram
+chi-square p 0.007-0.05: ranks bunch in the middle) and honest-to-conservative for the
+endpoints; leaving out the runs' Monte Carlo variance makes parameter coverage nominal but
+the model's endpoint intervals far too narrow (the runs share their patients, so their
+sampling error is a common bias the emulator cannot see). The emulator variance is
+negligible here (R^2 >= 0.98). Max split R-hat 1.03, no divergent transitions; ~9 s per
+replicate with the emulator variance, ~4.5 s without.
 """
 
 from __future__ import annotations

@@ -30,7 +30,12 @@ The simulator must be cheap, so the method is tested on a toy trial, :class:`Toy
   (common random numbers, as :mod:`oncotwin.calibration.runner` does), so their Monte Carlo
   noise enters the likelihood as ``V_mc`` rather than through the emulator.
 
-The toy is a test of the statistics, not a model of any cancer.
+The toy is a test of the statistics, not a model of any cancer. Measured by
+``benchmarks/calibration_recovery.py`` (100 replicates, 128 runs x 200 patients per arm):
+central 50/90/95% intervals of the three quantities cover the planted values in 57/96/98% of
+the 300 cases (slightly conservative), the derived endpoints' 90/95% model intervals in
+97/99% of 700; without the runs' Monte Carlo variance the parameters cover at 50/94/97% but
+the endpoints only at 75/81%.
 """
 
 from __future__ import annotations
