@@ -208,10 +208,15 @@ def test_matches_tight_reference(case) -> None:
         events=ev.take(slice(0, 2)) if ev else None,
         options=SolverOptions(rtol=1e-8, atol=1e-20),
     )
+    # duration counters integrate a threshold indicator (days at grade >= 1): their error is
+    # set by how finely each solver resolves the crossing time, so they get 1e-4
+    loose = np.array([name.endswith("_days") for name in model.state_names])
     for i in range(2):
         ref = reference_solve(model, params[i], t, events=ev, patient=i, rtol=1e-11, atol=1e-22)
         scale = np.maximum(np.abs(ref).max(axis=0), 1e-12)
-        assert (np.abs(sol.y[i] - ref) / scale).max() < 1e-5
+        err = (np.abs(sol.y[i] - ref) / scale).max(axis=0)
+        assert err[~loose].max() < 1e-5, model.state_names[int(np.argmax(np.where(loose, 0, err)))]
+        assert not loose.any() or err[loose].max() < 1e-4
 
 
 def test_higher_dose_never_lowers_exposure(case) -> None:
