@@ -39,7 +39,7 @@ import pandas as pd
 
 from oncotwin.errors import OncotwinError
 
-__all__ = ["Emulator", "from_link", "require", "to_link"]
+__all__ = ["Emulator", "from_link", "require", "require_emulated", "to_link"]
 
 _INSTALL = "pip install 'oncotwin[calibrate]'"
 _SQRT5 = math.sqrt(5.0)
@@ -62,6 +62,19 @@ def require(module: str) -> Any:
             f"calibration needs the optional package {module.split('.')[0]!r}; "
             f"install it with: {_INSTALL}"
         ) from exc
+
+
+def require_emulated(targets: Sequence[Any], emulator: Emulator, who: str) -> None:
+    """Refuse an empty target list (``who`` needs at least one) and targets the emulator has
+    no model of, naming them."""
+    if not targets:
+        raise OncotwinError(f"{who} needs at least one target")
+    missing = [t.target_id for t in targets if t.target_id not in emulator.names]
+    if missing:
+        raise OncotwinError(
+            f"the emulator has no model of target(s) {', '.join(missing)}; fit it on "
+            "every target's simulated values"
+        )
 
 
 def to_link(law: str, values: Any, n: int | float | None = None) -> np.ndarray:

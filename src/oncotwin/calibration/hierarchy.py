@@ -50,6 +50,8 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from oncotwin.errors import OncotwinError, UnknownNameError, did_you_mean
+from oncotwin.models._metastatic_io_chemo import drug_key
+from oncotwin.pharmacology.catalog import CYTOTOXIC_CLASSES
 
 if TYPE_CHECKING:
     from oncotwin.calibration.targets import Target
@@ -194,18 +196,7 @@ INFORMED_BY: dict[str, Rule] = {
     "proteasome_kill": _class({"proteasome inhibitor"}, "proteasome inhibitor"),
     "glucocorticoid_kill": _class({"corticosteroid"}, "corticosteroid"),
     "chemo_sensitivity": _class({"chemotherapy"}, "chemotherapy"),
-    **{
-        f"chemo_logkill_{c.replace(' ', '_')}": _class({c}, f"{c} chemotherapy")
-        for c in (
-            "taxane",
-            "vinca alkaloid",
-            "platinum",
-            "antimetabolite",
-            "alkylating",
-            "topoisomerase inhibitor",
-            "anthracycline",
-        )
-    },
+    **{f"chemo_logkill_{drug_key(c)}": _class({c}, f"{c} chemotherapy") for c in CYTOTOXIC_CLASSES},
     # toxicity block
     "irae_hazard_pd1": _tox(
         [_PD1_AXIS], {"g3plus_AE"}, "anti-PD-1/PD-L1 with a grade >= 3 AE rate"

@@ -43,7 +43,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
-from oncotwin.calibration.emulator import Emulator, from_link, require, to_link
+from oncotwin.calibration.emulator import Emulator, from_link, require, require_emulated, to_link
 from oncotwin.errors import OncotwinError
 
 __all__ = [
@@ -202,14 +202,7 @@ class HistoryMatch:
         discrepancy_fraction: float = DISCREPANCY_FRACTION,
         discrepancy_tau: float = DISCREPANCY_TAU,
     ) -> None:
-        if not targets:
-            raise OncotwinError("history matching needs at least one target")
-        missing = [t.target_id for t in targets if t.target_id not in emulator.names]
-        if missing:
-            raise OncotwinError(
-                f"the emulator has no model of target(s) {', '.join(missing)}; fit it on "
-                "every target's simulated values"
-            )
+        require_emulated(targets, emulator, "history matching")
         if not 1 <= kth <= len(targets):
             raise OncotwinError(f"kth={kth}; give 1 .. {len(targets)} (the number of targets)")
         if cutoff <= 0 or discrepancy_fraction < 0 or discrepancy_tau < 0:

@@ -42,7 +42,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from oncotwin.calibration.emulator import Emulator, from_link, require
+from oncotwin.calibration.emulator import Emulator, from_link, require, require_emulated
 from oncotwin.calibration.history import (
     TargetLike,
     _censored,
@@ -208,14 +208,7 @@ class PosteriorSampler:
         target_accept: float = 0.85,
         emulator_variance: bool = True,
     ) -> None:
-        if not targets:
-            raise OncotwinError("the posterior needs at least one target")
-        missing = [t.target_id for t in targets if t.target_id not in emulator.names]
-        if missing:
-            raise OncotwinError(
-                f"the emulator has no model of target(s) {', '.join(missing)}; fit it on "
-                "every target's simulated values"
-            )
+        require_emulated(targets, emulator, "the posterior")
         if chains < 2:
             raise OncotwinError(f"chains={chains}; R-hat needs at least 2 chains (use 4)")
         for t in targets:
