@@ -4,7 +4,7 @@ Commands::
 
     oncotwin calibrate run --out DIR [--wave N] [--sets K] [--patients P] [--seed S]
                            [--examples a,b] [--design sobol|lhs] [--theta FILE.csv]
-                           [--resume] [--retry-failed] [--force-new-run]
+                           [--resume] [--retry-failed] [--force-new-run] [--workers N]
     oncotwin calibrate status DIR
     oncotwin calibrate report DIR
 
@@ -92,6 +92,10 @@ def run_cmd(
         bool,
         typer.Option(help="Move an existing store of another model or targets aside; start anew."),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(help="Simulate in this many processes (results do not depend on it).", min=1),
+    ] = 1,
 ) -> None:
     """Run (or resume) one wave of calibration simulations into OUT/calibration.duckdb."""
     from oncotwin.calibration.runner import calibrate, read_theta
@@ -111,6 +115,7 @@ def run_cmd(
             theta=read_theta(theta) if theta is not None else None,
             retry_failed=retry_failed,
             notes=_note,
+            workers=workers,
         )
     except OncotwinError as exc:
         raise _fail(exc) from None

@@ -27,8 +27,10 @@ True
 
 from __future__ import annotations
 
+import concurrent.futures
 import dataclasses
 import math
+import multiprocessing
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -207,6 +209,9 @@ class TrialSimulator:
     def __init__(self) -> None:
         self._trials: dict[str, Any] = {}
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {"_trials": {}}  # a worker process builds its own trials
+
     def trial(self, example: str) -> Any:
         from oncotwin.trials import Trial
 
@@ -282,6 +287,7 @@ def run_wave(
     design: str = "given",
     origin: str = "design",
     retry_failed: bool = False,
+    workers: int = 1,
 ) -> WaveSummary:
     """Simulate every (set, example) pair of ``wave`` not yet stored, storing each at once.
 
@@ -290,7 +296,9 @@ def run_wave(
     stored ones are used); given, it must equal them, and ``examples``, ``patients`` (per
     arm) and ``seed`` must be the wave's. A failed simulation is stored with its error and the
     wave continues; ``retry_failed`` runs failed ones again. Sets are simulated one after the
-    other over all examples, so an interrupted wave leaves whole sets behind.
+    other over all examples, so an interrupted wave leaves whole sets behind. ``workers`` > 1
+    simulates in that many processes (the simulator must pickle; the store is written by
+    this process only); results do not depend on it (each simulation has its own seed).
     """
     sim = simulator or TrialSimulator()
     examples = list(examples)
@@ -324,15 +332,44 @@ def run_wave(
     total = len(stored) * len(examples)
     t0 = time.perf_counter()
     ran = failed = 0
+
+    def theta_of(sid: str) -> dict[str, float]:
+        return {k: float(v) for k, v in stored.loc[sid, names].items() if pd.notna(v)}
+
+    if workers < 1:
+        raise OncotwinError(f"workers: {workers}; give a number of processes >= 1")
     with _Progress(len(todo), enabled=progress) as bar:
-        for sid, ex in todo:
-            theta = {k: float(v) for k, v in stored.loc[sid, names].items() if pd.notna(v)}
-            bar.start(f"{sid} {ex}")
-            rec, values = _simulate_one(sim, hierarchy, sid, ex, theta, patients, seed)
-            store.record(rec, values)
-            ran += 1
-            failed += rec.status == "error"
-            bar.advance(f"{sid} {ex}", rec)
+        if workers == 1 or len(todo) < 2:
+            for sid, ex in todo:
+                bar.start(f"{sid} {ex}")
+                rec, values = _simulate_one(sim, hierarchy, sid, ex, theta_of(sid), patients, seed)
+                store.record(rec, values)
+                ran += 1
+                failed += rec.status == "error"
+                bar.advance(f"{sid} {ex}", rec)
+        else:
+            # Worker processes simulate; this process alone writes the store (one writer),
+            # each result as it arrives, so a kill loses only the simulations in flight.
+            ctx = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+                futures = {
+                    pool.submit(
+                        _simulate_one, sim, hierarchy, sid, ex, theta_of(sid), patients, seed
+                    ): (sid, ex)
+                    for sid, ex in todo
+                }
+                try:
+                    for fut in concurrent.futures.as_completed(futures):
+                        sid, ex = futures[fut]
+                        rec, values = fut.result()
+                        store.record(rec, values)
+                        ran += 1
+                        failed += rec.status == "error"
+                        bar.advance(f"{sid} {ex}", rec)
+                except BaseException:
+                    for f in futures:
+                        f.cancel()
+                    raise
     failed_total = sum(s == "error" for s in store.finished(wave).values())
     return WaveSummary(
         out=store.path,
@@ -518,6 +555,7 @@ def calibrate(
     simulator: Simulator | None = None,
     progress: bool = True,
     notes: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> WaveSummary:
     """Open (or create) the store in ``out`` and run one wave: a new one (``wave`` or the
     next number) designed over the theta box (or ``region``), or given as ``theta``; with
@@ -575,6 +613,7 @@ def calibrate(
                 hierarchy=hierarchy,
                 simulator=sim,
                 retry_failed=retry_failed,
+                workers=workers,
             )
         p = int(patients if patients is not None else 100)
         s = int(seed if seed is not None else 0)
@@ -597,6 +636,7 @@ def calibrate(
             design=how,
             origin=origin,
             retry_failed=retry_failed,
+            workers=workers,
         )
     finally:
         store.close()
