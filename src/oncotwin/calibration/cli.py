@@ -5,6 +5,8 @@ Commands::
     oncotwin calibrate run --out DIR [--wave N] [--sets K] [--patients P] [--seed S]
                            [--examples a,b] [--design sobol|lhs] [--theta FILE.csv]
                            [--resume] [--retry-failed] [--force-new-run] [--workers N]
+                           [--region nroy]
+    oncotwin calibrate fit DIR [--waves 1,2] [--exclude-trial T] [--write-set NAME]
     oncotwin calibrate status DIR
     oncotwin calibrate report DIR
 
@@ -96,6 +98,13 @@ def run_cmd(
         int,
         typer.Option(help="Simulate in this many processes (results do not depend on it).", min=1),
     ] = 1,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            help="Design a new wave inside a region: 'nroy' = the parameter sets not ruled "
+            "out by the last `calibrate fit` of this store (history matching)."
+        ),
+    ] = None,
 ) -> None:
     """Run (or resume) one wave of calibration simulations into OUT/calibration.duckdb."""
     from oncotwin.calibration.runner import calibrate, read_theta
@@ -104,6 +113,7 @@ def run_cmd(
         names = [e.strip() for e in examples.split(",") if e.strip()] if examples else None
         summary = calibrate(
             out,
+            region=_region(out, region),
             wave=wave,
             n_sets=sets,
             patients=patients,
@@ -126,6 +136,30 @@ def run_cmd(
     if summary.failed:
         _note(f"{summary.failed} simulations failed; see `oncotwin calibrate status {out}`")
     console.print(f"status: oncotwin calibrate status {out}", highlight=False)
+
+
+def _region(out: Path, region: str | None) -> Any:
+    """The region callable of ``--region`` (None without it)."""
+    if region is None:
+        return None
+    if region != "nroy":
+        raise OncotwinError(f"--region {region!r}: give 'nroy' (the last fit's region)")
+    import pickle
+
+    path = Path(out) / FIT_PICKLE
+    if not path.is_file():
+        raise OncotwinError(f"--region nroy: {path} is missing; run `oncotwin calibrate fit {out}`")
+    with open(path, "rb") as fh:
+        fit = pickle.load(fh)
+    from oncotwin.calibration.hierarchy import Hierarchy
+
+    names = [q.name for q in Hierarchy.from_json(fit.hierarchy_json).free]
+    cols = [names.index(n) for n in fit.emulator.inputs]
+
+    def inside(points: Any) -> Any:
+        return fit.history.non_implausible(points[:, cols])
+
+    return inside
 
 
 def _installed_fingerprint(model: str) -> str | None:
@@ -351,3 +385,99 @@ def write_csv_report(out: str | Path, targets: list[Any] | None = None) -> Path:
     path = Path(out) / REPORT_CSV
     table[cols].to_csv(path, index=False)
     return path
+
+
+#: The fitted calibration kept beside the store for the next wave's region (pickle).
+FIT_PICKLE = "fit.pkl"
+
+
+@app.command("fit")
+def fit_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder of a calibration store.")],
+    waves: Annotated[
+        str | None, typer.Option(help="Waves to use, comma-separated (default: all).")
+    ] = None,
+    exclude_trial: Annotated[
+        list[str] | None,
+        typer.Option(help="Leave this trial out of the likelihood (repeatable), e.g. 'OAK'."),
+    ] = None,
+    active: Annotated[
+        int | None,
+        typer.Option(
+            help="Emulate on this many screened quantities (default: all when the sets are at "
+            "least twice the quantities, else (sets - 2) // 2).",
+            min=1,
+        ),
+    ] = None,
+    chains: Annotated[int, typer.Option(help="NUTS chains (>= 2).", min=2)] = 4,
+    warmup: Annotated[int, typer.Option(help="Warm-up iterations per chain.", min=10)] = 500,
+    samples: Annotated[int, typer.Option(help="Draws per chain.", min=10)] = 500,
+    seed: Annotated[int, typer.Option(help="Seed of the emulator and the chains.", min=0)] = 0,
+    write_set: Annotated[
+        str | None,
+        typer.Option(
+            help="Also write the fit as a calibrated parameter set of this name into "
+            "OUT/sets/NAME (manifest.json, hierarchy.json, draws.csv)."
+        ),
+    ] = None,
+) -> None:
+    """Fit the stored runs: emulator (held-out R^2 per target), history matching and the
+    posterior by NUTS; writes OUT/analysis/ (read by `calibrate report`) and OUT/fit.pkl (read
+    by `calibrate run --region nroy`)."""
+    import pickle
+
+    from oncotwin.calibration import report as rep
+    from oncotwin.calibration.fit import fit_store
+    from oncotwin.calibration.fit import write_set as write_fitted_set
+
+    try:
+        chosen = [int(w) for w in waves.split(",") if w.strip()] if waves else None
+    except ValueError:
+        raise _fail(OncotwinError(f"--waves {waves!r}: give wave numbers like 1,2")) from None
+    try:
+        with console.status("fitting ...") as status:
+            result = fit_store(
+                out,
+                waves=chosen,
+                exclude_trials=tuple(exclude_trial or ()),
+                seed=seed,
+                chains=chains,
+                warmup=warmup,
+                samples=samples,
+                active=active,
+                progress=lambda s: (status.update(escape(s)), _note(s)),
+            )
+        last = max(result.waves)
+        files = rep.save_analysis(
+            out,
+            wave=last,
+            emulator=result.emulator,
+            history=result.history,
+            posterior=result.posterior,
+            theta=result.theta[result.emulator.inputs].to_numpy(),
+        )
+        with open(Path(out) / FIT_PICKLE, "wb") as fh:
+            pickle.dump(result, fh)
+        folder = write_fitted_set(result, Path(out) / "sets", write_set) if write_set else None
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err_console.print("[bold yellow]interrupted: nothing written[/]", highlight=False)
+        raise typer.Exit(code=130) from None
+    s = result.summary()
+    pred = result.posterior.predictive()
+    console.print(
+        f"fit of {s['sets']} sets ({', '.join(map(str, result.waves))}), {s['fitted_targets']} "
+        f"targets in the likelihood; emulator held-out R^2 median {s['emulator_median_r2']:.2f} "
+        f"({s['emulator_r2_below_0.5']} targets below 0.5); not-implausible fraction of the "
+        f"box {s['nroy_fraction']:.3g}; posterior "
+        + ("converged" if s["converged"] else "NOT converged")
+        + f" (max R-hat {s['max_r_hat']:.3f}, min ESS {s['min_ess']:.0f}, "
+        f"{s['divergences']} divergences); observed inside the 95% posterior predictive "
+        f"interval: {int(pred['inside'].sum())}/{len(pred)} targets",
+        highlight=False,
+    )
+    console.print(f"wrote {len(files)} analysis files in {Path(out) / 'analysis'}", highlight=False)
+    if folder is not None:
+        console.print(f"wrote calibrated set {folder}", highlight=False)
+    console.print(f"report: oncotwin calibrate report {out}", highlight=False)

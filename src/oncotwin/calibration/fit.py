@@ -214,6 +214,7 @@ def fit_store(
     folds: int = 5,
     emulator: Emulator | None = None,
     active: int | None = None,
+    targets: Sequence[Any] | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> FitResult:
     """Fit the emulator, history match and posterior on the stored runs of ``store_dir``.
@@ -227,6 +228,7 @@ def fit_store(
     variables" of history matching, Vernon et al. 2010). The others stay at their shipped
     values in the fitted set and their effect over the runs counts as emulator noise.
     Default: all when the sets are at least twice the quantities, else ``(sets - 2) // 2``.
+    ``targets`` default to the installed calibration targets (they must be the store's).
     """
     from oncotwin.calibration.hierarchy import Hierarchy
     from oncotwin.calibration.targets import load_targets
@@ -235,7 +237,7 @@ def fit_store(
     store = CalibrationStore.open(store_dir)
     try:
         run = store.run_info()
-        targets = list(load_targets())
+        targets = list(load_targets() if targets is None else targets)
         th = targets_hash(targets)
         if th != run["targets_hash"]:
             raise OncotwinError(
