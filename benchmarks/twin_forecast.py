@@ -49,9 +49,7 @@ def _split(s: LesionSeries, idx: np.ndarray) -> dict[str, np.ndarray]:
     return {
         "mask": mask,
         "t_h": np.stack([s.day[idx, :][rows, n - 2], s.day[idx, :][rows, n - 1]], axis=1),
-        "y_h": np.stack(
-            [s.diameter_mm[idx][rows, n - 2], s.diameter_mm[idx][rows, n - 1]], axis=1
-        ),
+        "y_h": np.stack([s.diameter_mm[idx][rows, n - 2], s.diameter_mm[idx][rows, n - 1]], axis=1),
         "last_fit": s.diameter_mm[idx][rows, n - 3],
         "nadir_fit": np.min(np.where(mask, s.diameter_mm[idx], np.inf), axis=1),
     }
@@ -149,8 +147,12 @@ def _vpc(s: LesionSeries, pop, path: Path, rng: np.random.Generator) -> None:
         pick = rng.choice(sel, 200)
         days = s.day[pick]
         f = predict(theta, days, eff.on, eff.t_stop)
-        sim = np.maximum(f + residual_sd(f, pop.additive_sd_mm, pop.proportional_sd)
-                         * rng.standard_normal(f.shape), 0.0)
+        sim = np.maximum(
+            f
+            + residual_sd(f, pop.additive_sd_mm, pop.proportional_sd)
+            * rng.standard_normal(f.shape),
+            0.0,
+        )
         msk = s.mask[pick]
         for i in sel:
             m = s.mask[i]
@@ -176,7 +178,7 @@ def _vpc(s: LesionSeries, pop, path: Path, rng: np.random.Generator) -> None:
         ax.set_xlabel("day since start of treatment")
         ax.set_ylabel("lesion diameter [mm]")
         ax.set_ylim(0, 150)
-    for ax in list(axes.flat)[len(arms):]:
+    for ax in list(axes.flat)[len(arms) :]:
         ax.set_visible(False)
     axes.flat[0].legend(fontsize=6)
     fig.suptitle("Twin population VPC (research simulation, not medical advice)")
@@ -215,15 +217,24 @@ def main() -> None:
             continue
         tic = time.perf_counter()
         tr = s.subset(train)
-        pop = fit_population(tr.diameter_mm, tr.day, tr.mask, [classes[i] for i in train],
-                             source=f"fold {k}")
+        pop = fit_population(
+            tr.diameter_mm, tr.day, tr.mask, [classes[i] for i in train], source=f"fold {k}"
+        )
         t_pop += time.perf_counter() - tic
         idx = evaluate[test_pos]
         mu = np.stack([pop.prior_mean(classes[i]) for i in idx])
         tic = time.perf_counter()
-        fit = fit_lesions(s.diameter_mm[idx], s.day[idx], sp["mask"][test_pos], mu=mu,
-                          prec=pop.precision, a=pop.additive_sd_mm, b=pop.proportional_sd,
-                          on=on[idx], t_stop=np.full(idx.size, np.inf))
+        fit = fit_lesions(
+            s.diameter_mm[idx],
+            s.day[idx],
+            sp["mask"][test_pos],
+            mu=mu,
+            prec=pop.precision,
+            a=pop.additive_sd_mm,
+            b=pop.proportional_sd,
+            on=on[idx],
+            t_stop=np.full(idx.size, np.inf),
+        )
         t_fit += time.perf_counter() - tic
         tic = time.perf_counter()
         frng = np.random.default_rng([SEED, k])
@@ -234,10 +245,18 @@ def main() -> None:
         # per-lesion forecast days differ: predict on each lesion's own two days
         from oncotwin.twin._model import predict, residual_sd
 
-        smooth = predict(draws, np.broadcast_to(th, (N_DRAWS, *th.shape)),
-                         np.broadcast_to(on[idx], (N_DRAWS, idx.size)), np.inf)
-        noisy = np.maximum(smooth + residual_sd(smooth, pop.additive_sd_mm, pop.proportional_sd)
-                           * frng.standard_normal(smooth.shape), 0.0)
+        smooth = predict(
+            draws,
+            np.broadcast_to(th, (N_DRAWS, *th.shape)),
+            np.broadcast_to(on[idx], (N_DRAWS, idx.size)),
+            np.inf,
+        )
+        noisy = np.maximum(
+            smooth
+            + residual_sd(smooth, pop.additive_sd_mm, pop.proportional_sd)
+            * frng.standard_normal(smooth.shape),
+            0.0,
+        )
         t_fc += time.perf_counter() - tic
         med[test_pos] = np.median(noisy, axis=0)
         yh = sp["y_h"][test_pos]
@@ -268,28 +287,39 @@ def main() -> None:
     }
     preds = {"twin": med, "LVCF": lvcf, "classical": classical}
     print(f"\nobserved progression at the final scan: {observed.mean():.1%} of {observed.size}")
-    print("classical law chosen by AIC: "
-          + ", ".join(f"{n} {chosen.count(n)}" for n in sorted(set(chosen))))
-    head = (f"{'method':<10} {'medAE h1':>9} {'medAE h2':>9} {'medAE':>7} {'meanAE':>7} "
-            f"{'mean h2':>8} {'prog acc':>9}")
+    print(
+        "classical law chosen by AIC: "
+        + ", ".join(f"{n} {chosen.count(n)}" for n in sorted(set(chosen)))
+    )
+    head = (
+        f"{'method':<10} {'medAE h1':>9} {'medAE h2':>9} {'medAE':>7} {'meanAE':>7} "
+        f"{'mean h2':>8} {'prog acc':>9}"
+    )
     print("\nabsolute error [mm], per lesion = per patient SLD (one lesion per patient)")
     print(head)
     for name, p in preds.items():
         err = np.abs(p - yh)
         acc = np.mean(calls[name] == observed)
-        print(f"{name:<10} {np.median(err[:, 0]):9.2f} {np.median(err[:, 1]):9.2f} "
-              f"{np.median(err):7.2f} {np.mean(err):7.2f} {np.mean(err[:, 1]):8.2f} {acc:9.1%}")
+        print(
+            f"{name:<10} {np.median(err[:, 0]):9.2f} {np.median(err[:, 1]):9.2f} "
+            f"{np.median(err):7.2f} {np.mean(err):7.2f} {np.mean(err[:, 1]):8.2f} {acc:9.1%}"
+        )
     print("\ntwin interval coverage (nominal 80% / 95%)")
     for level, c in cover.items():
-        print(f"  {level:.0%}: h1 {c[:, 0].mean():.1%}  h2 {c[:, 1].mean():.1%}  "
-              f"both {c.mean():.1%}")
+        print(
+            f"  {level:.0%}: h1 {c[:, 0].mean():.1%}  h2 {c[:, 1].mean():.1%}  both {c.mean():.1%}"
+        )
     err_t = np.abs(med - yh).mean(axis=1)
     err_l = np.abs(lvcf - yh).mean(axis=1)
-    print(f"\ntwin better than LVCF on {np.mean(err_t < err_l):.1%} of series, "
-          f"worse on {np.mean(err_t > err_l):.1%}")
-    print(f"\nwall time [s]: population fits ({N_FOLDS} folds) {t_pop:.1f}; twin lesion fits "
-          f"{t_fit:.2f} ({evaluate.size} series, {1e3 * t_fit / evaluate.size:.2f} ms each); "
-          f"forecasts {t_fc:.2f}; classical fits {t_cls:.1f}")
+    print(
+        f"\ntwin better than LVCF on {np.mean(err_t < err_l):.1%} of series, "
+        f"worse on {np.mean(err_t > err_l):.1%}"
+    )
+    print(
+        f"\nwall time [s]: population fits ({N_FOLDS} folds) {t_pop:.1f}; twin lesion fits "
+        f"{t_fit:.2f} ({evaluate.size} series, {1e3 * t_fit / evaluate.size:.2f} ms each); "
+        f"forecasts {t_fc:.2f}; classical fits {t_cls:.1f}"
+    )
     full = fit_population(s.diameter_mm, s.day, s.mask, classes, source="all")
     _vpc(s, full, args.vpc, np.random.default_rng(SEED + 1))
     print(f"VPC written to {args.vpc}")

@@ -29,8 +29,12 @@ from oncotwin.errors import OncotwinError
 __all__ = ["ARM_REGIMENS", "DEFAULT_DATA", "LesionSeries", "load_laleh"]
 
 #: Default location of the development data (relative to the repository root's parent).
-DEFAULT_DATA = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "external" / (
-    "laleh2022-atezolizumab-tumor-size"
+DEFAULT_DATA = (
+    Path(__file__).resolve().parents[3].parent
+    / "shared"
+    / "data"
+    / "external"
+    / ("laleh2022-atezolizumab-tumor-size")
 )
 _ATEZO = "atezolizumab 1200 mg IV q3w"
 _DOCE = "docetaxel 75 mg/m2 IV q3w"
@@ -60,12 +64,19 @@ class LesionSeries:
     def subset(self, idx: np.ndarray) -> LesionSeries:
         """The series at positions ``idx``."""
         return LesionSeries(
-            self.ids[idx], self.arm[idx], self.regimen[idx], self.day[idx],
-            self.diameter_mm[idx], self.mask[idx], self.n_scans[idx],
+            self.ids[idx],
+            self.arm[idx],
+            self.regimen[idx],
+            self.day[idx],
+            self.diameter_mm[idx],
+            self.mask[idx],
+            self.n_scans[idx],
         )
 
 
-def load_laleh(path: str | Path | None = None, studies: tuple[int, ...] = (1, 2, 3)) -> LesionSeries:
+def load_laleh(
+    path: str | Path | None = None, studies: tuple[int, ...] = (1, 2, 3)
+) -> LesionSeries:
     """Read the Laleh et al. 2022 lesion series of ``studies`` as padded arrays.
 
     ``path`` is the data folder or ``flat_patient_data.csv`` itself. Series whose days are
@@ -109,3 +120,31 @@ def study_name(arm: str) -> str:
     """``"Study_2_Arm_1"`` -> ``"POPLAR arm 1"``."""
     parts = arm.split("_")
     return f"{_STUDY_NAMES.get(parts[1], parts[1])} arm {parts[3]}"
+
+
+def build_default_population(path: str | Path | None = None, out: str | Path | None = None):
+    """Fit the shipped prior on all 622 series of Studies 1-3 and write it as JSON.
+
+    ``python -c "from oncotwin.twin._laleh import build_default_population as b; b()"``
+    rewrites ``oncotwin/twin/data/population.json``.
+    """
+    import hashlib
+
+    from oncotwin.twin._fit import fit_population
+    from oncotwin.twin._regimen import regimen_effect
+
+    s = load_laleh(path)
+    classes = [regimen_effect(r).classes for r in s.regimen]
+    src = Path(path) if path is not None else DEFAULT_DATA
+    csv = src / "flat_patient_data.csv" if src.is_dir() else src
+    sha = hashlib.sha256(csv.read_bytes()).hexdigest()[:16]
+    pop = fit_population(
+        s.diameter_mm,
+        s.day,
+        s.mask,
+        classes,
+        source=f"Laleh 2022 lesion series, Studies 1-3 (FIR, POPLAR, BIRCH), {s.ids.size} "
+        f"series, all scans; flat_patient_data.csv sha256 {sha}; Laplace EM 40 iterations",
+    )
+    target = Path(out) if out is not None else Path(__file__).parent / "data" / "population.json"
+    return pop.to_json(target)

@@ -42,7 +42,10 @@ def _terms(theta: np.ndarray, t: np.ndarray, on: np.ndarray, t_stop: np.ndarray)
 
 
 def predict(
-    theta: np.ndarray, t: np.ndarray, on: np.ndarray | float = 1.0, t_stop: np.ndarray | float = np.inf
+    theta: np.ndarray,
+    t: np.ndarray,
+    on: np.ndarray | float = 1.0,
+    t_stop: np.ndarray | float = np.inf,
 ) -> np.ndarray:
     """Diameters [mm] at days ``t`` for parameters ``theta`` (batched over leading axes).
 
@@ -80,7 +83,7 @@ def jacobian(
 
     Returns ``f`` of shape ``(n, m)`` and ``J`` of shape ``(n, m, 4)``.
     """
-    y0, kl, kd, lam, s, decay, drug, g = _terms(theta, t, on, t_stop)
+    y0, kl, kd, _lam, s, decay, drug, g = _terms(theta, t, on, t_stop)
     f = y0 * np.exp(g)
     capped = g >= _LOG_CAP
     j = np.empty((*f.shape, 4))
