@@ -17,6 +17,7 @@ from rich.table import Table
 from oncotwin.calibration.cli import app as calibrate_app
 from oncotwin.cli.sensitivity import sensitivity_cmd
 from oncotwin.cli.trial import app as trial_app
+from oncotwin.cli.twin import app as twin_app
 from oncotwin.errors import OncotwinError
 
 __all__ = ["app"]
@@ -366,6 +367,7 @@ def _nanmedian(x: object) -> float:
 sbml_app = typer.Typer(help="SBML model exchange: inspect, import, export.", no_args_is_help=True)
 app.add_typer(sbml_app, name="sbml")
 app.add_typer(trial_app, name="trial")
+app.add_typer(twin_app, name="twin")
 app.add_typer(calibrate_app, name="calibrate")
 app.command("sensitivity")(sensitivity_cmd)
 
