@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from oncotwin.calibration.cli import app as calibrate_app
+from oncotwin.cli.optimize import optimize_cmd
 from oncotwin.cli.sensitivity import sensitivity_cmd
 from oncotwin.cli.trial import app as trial_app
 from oncotwin.cli.twin import app as twin_app
@@ -370,6 +371,7 @@ app.add_typer(trial_app, name="trial")
 app.add_typer(twin_app, name="twin")
 app.add_typer(calibrate_app, name="calibrate")
 app.command("sensitivity")(sensitivity_cmd)
+app.command("optimize")(optimize_cmd)
 
 
 @sbml_app.command("info")
