@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from oncotwin.calibration.cli import app as calibrate_app
+from oncotwin.cli.biomarkers import biomarkers_cmd
 from oncotwin.cli.optimize import optimize_cmd
 from oncotwin.cli.sensitivity import sensitivity_cmd
 from oncotwin.cli.trial import app as trial_app
@@ -371,6 +372,7 @@ app.add_typer(trial_app, name="trial")
 app.add_typer(twin_app, name="twin")
 app.add_typer(calibrate_app, name="calibrate")
 app.command("sensitivity")(sensitivity_cmd)
+app.command("biomarkers")(biomarkers_cmd)
 app.command("optimize")(optimize_cmd)
 
 

@@ -260,6 +260,14 @@ class TrialResult:
             did_you_mean(kind, ("km", "waterfall", "spider", "swimmer", "forest"), what="plot")
         )
 
+    def biomarkers(self, **options: Any) -> Any:
+        """The biomarker analysis of this run (:func:`oncotwin.biomarkers.analyse_result`:
+        AUC, odds and hazard ratios, cut-points, LORIS; ``on_treatment=False`` skips the
+        markers that solve the arms again); returns a ``BiomarkerAnalysis``."""
+        from oncotwin.biomarkers import analyse_result
+
+        return analyse_result(self, **options)
+
     def to_store(self, path: str | Path) -> Path:
         """Copy the run's folder (store, manifest, report) to ``path``; returns it."""
         import shutil
