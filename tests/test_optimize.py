@@ -104,6 +104,7 @@ def test_vary_fills_the_arm_regimen():
         "pembrolizumab 400 mg IV over 30 min q6w x35",
     ]
     assert cands[1].label == "100 mg q6w"
+    assert parse_vary("dose=40:960mg").unit == "mg"  # the unit may follow the range
     kg = make_candidate(t, {"dose": (2.0, "mg/kg")})
     assert kg.regimen.startswith("pembrolizumab 2 mg/kg IV")
     once = RegimenTemplate.from_text("nivolumab 240 mg IV once")

@@ -123,7 +123,11 @@ def parse_vary(item: str) -> Vary:
             raise OncotwinError(
                 f"--vary {name}={text}: a range is LO:HI (LO < HI) or LO:HI:STEP; {_EXAMPLE}"
             )
-        lo, hi, unit = nums[0][0], nums[1][0], nums[0][1]
+        lo, hi = nums[0][0], nums[1][0]
+        units = {u for _, u in nums if u}
+        if len(units) > 1:
+            raise OncotwinError(f"--vary {name}={text}: a range has one unit; {_EXAMPLE}")
+        unit = units.pop() if units else ""
         if len(nums) == 3 or name == "interval":
             step = nums[2][0] if len(nums) == 3 else 1.0
             vals = np.arange(lo, hi + step * 1e-9, step)

@@ -422,7 +422,8 @@ def _table(
 
 
 def plot_result(result: OptimisationResult, path: str | Path) -> Path:
-    """Objective with 95% error bars per candidate, and exposure ratios to the reference."""
+    """Objective with 95% error bars per candidate, its paired difference to the reference,
+    and the steady-state exposure ratios to the reference."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -430,9 +431,8 @@ def plot_result(result: OptimisationResult, path: str | Path) -> Path:
 
     t = result.table
     has_ratio = "Cavg_ss_ratio" in t
-    fig, axes = plt.subplots(
-        1, 2 if has_ratio else 1, figsize=(12 if has_ratio else 7, 0.35 * len(t) + 2), squeeze=False
-    )
+    ncol = 3 if has_ratio else 2
+    fig, axes = plt.subplots(1, ncol, figsize=(5 * ncol + 2, 0.35 * len(t) + 2), squeeze=False)
     y = np.arange(len(t))
     ax = axes[0, 0]
     colors = ["black" if p == "reference" else ("C1" if p == "bayes" else "C0") for p in t["phase"]]
@@ -443,8 +443,22 @@ def plot_result(result: OptimisationResult, path: str | Path) -> Path:
     ax.set_yticks(y, t["candidate"], fontsize=7)
     ax.invert_yaxis()
     ax.set_xlabel(f"objective: {result.objective.text} (95% CI)")
+    axd = axes[0, 1]
+    axd.errorbar(
+        t["diff_vs_reference"],
+        y,
+        xerr=1.96 * t["diff_se_paired"],
+        fmt="none",
+        ecolor="grey",
+        capsize=2,
+    )
+    axd.scatter(t["diff_vs_reference"], y, c=colors, zorder=3)
+    axd.axvline(0.0, color="black", lw=0.8)
+    axd.set_yticks(y, [""] * len(t))
+    axd.invert_yaxis()
+    axd.set_xlabel("difference to reference, same patients (paired 95% CI)")
     if has_ratio:
-        ax2 = axes[0, 1]
+        ax2 = axes[0, 2]
         for k, (m, off) in enumerate((("Cavg_ss", -0.25), ("Cmin_ss", 0.0), ("Cmax_ss", 0.25))):
             ax2.barh(y + off, t[f"{m}_ratio"], height=0.25, label=m, color=f"C{k + 2}")
         ax2.axvline(1.0, color="black", lw=0.8)
