@@ -5,6 +5,8 @@
 [0.0, 21.0, 42.0]
 """
 
+from oncotwin.regimens._dose_rules import READOUTS as RULE_READOUTS
+from oncotwin.regimens._dose_rules import DoseRule
 from oncotwin.regimens.grammar import (
     EXAMPLES,
     SITES,
@@ -27,11 +29,13 @@ from oncotwin.regimens.schedule import DoseSchedule, day_label_to_time
 
 __all__ = [
     "EXAMPLES",
+    "RULE_READOUTS",
     "SITES",
     "STOP_REASONS",
     "Administration",
     "Combination",
     "Concurrent",
+    "DoseRule",
     "DoseSchedule",
     "DosingRules",
     "Phase",

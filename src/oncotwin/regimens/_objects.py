@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from oncotwin.errors import RegimenError, UnknownNameError
 from oncotwin.pharmacology import get_drug
+from oncotwin.regimens._dose_rules import DoseRule, check_rules, stop_after_mask
 from oncotwin.regimens._names import (
     _DOSE_UNIT_HINT,
     _ROUTES,
@@ -613,11 +614,23 @@ class Track:
     A phase is a :class:`Phase` (one schedule) or a :class:`Concurrent` block (several
     scheduled groups side by side). A regimen with several tracks (joined by " with ") runs
     them side by side.
+
+    ``rules`` are the track's dosing rules (:class:`~oncotwin.regimens.DoseRule`, written
+    after its phases, each after a comma: ``..., hold if irAE >= 2 until irAE <= 1``).
     """
 
     phases: tuple[Phase | Concurrent, ...]
+    rules: tuple[DoseRule, ...] = ()
 
     def __post_init__(self) -> None:
+        rules = tuple(self.rules)
+        for r in rules:
+            if not isinstance(r, DoseRule):
+                raise RegimenError(
+                    f"track rule {r!r} is not a DoseRule; build it with DoseRule(...) or parse "
+                    "a string such as 'pembrolizumab 200 mg IV q3w x35, stop if irAE >= 3'"
+                )
+        object.__setattr__(self, "rules", rules)
         phases = tuple(self.phases)
         if not phases:
             raise RegimenError("a regimen needs at least one phase, e.g. " + EXAMPLES[0])
@@ -638,7 +651,16 @@ class Track:
         object.__setattr__(self, "phases", phases)
 
     def __str__(self) -> str:
-        return ", then ".join(str(p) for p in self.phases)
+        return ", ".join([", then ".join(str(p) for p in self.phases), *map(str, self.rules)])
+
+    @property
+    def drugs(self) -> tuple[str, ...]:
+        """Names of the drugs this track gives (radiotherapy included), in order."""
+        seen: dict[str, None] = {}
+        for ph in self.phases:
+            for a in ph.administrations:
+                seen[a.drug] = None
+        return tuple(seen)
 
 
 @dataclass(frozen=True, init=False)
@@ -673,6 +695,7 @@ class Regimen:
         object.__setattr__(
             self, "tracks", tuple(t if isinstance(t, Track) else Track(tuple(t)) for t in items)
         )
+        check_rules(self.rules, [t.drugs for t in self.tracks])
 
     @classmethod
     def parse(cls, text: str) -> Regimen:
@@ -693,6 +716,11 @@ class Regimen:
         indexes this tuple); a :class:`Concurrent` block is one phase (its groups: the
         schedule's ``group`` column)."""
         return tuple(ph for t in self.tracks for ph in t.phases)
+
+    @property
+    def rules(self) -> tuple[tuple[int, DoseRule], ...]:
+        """Every dosing rule with the index of the track it is written on."""
+        return tuple((k, r) for k, t in enumerate(self.tracks) for r in t.rules)
 
     @property
     def placebo(self) -> bool:
@@ -731,7 +759,11 @@ class Regimen:
         return tuple(keys)
 
     def schedule(self, horizon_days: float) -> DoseSchedule:
-        """Expand into dose events with time <= ``horizon_days`` (see the day rules)."""
+        """Expand into dose events with time <= ``horizon_days`` (see the day rules); a
+        ``stop after N months`` rule leaves out the doses after its duration."""
         from oncotwin.regimens.schedule import expand_regimen
 
-        return expand_regimen(self, horizon_days)
+        sched = expand_regimen(self, horizon_days)
+        if not any(r.after is not None for _, r in self.rules):
+            return sched
+        return sched._subset(stop_after_mask(sched.time, sched.drug, sched.track, self.rules))

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import NoReturn
 
-from oncotwin.errors import RegimenError, UnitError
+from oncotwin.errors import OncotwinError, RegimenError, UnitError
 from oncotwin.pharmacology import get_drug
 from oncotwin.pharmacology.catalog import drug_names_and_aliases, unknown_drug_message
 from oncotwin.regimens._combinations import (
@@ -15,6 +15,7 @@ from oncotwin.regimens._combinations import (
     get_combination,
     unknown_combination_message,
 )
+from oncotwin.regimens._dose_rules import READOUTS, DoseRule, readout_name
 from oncotwin.regimens._names import (
     _ROUTES,
     EXAMPLES,
@@ -41,6 +42,11 @@ from oncotwin.units import DoseAmount, parse_dose, to_days
 # parser
 # ------------------------------------------------------------------------------------------
 _NUM = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|[-+]?(?:nan|inf)\b"
+# READOUT OP GRADE of a dosing rule ('irAE >= 2'); other operators are matched to be refused
+_CONDITION = (
+    r"(?P<r>[A-Za-z][A-Za-z_ -]*?)\s*(?P<op>>=|=>|≥|>|<=|=<|≤|<|==|=)\s*"
+    r"(?P<g>[-+]?\d+(?:\.\d*)?)"
+)
 _RE = {
     "ws": re.compile(r"\s*"),
     "dose": re.compile(rf"(?P<num>{_NUM})\s*(?P<unit>[A-Za-zµμ][A-Za-z0-9µμ^*/]*)?", re.I),
@@ -87,6 +93,16 @@ _RE = {
     "until": re.compile(r"until\s+progression\b", re.I),
     "starting": re.compile(r"starting\s+(?:d|day\s*)(?P<d>-?\d+)\b", re.I),
     "after": re.compile(r"after\s+(?P<n>\d+(?:\.\d+)?)\s+(?P<u>weeks?|days?)\b", re.I),
+    # dosing rules (after a comma, at the end of a track)
+    "rule": re.compile(r",\s*(?P<a>hold|stop|reduce|(?:give\s+)?steroids?)\b\s*", re.I),
+    "rule_drug": re.compile(r"(?P<d>.+?)\s+(?=(?:if|after|by)\b)", re.I),
+    "rule_if": re.compile(r"if\s+" + _CONDITION, re.I),
+    "rule_until": re.compile(r"until\s+" + _CONDITION, re.I),
+    "rule_by": re.compile(r"by\s+(?P<p>[-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*%", re.I),
+    "rule_after": re.compile(
+        r"after\s+(?P<n>[-+]?(?:\d+(?:\.\d*)?|\.\d+))\s*(?P<u>days?|weeks?|months?|years?)\b",
+        re.I,
+    ),
 }
 # words that may follow a dose but are never its unit ("radiotherapy 8 x3" has no unit)
 _NOT_A_UNIT = re.compile(
@@ -150,6 +166,8 @@ class _Parser:
         self.text = text
         self.pos = 0
         self.names = drug_names_and_aliases()
+        self.rule_pos: list[int] = []  # where each dosing rule starts (for its errors)
+        self.rule_list: list[DoseRule] = []
 
     # -- helpers -------------------------------------------------------------------------
     def fail(
@@ -200,18 +218,135 @@ class _Parser:
             tracks.append(self.track())
         if not self.at_end():
             self.fail(f"unexpected {self.token()!r}", "', then', ' with' or the end of the regimen")
-        return Regimen(tracks=tuple(tracks))
+        try:
+            return Regimen(tracks=tuple(tracks))
+        except RegimenError as exc:
+            self.fail(str(exc), "dosing rules that can all act", self._rule_at(str(exc)))
+        raise AssertionError  # pragma: no cover
+
+    def _rule_at(self, msg: str) -> int:
+        """Where the rule a conflict names first starts (else the end of the text)."""
+        quoted = re.findall(r"'([^']+)'", msg)
+        for q in quoted:
+            for r, at in zip(self.rule_list, self.rule_pos, strict=True):
+                if r.text() == q:
+                    return at
+        return len(self.text)
 
     def track(self) -> Track:
         phases = [self.block()]
         while self.match("then") is not None:
             phases.append(self.block())
+        rules: list[DoseRule] = []
+        while True:
+            at = self.pos
+            m = self.match("rule")
+            if m is None:
+                break
+            at = m.start("a")
+            rules.append(self.rule(m.group("a").lower(), at))
+            self.rule_list.append(rules[-1])
+            self.rule_pos.append(at)
         self.skip()
+        if rules and _RE["then"].match(self.text, self.pos):
+            self.fail(
+                "a dosing rule is followed by ', then'",
+                "the rules after the track's last phase (they act on the whole track)",
+            )
         try:
-            return Track(tuple(phases))
+            return Track(tuple(phases), tuple(rules))
         except RegimenError as exc:
             self.fail(str(exc), "a count (x4) on the open-ended phase")
         raise AssertionError  # pragma: no cover
+
+    def rule(self, action: str, at: int) -> DoseRule:
+        """One dosing rule after its action word (see :mod:`oncotwin.regimens._dose_rules`)."""
+        action = "steroids" if "steroid" in action else action
+        self.skip()
+        drug = None
+        if action != "steroids" and not re.match(r"(?:if|after|by)\b", self.text[self.pos :], re.I):
+            if _RE["rule_drug"].match(self.text, self.pos) is None:
+                self.fail(f"'{action}' without a condition", self._rule_hint(action))
+            drug = self.rule_drug()
+        kw: dict = {"drug": drug}
+        expected = self._rule_hint(action)
+        if action == "stop" and (m := self.match("rule_after")) is not None:
+            kw["after"] = (float(m.group("n")), m.group("u"))
+        else:
+            if action == "reduce":
+                m = self.match("rule_by")
+                if m is None:
+                    self.fail(f"'{action}' without 'by P%'", expected)
+                kw["percent"] = float(m.group("p"))
+            self.skip()
+            pos = self.pos
+            m = self.match("rule_if")
+            if m is None:
+                self.fail(f"'{action}' without a condition", expected)
+            kw["readout"], kw["grade"] = self.condition(m, ">=", pos)
+            self.skip()
+            pos = self.pos
+            if action == "hold" and (u := self.match("rule_until")) is not None:
+                readout, kw["until"] = self.condition(u, "<=", pos)
+                if readout != kw["readout"]:
+                    self.fail(
+                        f"the hold starts on {READOUTS[kw['readout']]} but ends on "
+                        f"{READOUTS[readout]}",
+                        f"'until {READOUTS[kw['readout']]} <= M' (the readout that started it)",
+                        pos,
+                    )
+        try:
+            return DoseRule(action, **kw)
+        except RegimenError as exc:
+            self.fail(str(exc), expected, at)
+        raise AssertionError  # pragma: no cover
+
+    @staticmethod
+    def _rule_hint(action: str) -> str:
+        """What may follow a rule's action word (for error messages)."""
+        return {
+            "hold": "'if READOUT >= G [until READOUT <= M]' (e.g. 'hold if irAE >= 2 until "
+            "irAE <= 1')",
+            "stop": "'if READOUT >= G' or 'after N months' (e.g. 'stop if irAE >= 4')",
+            "reduce": "'by P% if READOUT >= G' (e.g. 'reduce carboplatin by 25% if "
+            "neutropenia >= 3')",
+            "steroids": "'if READOUT >= G' (e.g. 'steroids if irAE >= 2')",
+        }[action]
+
+    def rule_drug(self) -> str:
+        """The drug a rule names (before 'if', 'after' or 'by'), with a did-you-mean."""
+        start = self.pos
+        m = _RE["rule_drug"].match(self.text, self.pos)
+        word = m.group("d").strip() if m else self.token()
+        try:
+            name = get_drug(word).name
+        except OncotwinError:
+            self.fail(
+                unknown_drug_message(word),
+                "a drug of the regimen, or 'if ...' to act on the rule's own track",
+                start,
+                cls=UnknownDrugError,
+            )
+        self.pos = start + len(m.group(0)) if m else self.pos + len(word)
+        return name
+
+    def condition(self, m: re.Match, op: str, pos: int) -> tuple[str, int]:
+        """``READOUT op G`` of a rule: the readout key and the whole grade."""
+        try:
+            readout = readout_name(m.group("r"))
+        except RegimenError as exc:
+            self.fail(str(exc), "a readout such as 'irAE >= 2'", m.start("r"))
+        if m.group("op") not in (op, "=>" if op == ">=" else "=<", "≥" if op == ">=" else "≤"):
+            word = "reaches" if op == ">=" else "has fallen to"
+            self.fail(
+                f"'{m.group('op')}' in '{m.group(0)}'",
+                f"'{op}' (the rule acts when the grade {word} G: '{READOUTS[readout]} {op} G')",
+                m.start("op"),
+            )
+        g = float(m.group("g"))
+        if g != int(g):
+            self.fail(f"grade {m.group('g')} is not whole", "a grade 0-4", m.start("g"))
+        return readout, int(g)
 
     def drug(self) -> str:
         self.skip()
@@ -460,6 +595,7 @@ class _Parser:
                 or _RE["then"].match(self.text, self.pos)
                 or _RE["with"].match(self.text, self.pos)
                 or _RE["plus"].match(self.text, self.pos)
+                or _RE["rule"].match(self.text, self.pos)
             ):
                 break
             if (m := self.match("cycles")) is not None:
@@ -525,7 +661,8 @@ class _Parser:
                     f"unexpected {self.token()!r}",
                     "a schedule (q3w, q2w, qd, bid, q8h, once, d1, d1,8, d1-3, d-5 to d-3), a "
                     "count (x4), 'until progression', 'to SITE' (radiotherapy), ', N cycles G "
-                    "days apart', '+ DRUG ...', ', then', ' with' or the end",
+                    "days apart', '+ DRUG ...', a dosing rule (', stop if irAE >= 3'), ', then', "
+                    "' with' or the end",
                 )
             sched_pos = sched_pos if sched_pos is not None else pos
         self._days_and_frequency(fields, freq, day_list)

@@ -3,7 +3,12 @@
 Grammar (case-insensitive; drug names and aliases from :mod:`oncotwin.pharmacology`)::
 
     regimen     := track (" with " track)*               (";" may stand for " with ")
-    track       := phase (", then " phase)*
+    track       := phase (", then " phase)* (", " RULE)*
+    RULE        := hold [DRUG] if READOUT >= G [until READOUT <= M]
+                 | stop [DRUG] if READOUT >= G | stop [DRUG] after N days|weeks|months|years
+                 | reduce [DRUG] by P% if READOUT >= G | steroids if READOUT >= G
+                 READOUT: irAE, CRS, ICANS, neutropenia, capillary leak (grades 0-4); a rule
+                 acts on its own track unless it names a drug (see ``docs/dosing_rules.md``)
     phase       := group (" + " group)*                  (concurrent groups, see below)
     group       := item (" + " item)* schedule* [SITE] [", " N " cycles " G " days apart"]
     item        := admin | COMBINATION | "placebo" [ROUTE]
@@ -132,6 +137,7 @@ The implementation lives in private modules (``_names``: sites, routes and error
 from __future__ import annotations
 
 from oncotwin.regimens._combinations import Combination, all_combinations, get_combination
+from oncotwin.regimens._dose_rules import DoseRule
 from oncotwin.regimens._names import (
     EXAMPLES,
     SITES,
@@ -149,6 +155,7 @@ __all__ = [
     "Administration",
     "Combination",
     "Concurrent",
+    "DoseRule",
     "Phase",
     "Regimen",
     "RegimenUnitError",
