@@ -213,6 +213,14 @@ class IOReadouts:
     def toxicity(self, sol: Solution, seed: int, patient_ids: np.ndarray) -> Toxicity:
         return toxicity(sol, seed, patient_ids)
 
+    def grade_series(
+        self, sol: Solution, seed: int, patient_ids: np.ndarray, kind: str
+    ) -> np.ndarray:
+        """Grade of toxicity ``kind`` at every output time, ``(n, n_times)`` (dosing rules)."""
+        from oncotwin.models._metastatic_io_grade_series import grade_series
+
+        return grade_series(sol, seed, patient_ids, kind)
+
     def clinical_course(
         self, sol: Solution, seed: int, patient_ids: np.ndarray, parameters: Any
     ) -> ClinicalCourse:

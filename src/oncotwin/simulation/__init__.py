@@ -5,6 +5,8 @@
 - :func:`solve_with_rules`: the same with :class:`~oncotwin.regimens.DosingRules` applied
   (stops at progression or toxicity, maximal duration) for any model with clinical readouts;
   trials use it for every arm.
+- :func:`apply_dose_rules`: a regimen's own rules (hold, reduce, stop, steroids, written in
+  the regimen after a comma) decided at each dose day from the model's grades.
 - :func:`regimen_dose_events` / :func:`prepare_regimen` / :func:`regimen_events`: how a
   regimen's doses reach a model.
 
@@ -19,6 +21,7 @@ from oncotwin.simulation._events import (
     regimen_dose_events,
     regimen_events,
 )
+from oncotwin.simulation._rules import RuledDosing, apply_dose_rules, reactive_rules
 from oncotwin.simulation._simulate import EventSource, SimulationResult, output_times, simulate
 
 __all__ = [
@@ -27,9 +30,12 @@ __all__ = [
     "DoseEvents",
     "DosedSolution",
     "EventSource",
+    "RuledDosing",
     "SimulationResult",
+    "apply_dose_rules",
     "output_times",
     "prepare_regimen",
+    "reactive_rules",
     "regimen_dose_events",
     "regimen_events",
     "simulate",

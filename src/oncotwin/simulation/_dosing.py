@@ -19,6 +19,7 @@ from oncotwin.errors import OncotwinError
 from oncotwin.models.readouts import Toxicity, clinical_readouts, true_progression_days
 from oncotwin.regimens import DosingRules, Regimen, parse_regimen
 from oncotwin.simulation._events import DoseEvents, regimen_dose_events
+from oncotwin.simulation._rules import apply_dose_rules
 from oncotwin.solvers import BOLUS, EventTable, Solution, SolverOptions, solve
 
 if TYPE_CHECKING:
@@ -106,6 +107,11 @@ def solve_with_rules(
 ) -> DosedSolution:
     """Solve ``population`` under ``regimen`` with ``rules`` applied.
 
+    The regimen's own dosing rules (``hold if irAE >= 2 until irAE <= 1``, ``reduce ... by
+    25% if neutropenia >= 3``, ``stop if irAE >= 3``, ``steroids if irAE >= 2``) are applied
+    first (:func:`oncotwin.simulation.apply_dose_rules`); a rule stop of every dose is a stop
+    with reason ``"toxicity"``; ``rules`` and the regimen's 'until progression' act on top.
+
     Parameters
     ----------
     progression
@@ -140,13 +146,25 @@ def solve_with_rules(
         empty = EventTable.empty(n)
         prepared = DoseEvents(population, empty, np.zeros(0), np.zeros(0, dtype=bool))
     prepared = _class_capped(model, prepared, rules)
-    last = prepared.last_dose_day()
     pop = prepared.population
-    sol = solve(model, pop.params, t, events=prepared.events, options=opts)
+    last = prepared.last_dose_day()  # scheduled: a held dose does not end treatment
+    ruled = None
+    if regimen is not None and regimen.rules:  # the regimen's own hold/reduce/stop rules
+        ruled = apply_dose_rules(
+            model, regimen, prepared, t, seed=seed, patient_ids=ids, options=opts,
+            readouts=readouts,
+        )  # fmt: skip
+    if ruled is None:
+        sol = solve(model, pop.params, t, events=prepared.events, options=opts)
+        rule_stop, rule_steroids = np.full(n, np.inf), None
+    else:
+        prepared, sol = ruled.prepared, ruled.solution
+        rule_stop, rule_steroids = ruled.stop_day, ruled.steroids
     stops = replace(rules, max_days_by_class={}).any  # class caps need no readouts
     if not (stops or prepared.until_progression.any() or stop_day is not None):
         tox = _toxicity_if_known(model, readouts, sol, seed, ids)
-        return DosedSolution(sol, pop, np.full(n, np.inf), np.full(n, "", dtype=str), tox, last)
+        reason = np.where(np.isfinite(rule_stop), "toxicity", "")
+        return DosedSolution(sol, pop, rule_stop, reason, tox, last)
     read = readouts or _readouts_for(model, regimen)
     tox = read.toxicity(sol, seed, ids)
     need_prog = rules.stop_on_progression or prepared.until_progression.any()
@@ -159,13 +177,19 @@ def solve_with_rules(
             dtype=float,
         )
     stop, reason = _stops(rules, tox, prog, stop_day)
+    course = _steroid_events(model, read.steroid_state, stop, reason)
+    by_rule = rule_stop < stop  # the regimen's own stop rules came first
+    stop = np.where(by_rule, rule_stop, stop)
+    reason = np.where(by_rule, "toxicity", reason).astype(object)
     if not (np.isfinite(stop).any() or np.isfinite(prog).any()):
         return DosedSolution(sol, pop, stop, reason.astype(str), tox, last)
     kept = prepared.kept(stop, prog)
     changed = (prepared.events.active() & ~kept.active()).any(axis=1)
     events = kept
+    if rule_steroids is not None:  # already in the first solve: changes no one
+        events = events.concat(rule_steroids)
     for extra in (
-        _steroid_events(model, read.steroid_state, stop, reason),
+        course,
         after_stop(stop, reason.astype(str)) if after_stop is not None else None,
     ):
         if extra is not None and extra.n_events:

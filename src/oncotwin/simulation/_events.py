@@ -26,13 +26,17 @@ class DoseEvents:
 
     ``origin`` is each event's dose start day (an infusion's stop step keeps its start day,
     so a stopped infusion is never left running); ``until_progression`` flags the events of
-    phases that repeat until progression.
+    phases that repeat until progression; ``drug`` and ``track`` name each event's drug and
+    regimen track (``""`` and -1 for events a regimen adapter makes, e.g. radiotherapy), which
+    the regimen's dosing rules act on (``None``: not known).
     """
 
     population: Population
     events: EventTable
     origin: np.ndarray
     until_progression: np.ndarray
+    drug: np.ndarray | None = None
+    track: np.ndarray | None = None
 
     def kept(self, stop_all: np.ndarray, progression: np.ndarray) -> EventTable:
         """The events left when each patient's doses stop after ``stop_all`` (every event)
@@ -53,16 +57,23 @@ class DoseEvents:
 
 def _plain_events(
     model: Model, regimen: Regimen, population: Population, horizon: float
-) -> tuple[EventTable, np.ndarray, np.ndarray]:
-    """Events at the model's dose targets, their dose start days and until-progression flags."""
+) -> tuple[EventTable, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Events at the model's dose targets, their dose start days, until-progression flags,
+    drugs and tracks."""
     sched = regimen.schedule(horizon)
     adapter = model.regimen_adapter
     handled = adapter.handles if adapter is not None else frozenset()
-    none = EventTable.empty(population.n), np.zeros(0), np.zeros(0, dtype=bool)
+    none = (
+        EventTable.empty(population.n),
+        np.zeros(0),
+        np.zeros(0, dtype=bool),
+        np.zeros(0, dtype=str),
+        np.zeros(0, dtype=np.int64),
+    )
     if len(sched) == 0:
         return none
     amounts = sched.amounts(population.weight_kg, population.bsa_m2, population.crcl_ml_min)
-    times, states, kinds, cols, origin, until = [], [], [], [], [], []
+    times, states, kinds, cols, origin, until, names, tracks = [], [], [], [], [], [], [], []
     for j in range(len(sched)):
         drug = get_drug(str(sched.drug[j]))
         if drug.name in handled or drug.mechanism in handled:
@@ -90,6 +101,8 @@ def _plain_events(
             cols += [amt / dur, -amt / dur]
             origin += [t, t]
             until += [up, up]
+            names += [drug.name, drug.name]
+            tracks += [int(sched.track[j])] * 2
         else:
             times.append(t)
             states.append(s)
@@ -97,12 +110,20 @@ def _plain_events(
             cols.append(amt)
             origin.append(t)
             until.append(up)
+            names.append(drug.name)
+            tracks.append(int(sched.track[j]))
     if not times:
         return none
     t_arr = np.array(times)
     order = np.argsort(t_arr, kind="stable")
     table = EventTable.build(t_arr, np.array(states), np.array(kinds), np.column_stack(cols))
-    return table, np.array(origin)[order], np.array(until, dtype=bool)[order]
+    return (
+        table,
+        np.array(origin)[order],
+        np.array(until, dtype=bool)[order],
+        np.array(names, dtype=str)[order],
+        np.array(tracks, dtype=np.int64)[order],
+    )
 
 
 def regimen_dose_events(
@@ -116,10 +137,10 @@ def regimen_dose_events(
     dose targets cannot express (radiotherapy fractions on a named site, which start when
     they happen and never repeat until progression).
     """
-    events, origin, until = _plain_events(model, regimen, population, horizon)
+    events, origin, until, drug, track = _plain_events(model, regimen, population, horizon)
     adapter = model.regimen_adapter
     if adapter is None:
-        return DoseEvents(population, events, origin, until)
+        return DoseEvents(population, events, origin, until, drug, track)
     params, extra = adapter.prepare(model, regimen, population.params, horizon)
     pop = replace(population, params=model.check_parameters(params))
     if extra is not None and extra.n_events:
@@ -127,8 +148,10 @@ def regimen_dose_events(
         order = np.argsort(np.concatenate([events.time, extra.time]), kind="stable")
         origin = np.concatenate([origin, extra.time])[order]
         until = np.concatenate([until, np.zeros(extra.n_events, dtype=bool)])[order]
+        drug = np.concatenate([drug, np.full(extra.n_events, "", dtype=str)])[order]
+        track = np.concatenate([track, np.full(extra.n_events, -1, dtype=np.int64)])[order]
         events = extra if events.n_events == 0 else events.concat(extra)
-    return DoseEvents(pop, events, origin, until)
+    return DoseEvents(pop, events, origin, until, drug, track)
 
 
 def regimen_events(

@@ -165,8 +165,10 @@ def simulate(
     rules
         When dosing stops (:class:`~oncotwin.regimens.DosingRules`: at progression, at a
         grade >= 3 toxicity with a steroid course, after a maximal duration). The regimen's
-        own "until progression" phases always stop at (true) progression. Rules need the
-        model's clinical readouts (:mod:`oncotwin.models.readouts`) and cost a second solve.
+        own "until progression" phases always stop at (true) progression, and its own
+        dosing rules (``..., hold if irAE >= 2 until irAE <= 1, stop if irAE >= 4``, see
+        ``docs/dosing_rules.md``) always apply. Rules need the model's clinical readouts
+        (:mod:`oncotwin.models.readouts`) and cost a second solve.
     extra_events
         Events that belong to the model itself, e.g. an imported SBML file's own events
         (anything with ``events(n_patients, t_end, params) -> EventTable``).
@@ -199,7 +201,9 @@ def simulate(
             cite(*get_drug(d).citations)
     prepared = regimen_dose_events(model, regimen, pop, days) if regimen is not None else None
     rules = rules or DosingRules()
-    if prepared is not None and (rules.any or prepared.until_progression.any()):
+    if prepared is not None and (
+        rules.any or prepared.until_progression.any() or bool(regimen.rules)  # type: ignore[union-attr]
+    ):
         if extra_events is not None:
             raise OncotwinError(
                 "dosing rules (or 'until progression') and a model's own events cannot be "
