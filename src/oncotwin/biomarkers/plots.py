@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 __all__ = ["plot_forest", "plot_roc"]
 
+#: Range of the forest plot's ratio axis (ratios and CIs beyond it are drawn at its edge).
+XLIM = (0.05, 20.0)
 #: Most curves drawn on one ROC plot (the highest |AUC - 0.5| first; combinations always).
 MAX_CURVES = 9
 
@@ -96,6 +98,9 @@ def plot_forest(analysis: BiomarkerAnalysis, group: str = "all", *, ax: Axes | N
         a = t[lo].to_numpy(dtype=float)
         b = t[hi].to_numpy(dtype=float)
         ok = np.isfinite(v) & np.isfinite(a) & np.isfinite(b) & (v > 0) & (a > 0)
+        v, a, b = (np.clip(z, *XLIM) for z in (v, a, b))  # beyond the axis: drawn at its edge
+        edge = ok & ((v <= XLIM[0]) | (v >= XLIM[1]))
+        ax.plot(v[edge], y[edge] + off, ls="none", marker="x", ms=7, color=colour)
         ax.errorbar(
             v[ok],
             y[ok] + off,
@@ -109,9 +114,10 @@ def plot_forest(analysis: BiomarkerAnalysis, group: str = "all", *, ax: Axes | N
         )
     ax.axvline(1.0, color="0.5", lw=0.8)
     ax.set_xscale("log")
+    ax.set_xlim(XLIM[0] / 1.3, XLIM[1] * 1.3)
     ax.set_yticks(y)
     ax.set_yticklabels(t["label"], fontsize=7)
-    ax.set_xlabel("ratio per SD of the marker (log scale)")
+    ax.set_xlabel(f"ratio per SD of the marker (log scale; x: beyond {XLIM[0]:g} or {XLIM[1]:g})")
     ax.set_title(f"Odds and hazard ratios, {group}\n{analysis.source}", fontsize=8)
     ax.legend(fontsize=7, loc="best")
     ax.figure.text(0.01, 0.005, DISCLAIMER, fontsize=6, color="0.4")

@@ -230,16 +230,35 @@ def write_outputs(analysis: BiomarkerAnalysis, out: Path, *, store: bool = True)
 
 
 def print_table(analysis: BiomarkerAnalysis, group: str = "all", console: Any = None) -> None:
-    """The analysis of ``group`` as a rich table."""
+    """The analysis of ``group`` as a compact rich table (every column is in the CSV)."""
     from rich.console import Console
     from rich.table import Table
 
     con = console or Console()
     t = analysis.table[analysis.table["group"] == group]
-    table = Table(title=f"Biomarkers ({group}): {analysis.source}", title_style="bold")
-    for h in _HEADER:
-        table.add_column(h, no_wrap=h in ("marker",))
-    for row in _table_rows(t):
-        table.add_row(*row)
+    table = Table(
+        title=f"Biomarkers ({group}): {analysis.source}", title_style="bold", pad_edge=False
+    )
+    for h in ("marker", "n/resp", "AUC (95% CI)", "OR/SD", "HR PFS/SD", "HR OS/SD", "cut, J"):
+        table.add_column(h, no_wrap=True, overflow="ellipsis")
+
+    def f2(x: Any) -> str:
+        v = float(x)
+        return "-" if not np.isfinite(v) else f"{v:.2f}"
+
+    for r in t.itertuples(index=False):
+        table.add_row(
+            str(r.label)[:28],
+            f"{r.n}/{r.responders}",
+            f"{f2(r.auc)} ({f2(r.auc_low)}-{f2(r.auc_high)})",
+            f2(r.or_sd),
+            f2(r.hr_pfs_sd),
+            f2(r.hr_os_sd),
+            f"{r.cut_direction}{_fmt(r.cut, 3)}, {f2(r.youden_j_corrected)}",
+        )
     con.print(table)
-    con.print(DISCLAIMER)
+    con.print(
+        "AUC: DeLong CI; OR/HR per SD of the marker; cut: Youden cut-point, J: "
+        "optimism-corrected Youden J (bootstrap). " + DISCLAIMER,
+        highlight=False,
+    )

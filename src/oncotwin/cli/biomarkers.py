@@ -70,7 +70,8 @@ def biomarkers_cmd(
         groups = set(analysis.table["group"])
         if group not in groups:
             raise OncotwinError(f"--group: {group!r} was not analysed; groups: {sorted(groups)}")
-        analysis.print(group, console=console)
+        # the table needs ~110 columns; a narrower terminal (or a pipe, 80) wraps it
+        analysis.print(group, console=Console(width=max(console.width, 110)))
     except (OncotwinError, OSError) as exc:
         raise _fail(exc) from None
     for note in analysis.notes:
