@@ -125,6 +125,17 @@ def _auc(a, marker: str) -> float:
     return float(row["auc"].iloc[0]) if len(row) else np.nan
 
 
+def _published_orr(res: TrialResult, arm: str) -> str:
+    """The published ORR of the example's arm (``oncotwin.trials.targets``), or '-'."""
+    try:
+        c = res.compare()
+    except Exception:  # a spec without published arms
+        return "-"
+    row = c[(c["arm"] == arm) & (c["endpoint"] == "ORR")]
+    v = float(row["published"].iloc[0]) if len(row) else float("nan")
+    return "-" if not np.isfinite(v) else f"{v:.0f}%"
+
+
 def _safe(frame: pd.DataFrame, source: str):
     """The analysis of ``frame`` (all patients, every marker it has), or None and why not."""
     try:
@@ -168,7 +179,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         v_all, _ = _safe(full, f"virtual {res.spec.trial.name} {arm}, all markers")
         r_a, r_note = _safe(r_frame, f"real {cancer} {drug}")
         head = (
-            f"{stratum}: virtual n={len(shared)} (ORR {100 * shared['response'].mean():.0f}%), "
+            f"{stratum}: virtual n={len(shared)} (ORR {100 * shared['response'].mean():.0f}%, "
+            f"published {_published_orr(res, arm)}), "
             f"real n={len(r_frame)} (ORR {100 * r_frame['response'].mean():.0f}%)"
         )
         print("\n" + head)
