@@ -24,6 +24,7 @@ import numpy as np
 from oncotwin.twin._fit import fit_lesions, fit_population
 from oncotwin.twin._forecast import parameter_draws, predictive_sizes
 from oncotwin.twin._laleh import DEFAULT_DATA, LesionSeries, load_laleh, study_name
+from oncotwin.twin._model import growth_anchor
 from oncotwin.twin._regimen import regimen_effect
 
 HERE = Path(__file__).resolve().parent
@@ -218,7 +219,12 @@ def main() -> None:
         tic = time.perf_counter()
         tr = s.subset(train)
         pop = fit_population(
-            tr.diameter_mm, tr.day, tr.mask, [classes[i] for i in train], source=f"fold {k}"
+            tr.diameter_mm,
+            tr.day,
+            tr.mask,
+            [classes[i] for i in train],
+            source=f"fold {k}",
+            fixed_mean=growth_anchor(),
         )
         t_pop += time.perf_counter() - tic
         idx = evaluate[test_pos]
@@ -320,7 +326,9 @@ def main() -> None:
         f"{t_fit:.2f} ({evaluate.size} series, {1e3 * t_fit / evaluate.size:.2f} ms each); "
         f"forecasts {t_fc:.2f}; classical fits {t_cls:.1f}"
     )
-    full = fit_population(s.diameter_mm, s.day, s.mask, classes, source="all")
+    full = fit_population(
+        s.diameter_mm, s.day, s.mask, classes, source="all", fixed_mean=growth_anchor()
+    )
     _vpc(s, full, args.vpc, np.random.default_rng(SEED + 1))
     print(f"VPC written to {args.vpc}")
     print("research simulation, not medical advice")

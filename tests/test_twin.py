@@ -103,12 +103,13 @@ def test_forecast_deterministic_under_seed_and_columns_exact() -> None:
 
 
 def test_p_progression_follows_its_definition() -> None:
-    """Without drug a growing lesion exceeds 1.2 x nadir + 5 mm: p_progression near 1; the
-    column equals the share of draws meeting the rule computed by hand at one day."""
+    """Stopping the drug makes progression likely and likelier than on the drug; the column
+    equals the share of draws meeting the rule computed by hand at one day."""
     data, _ = _planted(seed=2, n_lesions=1)
     twin = PatientTwin(regimen=ATEZO, seed=0).fit(data)
-    fc = twin.forecast(at=[DAYS[-1] + 180], regimen="none")
-    assert fc.p_progression.iloc[0] > 0.9
+    off = twin.forecast(at=[DAYS[-1] + 180], regimen="none").p_progression.iloc[0]
+    on = twin.forecast(at=[DAYS[-1] + 180]).p_progression.iloc[0]
+    assert off > 0.6 and off > on
     day = np.array([DAYS[-1] + 42.0])
     smooth, noisy = twin._draws(None, day)
     nadir = np.minimum(twin.data_.observed_nadir()[0], smooth[:, 0, 0])

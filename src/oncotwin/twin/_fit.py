@@ -275,6 +275,7 @@ def fit_population(
     source: str = "",
     start: TwinPopulation | None = None,
     covariance: str = "diagonal",
+    fixed_mean: Mapping[str, float] | None = None,
 ) -> TwinPopulation:
     """Fit the population prior to many lesion series (Laplace EM; see the module notes).
 
@@ -320,6 +321,15 @@ def fit_population(
         kd = {c: start.log_kd_by_class.get(c, start.mean[2]) for c in all_classes}
         omega = start.covariance
         a, b = start.additive_sd_mm, start.proportional_sd
+    fixed = dict(fixed_mean or {})
+    unknown = sorted(set(fixed) - {PARAM_NAMES[k] for k in (0, 1, 3)})
+    if unknown:
+        raise OncotwinError(
+            f"fixed_mean: unknown or class-specific entries {unknown}; fixable: "
+            + ", ".join(PARAM_NAMES[k] for k in (0, 1, 3))
+        )
+    for name, value in fixed.items():
+        mean[PARAM_NAMES.index(name)] = float(value)
     theta = None
     history: list[float] = []
 
@@ -339,7 +349,8 @@ def fit_population(
         theta = fit.theta
         history.append(float(np.sum(fit.objective)))
         for k in (0, 1, 3):
-            mean[k] = float(np.mean(theta[:, k]))
+            if PARAM_NAMES[k] not in fixed:
+                mean[k] = float(np.mean(theta[:, k]))
         for c in all_classes:  # single-class lesions set their class's potency
             sel = np.array([cs == (c,) for cs in cls_sets])
             if sel.any():

@@ -131,6 +131,7 @@ def build_default_population(path: str | Path | None = None, out: str | Path | N
     import hashlib
 
     from oncotwin.twin._fit import fit_population
+    from oncotwin.twin._model import growth_anchor
     from oncotwin.twin._regimen import regimen_effect
 
     s = load_laleh(path)
@@ -144,7 +145,9 @@ def build_default_population(path: str | Path | None = None, out: str | Path | N
         s.mask,
         classes,
         source=f"Laleh 2022 lesion series, Studies 1-3 (FIR, POPLAR, BIRCH), {s.ids.size} "
-        f"series, all scans; flat_patient_data.csv sha256 {sha}; Laplace EM 40 iterations",
+        f"series, all scans; flat_patient_data.csv sha256 {sha}; Laplace EM 40 iterations; "
+        "mean log K_L fixed at the claret2009 library value",
+        fixed_mean=growth_anchor(),
     )
     target = Path(out) if out is not None else Path(__file__).parent / "data" / "population.json"
     return pop.to_json(target)

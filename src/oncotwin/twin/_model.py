@@ -18,9 +18,11 @@ log K_D [1/day], log lambda [1/day])``. Measurement error is additive plus propo
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["PARAM_NAMES", "PARAM_UNITS", "jacobian", "predict", "residual_sd"]
+__all__ = ["PARAM_NAMES", "PARAM_UNITS", "growth_anchor", "jacobian", "predict", "residual_sd"]
 
 #: Names of the log-scale patient parameters.
 PARAM_NAMES: tuple[str, ...] = ("log_y0", "log_K_L", "log_K_D", "log_lambda")
@@ -97,3 +99,24 @@ def jacobian(
 def residual_sd(f: np.ndarray, a: float, b: float) -> np.ndarray:
     """Measurement SD [mm] of a diameter ``f`` [mm]: ``sqrt(a^2 + (b f)^2)``."""
     return np.sqrt(a * a + (b * np.asarray(f)) ** 2)
+
+
+def growth_anchor() -> dict[str, float]:
+    """The population mean of ``log K_L`` the twin fixes: the library ``claret2009`` value.
+
+    Lesion diameters alone do not separate the growth rate ``K_L`` from the kill rate
+    ``K_D`` (a ridge: a fast-growing, fast-killed lesion and a slow, weakly killed one fit
+    the same scans), and a population mean estimated along that ridge drifted to
+    0.014/day (diameter doubling in 51 days), which forecast growth the scans did not show.
+    The mean is therefore fixed at the Claret 2009 estimate carried by the library model
+    (0.021/week = 0.003/day; BioModels MODEL1708310001, see
+    :mod:`oncotwin.models.library.claret2009`); its between-lesion SD is still fitted.
+
+    Examples
+    --------
+    >>> round(math.exp(growth_anchor()["log_K_L"]), 4)
+    0.003
+    """
+    from oncotwin.models import get_model
+
+    return {"log_K_L": math.log(get_model("claret2009").parameters["K_L"].value)}
