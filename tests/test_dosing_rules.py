@@ -204,3 +204,22 @@ def test_round_trip_property_with_rules(base, rules):
     assert r.tracks[0].rules == tuple(rules)
     s = r.schedule(400)
     assert np.all(np.diff(s.time) >= 0)
+
+
+_WORDS = st.sampled_from(
+    ["hold", "stop", "reduce", "steroids", "give", "if", "until", "after", "by", "irAE", "CRS",
+     "neutropenia", "capillary", "leak", "carboplatin", "pembrolizumab", ">=", "<=", ">", "=",
+     "2", "3", "-1", "4.5", "25%", "120%", "months", "weeks", ",", ", then", "; ", "x4"]
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(_WORDS, min_size=1, max_size=10).map(" ".join))
+def test_rule_shaped_text_parses_or_fails_with_one_regimen_error(tail):
+    """Any rule-shaped tail is a regimen (that pastes back) or one RegimenError."""
+    try:
+        r = parse_regimen(f"pembrolizumab 200 mg IV q3w x35, {tail}")
+    except RegimenError as exc:
+        assert str(exc).startswith("bad regimen:")
+        return
+    _round_trips(r)

@@ -50,6 +50,16 @@ def _run(model, pop, text, days, every):
     return ruled, plain, t, prepared
 
 
+def _worst(sol, kind):
+    """The worst grade so far: the readouts' (from the marker's running peak, which lags
+    the marker a little) or the grade itself, whichever is higher."""
+    ids = np.arange(sol.y.shape[0])
+    now = READOUTS.grade_series(sol, 0, ids, kind)
+    return np.maximum(
+        READOUTS.grade_series(sol, 0, ids, kind, worst=True), np.maximum.accumulate(now, axis=1)
+    )
+
+
 def _col(t, day):
     j = int(np.searchsorted(t, day))
     assert t[j] == day
@@ -114,11 +124,11 @@ def test_patients_never_held_keep_their_trajectory_and_held_ones_get_less_drug(m
 def test_a_stop_ends_dosing_at_the_first_dose_day_after_the_grade_3_irae(model, melanoma):
     ruled, plain, t, prepared = _run(model, melanoma, NIVO_IPI + ", stop if irAE >= 3", 364.0, 7.0)
     ids = np.arange(melanoma.n)
-    g = READOUTS.grade_series(ruled.solution, 0, ids, "irae")
     day3 = READOUTS.toxicity(ruled.solution, 0, ids).irae_day
     days = np.unique(prepared.origin)
     stopped = np.isfinite(ruled.stop_day)
-    seen = g[:, : _col(t, days[-1]) + 1].max(axis=1) >= 3  # a grade 3-4 on the grid by then
+    worst = _worst(ruled.solution, "irae")
+    seen = worst[:, _col(t, days[-1])] >= 3  # a grade 3-4 by the last dose day
     np.testing.assert_array_equal(stopped, seen)
     assert stopped.sum() >= 10
     for p in np.nonzero(stopped)[0]:
@@ -137,13 +147,17 @@ def test_a_reduction_lowers_carboplatin_exposure_from_the_dose_after_grade_3(mod
     text = CARBO + ", reduce carboplatin by 25% if neutropenia >= 3"
     ruled, plain, t, prepared = _run(model, pop, text, 126.0, 1.0)
     g = READOUTS.grade_series(ruled.solution, 0, np.arange(pop.n), "neutropenia")
+    w = _worst(ruled.solution, "neutropenia")
     carbo = prepared.drug == "carboplatin"
     assert ((ruled.multiplier[:, ~carbo]) == 1).all()  # pembrolizumab and pemetrexed untouched
     days = prepared.origin[carbo]
     factor, expected = np.ones(pop.n), []
     for k, d in enumerate(days):
-        if k:
-            window = g[:, _col(t, days[k - 1]) + 1 : _col(t, d) + 1].max(axis=1)
+        if k:  # the worst grade since the previous dose, a nadir between days included
+            a, b = _col(t, days[k - 1]), _col(t, d)
+            window = np.maximum(
+                g[:, a + 1 : b + 1].max(axis=1), np.where(w[:, b] > w[:, a], w[:, b], 0)
+            )
             factor = np.where(window >= 3, factor * 0.75, factor)
         expected.append(factor.copy())
     np.testing.assert_allclose(ruled.multiplier[:, carbo], np.column_stack(expected))
@@ -164,15 +178,36 @@ def test_a_reduction_lowers_carboplatin_exposure_from_the_dose_after_grade_3(mod
 
 def test_steroids_start_on_the_first_day_at_the_grade(model, melanoma):
     ruled, plain, t, _ = _run(model, melanoma, NIVO_IPI + ", steroids if irAE >= 2", 364.0, 7.0)
-    g = READOUTS.grade_series(ruled.solution, 0, np.arange(melanoma.n), "irae")
+    w = _worst(ruled.solution, "irae")
     on = np.isfinite(ruled.steroid_day)
+    np.testing.assert_array_equal(on, w[:, -1] >= 2)
     assert on.sum() >= 10
     for p in np.nonzero(on)[0]:
         j = _col(t, ruled.steroid_day[p])
-        assert g[p, j] >= 2 and (g[p, :j] < 2).all()
+        assert w[p, j] >= 2 and (w[p, :j] < 2).all()
         assert ruled.solution["steroid"][p, j] > plain["steroid"][p, j]
     assert (ruled.solution["steroid"][~on] == plain["steroid"][~on]).all()
     assert (ruled.multiplier == 1).all()
+
+
+def test_steroids_for_crs_after_a_single_car_t_infusion(model):
+    """Steroid rules are not tied to dose days: CRS peaks days after the one infusion."""
+    pop = VirtualPopulation.for_trial(model, "lbcl", np.arange(40), seed=3)
+    text = (
+        "fludarabine 30 mg/m2 + cyclophosphamide 500 mg/m2 IV d-5 to d-3, "
+        "then axicabtagene ciloleucel 2e6 cells/kg IV once, steroids if CRS >= 2"
+    )
+    ruled, plain, t, _ = _run(model, pop, text, 60.0, 1.0)
+    w = _worst(ruled.solution, "crs")
+    on = np.isfinite(ruled.steroid_day)
+    np.testing.assert_array_equal(on, w[:, -1] >= 2)
+    assert on.sum() >= 5
+    first = t[np.argmax(w >= 2, axis=1)]
+    np.testing.assert_array_equal(ruled.steroid_day[on], first[on])
+    assert (ruled.steroid_day[on] > 0).all()
+    j = np.searchsorted(t, ruled.steroid_day[on])
+    rows = np.nonzero(on)[0]
+    assert (ruled.solution["steroid"][rows, j] > plain["steroid"][rows, j]).all()
 
 
 def test_a_model_without_the_readout_is_named():
@@ -290,3 +325,17 @@ def test_the_cli_takes_rules_and_names_a_bad_one(tmp_path):
     )  # fmt: skip
     assert bad.exit_code != 0
     assert "'reduce by 120%' is impossible" in bad.output
+
+
+def test_the_grade_over_time_agrees_with_the_toxicity_readouts(model, held):
+    """The worst grade so far ends at the readouts' worst grade, for every kind."""
+    sol = held[0].solution
+    ids = np.arange(sol.y.shape[0])
+    tox = READOUTS.toxicity(sol, 0, ids)
+    for kind in ("irae", "crs", "icans", "capillary_leak", "neutropenia"):
+        worst = READOUTS.grade_series(sol, 0, ids, kind, worst=True)
+        assert (np.diff(worst, axis=1) >= 0).all(), kind
+        np.testing.assert_array_equal(worst[:, -1], tox.grade(kind), err_msg=kind)
+    irae = READOUTS.grade_series(sol, 0, ids, "irae")
+    resolved = np.isfinite(tox.resolved_day["irae"])
+    assert (irae[resolved, -1] == 0).all()  # a resolved irAE reads 0 at the end

@@ -40,8 +40,8 @@ if TYPE_CHECKING:
 __all__ = ["grade_series"]
 
 
-def _irae_series(sol: Solution, seed: int, ids: np.ndarray) -> np.ndarray:
-    """irAE grade (0, 2, 3 or 4) per patient and output time."""
+def _irae_series(sol: Solution, seed: int, ids: np.ndarray, worst: bool) -> np.ndarray:
+    """irAE grade (0, 2, 3 or 4) per patient and output time (``worst``: the worst so far)."""
     u3 = -np.log(patient_uniforms(seed, ids, stream=Stream.IRAE))
     H = sol["irae_hazard"]
     day3 = first_crossing(sol.t, H, u3)
@@ -56,30 +56,34 @@ def _irae_series(sol: Solution, seed: int, ids: np.ndarray) -> np.ndarray:
     duration = _param(sol, "irae_resolution_median") * np.exp(
         _param(sol, "irae_resolution_log_sd") * z
     )
-    duration = np.where(chronic, np.inf, duration)[:, None]
+    duration = np.where(chronic | worst, np.inf, duration)[:, None]
     t = sol.t[None, :]
     severe = (t >= day3[:, None]) & (t < day3[:, None] + duration)
     mild = (t >= any_day[:, None]) & (t < any_day[:, None] + duration)
     return np.where(severe, np.where(g4, 4, 3)[:, None], np.where(mild, 2, 0)).astype(np.int64)
 
 
-def _marker_series(sol: Solution, kind: str) -> np.ndarray:
+def _marker_series(sol: Solution, kind: str, worst: bool) -> np.ndarray:
     """Grade of a marker-graded toxicity per patient and output time (0 where no worse than
-    the patient's baseline grade)."""
-    _, marker, _, _, falling = next(e for e in EPISODES if e[0] == kind)
+    the patient's baseline grade); ``worst``: the grade of the running peak (or nadir), so
+    an excursion between output times counts from the next one, as in the readouts."""
+    _, marker, extremum, _, falling = next(e for e in EPISODES if e[0] == kind)
     n = sol.y.shape[0]
-    if marker not in sol.names:
+    if marker not in sol.names or extremum not in sol.names:
         return np.zeros((n, sol.t.size), dtype=np.int64)
-    th = _thresholds(sol, kind)
-    x = sol[marker]
-    g = _grade_of(x, [level[:, None] for level in th], falling)
-    base = g[:, :1]
+    levels = [level[:, None] for level in _thresholds(sol, kind)]
+    base = _grade_of(sol[marker][:, :1], levels, falling)
+    g = _grade_of(sol[extremum] if worst else sol[marker], levels, falling)
     return np.where(g > base, g, 0).astype(np.int64)
 
 
-def grade_series(sol: Solution, seed: int, patient_ids: np.ndarray, kind: str) -> np.ndarray:
+def grade_series(
+    sol: Solution, seed: int, patient_ids: np.ndarray, kind: str, *, worst: bool = False
+) -> np.ndarray:
     """Grade of toxicity ``kind`` (``"irae"``, ``"crs"``, ``"icans"``, ``"capillary_leak"``,
-    ``"neutropenia"``) per patient and output time, ``(n, n_times)`` integers 0-4."""
+    ``"neutropenia"``) per patient and output time, ``(n, n_times)`` integers 0-4;
+    ``worst``: the worst grade up to each time (non-decreasing; its last column is the
+    readouts' worst grade)."""
     if kind == "irae":
-        return _irae_series(sol, seed, np.asarray(patient_ids))
-    return _marker_series(sol, kind)
+        return _irae_series(sol, seed, np.asarray(patient_ids), worst)
+    return _marker_series(sol, kind, worst)

@@ -214,12 +214,13 @@ class IOReadouts:
         return toxicity(sol, seed, patient_ids)
 
     def grade_series(
-        self, sol: Solution, seed: int, patient_ids: np.ndarray, kind: str
+        self, sol: Solution, seed: int, patient_ids: np.ndarray, kind: str, *, worst: bool = False
     ) -> np.ndarray:
-        """Grade of toxicity ``kind`` at every output time, ``(n, n_times)`` (dosing rules)."""
+        """Grade of toxicity ``kind`` at every output time (``worst``: the worst so far),
+        ``(n, n_times)``; read by dosing rules."""
         from oncotwin.models._metastatic_io_grade_series import grade_series
 
-        return grade_series(sol, seed, patient_ids, kind)
+        return grade_series(sol, seed, patient_ids, kind, worst=worst)
 
     def clinical_course(
         self, sol: Solution, seed: int, patient_ids: np.ndarray, parameters: Any

@@ -15,9 +15,14 @@ steroid course has started.
 * ``reduce D by P% if R >= G``: a dose given after a grade >= G since the previous *given*
   dose of those drugs is multiplied by (1 - P/100), and so are all later ones (a second
   occurrence reduces again: 25% twice is 56.25% of the dose).
-* ``steroids if R >= G``: one steroid course (the model's own: a unit bolus into its
-  readouts' ``steroid_state``) on the first output time the grade is >= G, found at the
-  first dose day after it.
+* ``steroids if R >= G``: one steroid course per patient (the model's own: a unit bolus
+  into its readouts' ``steroid_state``) on the first output time at which the grade has
+  reached G, at any time (not only on dose days; several steroid rules: the first).
+
+"Since the previous dose day" reads the grade at every output time in between and the
+readouts' worst grade so far (``grade_series(..., worst=True)``: for ``metastatic_io`` the
+running peak or nadir of the marker), so an excursion between output times counts from the
+next output time.
 
 Feedback without root-finding, exact for every decision: the population is solved with a
 plan (first: every dose as scheduled); each patient's decisions are walked in time from
@@ -134,14 +139,12 @@ class _Walker:
         drug, track = prepared.drug, prepared.track
         assert drug is not None and track is not None
         self.applies = [(drug == r.drug) if r.drug is not None else (track == k) for k, r in rules]
-        self.on_track = [track == k for k, _ in rules]
         days: set[float] = set()
         self.rule_days = []
         for i, (_, r) in enumerate(rules):
-            mask = self.on_track[i] if r.action == "steroids" else self.applies[i]
-            d = np.unique(self.origin[mask])
-            self.rule_days.append(set(d.tolist()))
-            days.update(d.tolist())
+            d = np.unique(self.origin[self.applies[i]]) if r.action != "steroids" else []
+            self.rule_days.append(set(np.asarray(d).tolist()))
+            days.update(np.asarray(d).tolist())
         self.days = np.array(sorted(days))
         self.events_at = {float(d): np.nonzero(self.origin == d)[0] for d in self.days}
 
@@ -151,9 +154,9 @@ class _Walker:
             return -1
         return int(min(np.searchsorted(self.ts, day, side="right") - 1, self.ts.size - 1))
 
-    def walk(self, series: dict[str, np.ndarray], active: np.ndarray) -> _Plan:
-        """The rules' decisions for patients with grade ``series`` (kind -> (m, n_ts)) and
-        scheduled doses ``active`` (m, n_events)."""
+    def walk(self, series: dict[str, tuple[np.ndarray, np.ndarray]], active: np.ndarray) -> _Plan:
+        """The rules' decisions for patients with grade ``series`` (kind -> the grade and the
+        worst grade so far, each (m, n_ts)) and scheduled doses ``active`` (m, n_events)."""
         m, n_ev = active.shape
         mult = np.ones((m, n_ev))
         held = {i: np.zeros(m, dtype=bool) for i in range(len(self.rules))}
@@ -162,6 +165,11 @@ class _Walker:
         worst = {i: np.zeros(m, dtype=np.int64) for i in range(len(self.rules))}
         prev = dict.fromkeys(range(len(self.rules)), -1)
         steroid = np.full(m, np.inf)
+        for _, r in self.rules:  # one course, on the first output time at the grade
+            if r.action == "steroids":
+                reached = series[r.readout][1] >= r.grade  # type: ignore[index,operator]
+                first = np.where(reached.any(axis=1), self.ts[np.argmax(reached, axis=1)], np.inf)
+                steroid = np.minimum(steroid, first)
         zero = np.zeros(m, dtype=np.int64)
         for day in self.days:
             j = self._index(float(day))
@@ -169,9 +177,12 @@ class _Walker:
             for i, (_, r) in enumerate(self.rules):
                 if float(day) not in self.rule_days[i]:
                     continue
-                s = series[r.readout]  # type: ignore[index]
+                s, w = series[r.readout]  # type: ignore[index]
                 lo, hi = prev[i] + 1, j + 1
                 window = s[:, lo:hi].max(axis=1) if hi > lo else zero
+                if hi > lo:  # a new worst grade between output times counts too
+                    before = w[:, lo - 1] if lo > 0 else zero
+                    window = np.maximum(window, np.where(w[:, j] > before, w[:, j], 0))
                 now = s[:, j] if j >= 0 else zero
                 prev[i] = max(prev[i], j)
                 g = r.grade
@@ -181,11 +192,6 @@ class _Walker:
                     stopped[i] = np.where(np.isinf(stopped[i]) & (window >= g), day, stopped[i])  # type: ignore[operator]
                 elif r.action == "reduce":
                     worst[i] = np.maximum(worst[i], window)
-                elif r.action == "steroids":
-                    new = np.isinf(steroid) & (window >= g)  # type: ignore[operator]
-                    if new.any() and hi > lo:
-                        k = np.argmax(s[:, lo:hi] >= g, axis=1)
-                        steroid = np.where(new, self.ts[lo + k], steroid)
             if ev.size == 0:
                 continue
             blocked = np.zeros((m, ev.size), dtype=bool)
@@ -211,6 +217,19 @@ class _Walker:
             mult[:, ev] = np.where(blocked, 0.0, scale)
         stop_at = {i: stopped[i] for i, (_, r) in enumerate(self.rules) if r.action == "stop"}
         return _Plan(mult, steroid, stop_at)
+
+
+def _grades(
+    series_of: Callable[..., np.ndarray], sol: Solution, seed: int, ids: np.ndarray, kind: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The grade of ``kind`` at each output time and the worst so far (from the readouts'
+    running peak where they give it, else the running maximum of the grade)."""
+    now = np.asarray(series_of(sol, seed, ids, kind))
+    try:
+        worst = np.asarray(series_of(sol, seed, ids, kind, worst=True))
+    except TypeError:  # readouts without the worst-so-far form
+        worst = np.maximum.accumulate(now, axis=1)
+    return now, np.maximum(worst, np.maximum.accumulate(now, axis=1))
 
 
 def _steroid_table(model: Model, state: str, days: np.ndarray) -> EventTable | None:
@@ -308,7 +327,7 @@ def apply_dose_rules(
             nsteps=sol.nsteps[rows],
             method=sol.method[rows],
         )
-        series = {k: series_of(view, seed, ids[rows], k) for k in kinds}
+        series = {k: _grades(series_of, view, seed, ids[rows], k) for k in kinds}
         plan = walker.walk(series, active[rows])
         for i, at in plan.stop_at.items():
             stop_at.setdefault(i, np.full(n, np.inf))[rows] = at
