@@ -40,7 +40,8 @@ class DosedSolution:
     ``stop_day`` is the day dosing stopped (``inf``: never), ``stop_reason`` one of
     :data:`oncotwin.regimens.STOP_REASONS`, ``toxicity`` the grades of the final solve (the
     irAE that stopped treatment keeps its day), ``last_dose_day`` each patient's last
-    scheduled dose after the per-class caps of the rules (before any stop; 0: no dose).
+    scheduled dose after the per-class caps of the rules (before any stop, and before the
+    regimen's own hold or reduce rules: a held dose does not end treatment; 0: no dose).
     """
 
     solution: Solution
