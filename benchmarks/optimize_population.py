@@ -13,6 +13,12 @@ adds no overhead.
     python benchmarks/optimize_population.py --patients 60       # quick look
 
 The issue's bound: <= 10 minutes on 2 cores. Research simulation, not medical advice.
+
+Measured (2026-12-03, 2 cores shared with other jobs, load average ~13; defaults): reference
+one Trial.summary of 300 patients 11.7 s (warm); the optimisation 27 candidates x 300 patients
+in 202.8 s (3.4 min; grid of 17 in 120.5 s, continuous search of 10 in 82.3 s), 17.4 x the
+reference. Best grid candidate 960 mg Q2W, objective 0.590 (SE 0.029), +0.037 vs 3 mg/kg Q2W
+with a paired SE of 0.013 against an unpaired 0.041 (common random numbers: ~3x narrower).
 """
 
 from __future__ import annotations
