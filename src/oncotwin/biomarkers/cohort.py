@@ -105,7 +105,7 @@ def chowell_cohort(path: str | Path | None = None) -> pd.DataFrame:
 
     Columns: ``patient_id``, ``arm`` (the drug class), ``drug_class``, ``cancer_type``
     (oncotwin names where one exists), ``loris_cancer`` (the cohort's own), the outcomes
-    (``response``; ``pfs_days`` and ``os_days`` from months x 30.4375) and the markers the
+    (``response``; ``pfs_days`` and ``os_days`` from months x DAYS_PER_MONTH) and the markers the
     cohort has: ``tmb``, ``pdl1_tps`` (NSCLC mostly; missing elsewhere), ``nlr``,
     ``albumin``, ``age``, ``prior_systemic_therapy``, plus the LORIS input columns.
     """

@@ -69,14 +69,14 @@ def plot_roc(
                 f"lower {r['label']}: {1 - r['auc']:.2f} "
                 f"[{1 - r['auc_high']:.2f}, {1 - r['auc_low']:.2f}]"
             )
-        ax.step(fpr, tpr, where="post", lw=lw, label=lab)
+        ax.plot(fpr, tpr, lw=lw, label=lab)  # tied values: a diagonal segment
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1.01)
     ax.set_xlabel("1 - specificity")
     ax.set_ylabel("sensitivity")
     ax.set_title(f"ROC for response, {group}\n{analysis.source}", fontsize=8)
     ax.legend(fontsize=6.5, loc="lower right", title="AUC [95% CI, DeLong]", title_fontsize=7)
-    ax.text(0.01, 0.99, DISCLAIMER, transform=ax.transAxes, fontsize=6, va="top", color="0.4")
+    ax.figure.text(0.01, 0.005, DISCLAIMER, fontsize=6, color="0.4")
     return ax
 
 
