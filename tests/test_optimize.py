@@ -182,6 +182,24 @@ def test_bayesian_optimisation_adds_new_points_in_range(checkmate017):
     assert ((doses >= 1) & (doses <= 10)).all()
 
 
+def test_duration_and_whole_regimen_choices(checkmate017):
+    t = RegimenTemplate.from_text("nivolumab 3 mg/kg IV q2w until progression")
+    cand = make_candidate(t, {"dose": (240.0, "mg"), "duration": 12.0})
+    assert cand.label == "240 mg max 12 mo"
+    one = candidate_spec(checkmate017, "nivolumab", cand, min_months=36)
+    assert one.arm_names == ("nivolumab",)
+    assert one.treatment.max_duration_months == 12.0
+    assert one.trial.follow_up_months == 36.0
+    assert one.trial.seed == checkmate017.trial.seed
+    combo = parse_vary(
+        "regimen=nivolumab 240 mg IV q2w|nivolumab 1 mg/kg + ipilimumab 3 mg/kg IV q3w x4, "
+        "then nivolumab 480 mg IV q4w until progression"
+    )
+    cands = grid_candidates(t, [combo])
+    assert [c.regimen for c in cands] == list(combo.values)
+    assert cands[1].label == cands[1].regimen
+
+
 def test_optimise_refuses_bad_options(checkmate017):
     v = [parse_vary("dose=1,2")]
     with pytest.raises(UnknownNameError, match="did you mean 'nivolumab'"):
