@@ -620,6 +620,14 @@ class Hierarchy:
             if not math.isfinite(float(v)):
                 raise OncotwinError(f"theta[{k!r}] = {v!r}; give a finite log-multiplier")
         cancer = self._cancer_of(example)
+        return self.overrides_for(theta, cancer, lambda: _plan(example).parameter_set())
+
+    def overrides_for(
+        self, theta: Mapping[str, float], cancer: str, typical: Any
+    ) -> dict[str, float]:
+        """:meth:`overrides` for any trial: its ``cancer`` and its typical values
+        (``typical``: a ``ParameterSet``, or a callable returning it, read only when a
+        quantity applies). ``theta`` is not validated here (see :meth:`overrides`)."""
         logs: dict[str, float] = {}
         for q in self.free:
             if q.name not in theta:
@@ -630,7 +638,8 @@ class Hierarchy:
                 logs[p] = logs.get(p, 0.0) + float(theta[q.name])
         if not logs:
             return {}
-        typical = _plan(example).parameter_set()
+        if callable(typical):
+            typical = typical()
         # a parameter that is 0 in this trial's set stays 0 (a multiplier cannot move it, and
         # Trial.summary refuses to scale it)
         return {

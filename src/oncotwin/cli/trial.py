@@ -5,7 +5,8 @@ Commands::
     oncotwin trial run SPEC.toml --patients N --out DIR [--seed S] [--resume]
     oncotwin trial run --example NAME --patients N --out DIR
     oncotwin trial report DIR
-    oncotwin trial compare DIR
+    oncotwin trial run SPEC.toml --predict --out DIR [--draws 200] [--parameters NAME]
+    oncotwin trial compare DIR | RECORD.json [--published FILE]
     oncotwin trial examples
 
 Bad input (spec errors, unknown examples, an existing ``--out`` without ``--resume``)
@@ -309,12 +310,39 @@ def run_cmd(
         typer.Option(help="Patients per chunk (default 500; the store's with --resume).", min=1),
     ] = None,
     report: Annotated[bool, typer.Option(help="Write report.html at the end.")] = True,
+    parameters: Annotated[
+        str | None,
+        typer.Option(
+            "--parameters",
+            "--calibrated",
+            help="Parameter values: a calibrated set's name or folder, or 'uncalibrated' for "
+            "the shipped defaults (default: the default calibrated set's posterior median).",
+        ),
+    ] = None,
+    predict: Annotated[
+        bool,
+        typer.Option(
+            "--predict",
+            help="Predict the trial from the calibrated posterior: 95% predictive intervals, "
+            "a prediction record written first, KM visual predictive checks.",
+        ),
+    ] = False,
+    draws: Annotated[
+        int, typer.Option(help="Posterior draws of --predict (at least 200 advised).")
+    ] = 200,
+    sim_per_arm: Annotated[
+        int, typer.Option(help="Simulated patients per arm of --predict, spread over draws.")
+    ] = 500,
 ) -> None:
-    """Run a virtual trial: simulate, assess, store, summarise and report."""
+    """Run a virtual trial: simulate, assess, store, summarise and report (or, with
+    --predict, predict it with intervals and write a prediction record)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from oncotwin.simulation import DISCLAIMER
 
+    if predict:
+        _predict_cmd(spec, example, out, patients, seed, parameters, draws, sim_per_arm)
+        return
     try:
         trial_spec = _load(spec, example)
         from oncotwin.population.covariates import resolve_cancer
@@ -353,6 +381,7 @@ def run_cmd(
                 chunk_size=chunk,
                 progress=lambda k, total: prog.update(task, completed=k, total=total),
                 report=report,
+                calibrated=_calibrated_option(parameters),
             )
         elapsed = time.perf_counter() - t0
     except KeyboardInterrupt:
@@ -375,6 +404,8 @@ def run_cmd(
             result.summary, title="summary (simulated vs published)", arms=trial_spec.arm_names
         )
     )
+    if result.parameters_note:
+        console.print(f"parameters: {escape(result.parameters_note)}", highlight=False)
     console.print(f"[dim]{escape(NOT_FITTED)}[/]")
     console.print(f"store: {result.out}", highlight=False, soft_wrap=True)
     if result.report is not None:
@@ -424,14 +455,33 @@ def report_cmd(out: Annotated[Path, typer.Argument(help="The --out folder of a r
 
 @app.command("compare")
 def compare_cmd(
-    out: Annotated[Path, typer.Argument(help="The --out folder of a run.")],
+    out: Annotated[Path, typer.Argument(help="The --out folder of a run, or a prediction record.")],
     all_endpoints: Annotated[
         bool, typer.Option("--all", help="Every endpoint, not only the key and published ones.")
     ] = False,
+    published: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV of published values (arm, endpoint, published[, source]) to check a "
+            "prediction record against (default: the trial's published arms)."
+        ),
+    ] = None,
 ) -> None:
-    """Simulated endpoints beside the published ones, with the difference and the source."""
+    """Simulated endpoints beside the published ones, with the difference and the source;
+    for a prediction record: each endpoint inside or outside its predictive interval."""
     from oncotwin.simulation import DISCLAIMER
+    from oncotwin.trials.predict import RECORD_FILE
 
+    if out.suffix == ".json" or (out / RECORD_FILE).is_file():
+        _compare_record_cmd(out, published)
+        return
+    if published is not None:
+        raise _fail(
+            OncotwinError(
+                f"--published: {str(out)!r} is a run folder, not a prediction record; "
+                "--published checks a prediction record (trial run --predict)"
+            )
+        )
     try:
         summary, manifest = _store_summary(out)
     except OncotwinError as exc:
@@ -447,6 +497,9 @@ def compare_cmd(
     console.print(table)
     for note in source_notes(summary, arms=manifest.get("arms", ())):
         console.print(f"source {escape(note)}", highlight=False)
+    calibration = manifest.get("calibration")
+    if isinstance(calibration, dict) and calibration.get("note"):
+        console.print(f"parameters: {escape(str(calibration['note']))}", highlight=False)
     console.print(f"[dim]{escape(NOT_FITTED)}[/]")
     console.print(f"[dim]{DISCLAIMER}[/]", highlight=False)
 
@@ -475,3 +528,160 @@ def examples_cmd() -> None:
     except OncotwinError as exc:
         raise _fail(exc) from None
     console.print(table)
+
+
+# ---------------------------------------------------------------------- predictions
+def _calibrated_option(value: str | None) -> Any:
+    """``--parameters``: None (the default set), False (uncalibrated) or a set name/path."""
+    if value is None:
+        return None
+    if value.strip().lower() in ("uncalibrated", "none", "default-uncalibrated"):
+        return False
+    return value
+
+
+def _predict_cmd(
+    spec: Path | None,
+    example: str | None,
+    out: Path,
+    patients: int | None,
+    seed: int | None,
+    parameters: str | None,
+    draws: int,
+    sim_per_arm: int,
+) -> None:
+    """``trial run --predict``: predict, write the record, then compare and print."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from oncotwin.calibration.calibrated import calibration_note
+    from oncotwin.simulation import DISCLAIMER
+    from oncotwin.trials.predict import (
+        RECORD_FILE,
+        compare_record,
+        predict,
+        write_outputs,
+        write_record,
+    )
+
+    try:
+        if draws < 1:
+            raise OncotwinError(f"--draws {draws}; give a whole number of posterior draws >= 1")
+        trial_spec = _load(spec, example)
+        if seed is not None:
+            from oncotwin.cli._bounds import check_seed
+
+            check_seed(seed, "--seed")
+        if (out / RECORD_FILE).exists():
+            raise OncotwinError(
+                f"--out {out}: it holds a prediction record already (a record is written once); "
+                "use a new --out folder"
+            )
+        t0 = time.perf_counter()
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("blocks"),
+            TimeElapsedColumn(),
+            console=err_console,
+            transient=True,
+            disable=not err_console.is_terminal,
+        ) as prog:
+            task = prog.add_task(escape(trial_spec.trial.name), total=None)
+            prediction = predict(
+                trial_spec,
+                calibrated=_calibrated_option(parameters),
+                draws=draws,
+                seed=seed,
+                patients=patients,
+                sim_per_arm=sim_per_arm,
+                progress=lambda k, total: prog.update(task, completed=k, total=total),
+            )
+        record = write_record(prediction, out)  # before anything is compared
+        write_outputs(prediction, out)
+        comparison = compare_record(record)
+        elapsed = time.perf_counter() - t0
+    except KeyboardInterrupt:
+        raise _interrupted() from None
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    except OSError as exc:
+        raise _disk_fault(exc, out, "the prediction") from None
+    info = prediction.info
+    console.print(
+        f"[bold]{escape(trial_spec.trial.name)}[/]: predicted for {info['patients']} patients "
+        f"from {info['draws']} posterior draws ({info['simulated_patients']} simulated "
+        f"patients) in {elapsed:.1f} s",
+        highlight=False,
+        soft_wrap=True,
+    )
+    note = calibration_note(info["calibrated_set"], info["in_sample"], predict=True)
+    console.print(f"parameters: {escape(note)}", highlight=False, soft_wrap=True)
+    console.print(f"prediction record: {record} (written before the comparison)", highlight=False)
+    _print_comparison(comparison, every=False)
+    console.print(f"report: {out / 'prediction.html'}", highlight=False, soft_wrap=True)
+    console.print(f"[dim]{DISCLAIMER}[/]", highlight=False)
+
+
+def _print_comparison(comparison: Any, *, every: bool) -> None:
+    """The record's intervals beside the published values, and its checks."""
+    from rich import box
+
+    from oncotwin.trials.predict import comparison_rows
+
+    level = round(100 * float(comparison.record.get("level", 0.95)))
+    table = Table(
+        title=f"{escape(str(comparison.record.get('trial', '')))}: predicted [{level}% "
+        "predictive interval] vs published",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+    )
+    table.add_column("arm", style="bold", min_width=14, overflow="fold")
+    for col in ("endpoint", "predicted", "published", "inside", "width", "score"):
+        table.add_column(col, no_wrap=True)
+    rows = comparison_rows(comparison)
+    keep = {e for e in KEY_ENDPOINTS}
+    previous = None
+    for r in rows:
+        if not every and r["endpoint"] not in keep and r["published"] == "-":
+            continue
+        table.add_row(
+            escape(r["arm"]) if r["arm"] != previous else "",
+            r["endpoint"],
+            r["predicted"],
+            r["published"],
+            r["inside"],
+            r["width"],
+            r["score"],
+        )
+        previous = r["arm"]
+    console.print(table)
+    k, n = comparison.inside()
+    console.print(f"published values inside their {level}% interval: {k} of {n}", highlight=False)
+    for what, ok, message in comparison.checks:
+        mark = "[green]ok[/]" if ok else "[bold red]CHANGED[/]"
+        console.print(f"{mark} {what}: {escape(message)}", highlight=False, soft_wrap=True)
+
+
+def _compare_record_cmd(path: Path, published: Path | None) -> None:
+    """``trial compare RECORD``: check a prediction record against published values."""
+    from oncotwin.calibration.calibrated import calibration_note
+    from oncotwin.simulation import DISCLAIMER
+    from oncotwin.trials.predict import compare_record
+
+    try:
+        comparison = compare_record(path, published)
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    rec = comparison.record
+    console.print(
+        f"prediction record of {escape(str(rec.get('trial', '')))}, written "
+        f"{rec.get('created', '?')} (oncotwin {rec.get('oncotwin_version', '?')}, "
+        f"{rec.get('draws', '?')} draws, seed {rec.get('seed', '?')})",
+        highlight=False,
+        soft_wrap=True,
+    )
+    note = calibration_note(rec.get("calibrated_set"), rec.get("in_sample"), predict=True)
+    console.print(f"parameters: {escape(note)}", highlight=False, soft_wrap=True)
+    _print_comparison(comparison, every=True)
+    console.print(f"[dim]{DISCLAIMER}[/]", highlight=False)

@@ -160,6 +160,16 @@ class TrialResult:
         return json.loads((self.out / "manifest.json").read_text())
 
     @property
+    def parameters_note(self) -> str:
+        """Which parameters the run used (calibrated set and in sample or not, or the
+        uncalibrated defaults and why); empty for a run made before this was recorded."""
+        try:
+            info = self.manifest.get("calibration")
+        except (OSError, ValueError):
+            return ""
+        return str(info.get("note", "")) if isinstance(info, dict) else ""
+
+    @property
     def arms(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(self.summary["arm"]))
 
@@ -196,6 +206,8 @@ class TrialResult:
 
     def __str__(self) -> str:
         lines = [f"{self._title()}: simulated [95% CI] vs published"]
+        if self.parameters_note:
+            lines.append(f"  parameters: {self.parameters_note}")
         for arm, endpoint, sim, pub in self._text_rows():
             lines.append(f"  {arm:<28} {endpoint:<16} {sim:<26} {pub}")
         lines.append(DISCLAIMER)

@@ -45,9 +45,10 @@ def run_trial(
     chunk_size: int = DEFAULT_CHUNK,
     progress: Callable[[int, int], None] | None = None,
     report: bool = True,
+    calibrated: Any = None,
 ) -> TrialResult:
     """Run the trial ``spec`` (a TrialSpec or a path to a TOML spec) into ``out``
-    (``Trial(spec).run(...)``)."""
+    (``Trial(spec).run(...)``; ``calibrated`` as there: default, the default calibrated set)."""
     spec = spec if isinstance(spec, TrialSpec) else load_spec(spec)
     return Trial(spec).run(
         patients=patients,
@@ -58,6 +59,7 @@ def run_trial(
         chunk_size=chunk_size,
         progress=progress,
         report=report,
+        calibrated=calibrated,
     )
 
 

@@ -121,21 +121,27 @@ class Trial:
         seed: int | None = None,
         parameters: Mapping[str, float] | None = None,
         chunk_size: int = DEFAULT_CHUNK,
+        calibrated: bool | str | Path | Any = None,
     ) -> pd.DataFrame:
         """Simulate the trial in memory (no store, no report) and return its summary table
         (one row per arm and endpoint, with the published values): the fast path for
         calibration and sensitivity runs, which need endpoints only. Same patients and
-        results as :meth:`run` with the same options.
+        results as :meth:`run` with the same options. ``calibrated`` as in :meth:`run`;
+        ``summary.attrs["calibration"]`` says which parameters were used.
         """
+        from oncotwin.calibration.calibrated import resolve_run_parameters
         from oncotwin.trials._chunk import simulate_chunk
         from oncotwin.trials.endpoints import summarise
 
+        parameters, info = resolve_run_parameters(self.spec, parameters, calibrated)
         plan = self.plan(patients=patients, seed=seed, chunk_size=chunk_size, parameters=parameters)
         outcomes = pd.concat(
             [simulate_chunk(plan, c)["outcomes"] for c in range(plan.n_chunks)],
             ignore_index=True,
         )
-        return compare_published(summarise(outcomes, reference_arm=self.spec.reference), self.spec)
+        out = compare_published(summarise(outcomes, reference_arm=self.spec.reference), self.spec)
+        out.attrs["calibration"] = info
+        return out
 
     def run(
         self,
@@ -149,6 +155,7 @@ class Trial:
         progress: Callable[[int, int], None] | None = None,
         report: bool | None = None,
         parameters: Mapping[str, float] | None = None,
+        calibrated: bool | str | Path | Any = None,
     ) -> TrialResult:
         """Run the trial into ``out`` (default: a new temporary folder) and return its result.
 
@@ -156,17 +163,27 @@ class Trial:
         ``report`` (default: whenever ``out`` is given) writes ``OUT/report.html``;
         ``parameters``: new typical parameter values for this run (see :meth:`plan`), recorded
         in the manifest.
+
+        ``calibrated``: ``None`` (default) runs the default calibrated set's posterior median
+        with the trial effect at zero, unless ``parameters`` is given (explicit typical values,
+        relative to the shipped uncalibrated set: calibration and sensitivity runs) or no set
+        applies (none shipped, fingerprint differs: the shipped defaults, and the manifest's
+        ``calibration`` note says why); ``False`` / ``"uncalibrated"``: the shipped defaults;
+        a set name, path or ``CalibratedSet``: that set
+        (:func:`oncotwin.calibration.calibrated.resolve_run_parameters`).
         """
+        from oncotwin.calibration.calibrated import resolve_run_parameters
         from oncotwin.trials.endpoints import summarise
         from oncotwin.trials.executor import run_to_store
         from oncotwin.trials.store import TrialStore, io_fault
 
+        parameters, info = resolve_run_parameters(self.spec, parameters, calibrated)
         plan = self.plan(patients=patients, seed=seed, chunk_size=chunk_size, parameters=parameters)
         if report is None:
             report = out is not None
         out = Path(out) if out is not None else Path(tempfile.mkdtemp(prefix="oncotwin-trial-"))
         store = TrialStore(out)
-        manifest = _manifest_start(plan)
+        manifest = {**_manifest_start(plan), "calibration": info}
         _check_resume(store, manifest, resume, out)
         store.create(self.spec, {**manifest, "spec_text": self.spec.text}, resume=resume)
         fn = functools.partial(_chunk, plan)
@@ -263,6 +280,8 @@ def report_from_result(result: TrialResult, path: Path | None = None) -> Path:
     notes = [
         f"Research simulation (oncotwin): not medical advice. {PARAMETERS_NOTE}",
     ]
+    if isinstance(manifest.get("calibration"), dict):
+        notes.append(f"Parameters: {manifest['calibration'].get('note', '')}.")
     if manifest.get("criteria_not_modelled"):
         crit = json.dumps(manifest["criteria_not_modelled"])
         notes.append(f"Eligibility criteria recorded but not modelled: {crit}.")
