@@ -84,3 +84,15 @@ def test_on_treatment_markers_of_a_tiny_run(tiny_run):
     # landmark: only patients progression-free at week 9 are analysed
     row = a.table[(a.table["group"] == "all") & (a.table["marker"] == "size_change_w9")]
     assert int(row["n"].iloc[0]) == int((f["pfs_days"] > 63).sum())
+
+
+@pytest.mark.slow
+def test_on_treatment_markers_refused_when_the_run_is_not_reproduced(tiny_run, tmp_path):
+    other = tmp_path / "tampered"
+    shutil.copytree(tiny_run, other, ignore=shutil.ignore_patterns(".lock"))
+    with duckdb.connect(str(other / "trial.duckdb")) as con:
+        first = con.execute("SELECT min(patient_id) FROM outcomes WHERE best_response = 'PD'")
+        pid = first.fetchone()[0]
+        con.execute("UPDATE outcomes SET best_response = 'CR' WHERE patient_id = ?", [pid])
+    with pytest.raises(BiomarkerError, match="different best overall response for 1 of"):
+        TrialResult.open(other).biomarkers(markers=["size_change_w3"])

@@ -10,7 +10,8 @@ solver settings) and the markers are read from the weekly output grid. Before an
 derived, the re-built patients' covariates are checked against the stored ``patients`` table
 and the model fingerprint and parameter hash against the manifest; any difference refuses
 the derivation (the run was made by another model or version) instead of giving markers of
-other patients.
+other patients; after solving, the patients are assessed again as the run assessed them and
+every best overall response must equal the stored one.
 
 Markers (all *true* model quantities, without assay or reader error, which real measurements
 carry: their AUCs are an upper bound of what a real test would reach):
@@ -153,6 +154,26 @@ def _read_markers(sol, readouts, baseline_mm: np.ndarray, ids: np.ndarray) -> pd
     return pd.DataFrame(out)
 
 
+def _check_reproduced(arm, ctx, dosed, stored_best: pd.Series) -> None:
+    """Assess the re-solved patients as the run did and refuse if any best overall response
+    differs from the stored one (the trajectories would not be the run's)."""
+    from oncotwin.trials._chunk import _death_and_assessment
+    from oncotwin.trials.assessment import RESPONSE_CODES
+
+    _, assessed = _death_and_assessment(arm, ctx, dosed.solution)
+    again = np.asarray(RESPONSE_CODES, dtype=object)[np.asarray(assessed.best_response, int)]
+    again = again.astype(str)
+    ids = np.asarray(ctx.ids)
+    before = stored_best.reindex(ids).to_numpy(dtype=object).astype(str)
+    bad = int((again != before).sum())
+    if bad:
+        raise BiomarkerError(
+            f"run: solving arm {arm.name!r} again gives a different best overall response for "
+            f"{bad} of {ids.size} patients; the installed code does not reproduce the run, so "
+            "on-treatment markers cannot be derived (use --baseline-only, or re-run the trial)"
+        )
+
+
 def on_treatment_markers(result: TrialResult) -> pd.DataFrame:
     """One row per patient of ``result``: ``patient_id`` and the on-treatment markers.
 
@@ -164,6 +185,8 @@ def on_treatment_markers(result: TrialResult) -> pd.DataFrame:
 
     plan = _plan(result)
     stored = result.patients.set_index("patient_id")
+    out = result.outcomes
+    stored_best = pd.Series(out["best_response"].astype(str).to_numpy(), index=out["patient_id"])
     frames = []
     for c in range(plan.n_chunks):
         ids, vp = _chunk_population(plan, c)
@@ -195,6 +218,7 @@ def on_treatment_markers(result: TrialResult) -> pd.DataFrame:
                 sub.population,
             )
             dosed = _solve_arm(arm, sub, ctx)
+            _check_reproduced(arm, ctx, dosed, stored_best)
             frames.append(_read_markers(dosed.solution, readouts, ctx.baseline_mm, sub.patient_ids))
     if not frames:
         raise BiomarkerError("run: no patients to derive on-treatment markers for")
