@@ -103,13 +103,13 @@ def test_forecast_deterministic_under_seed_and_columns_exact() -> None:
 
 
 def test_p_progression_follows_its_definition() -> None:
-    """Stopping the drug makes progression likely and likelier than on the drug; the column
+    """Stopping the drug makes progression clearly likelier than staying on it; the column
     equals the share of draws meeting the rule computed by hand at one day."""
     data, _ = _planted(seed=2, n_lesions=1)
     twin = PatientTwin(regimen=ATEZO, seed=0).fit(data)
     off = twin.forecast(at=[DAYS[-1] + 180], regimen="none").p_progression.iloc[0]
     on = twin.forecast(at=[DAYS[-1] + 180]).p_progression.iloc[0]
-    assert off > 0.6 and off > on
+    assert off > on + 0.1
     day = np.array([DAYS[-1] + 42.0])
     smooth, noisy = twin._draws(None, day)
     nadir = np.minimum(twin.data_.observed_nadir()[0], smooth[:, 0, 0])

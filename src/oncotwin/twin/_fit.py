@@ -151,7 +151,7 @@ def _objective(theta, y, t, mask, on, t_stop, mu, prec, a, b):
     r = y - f
     data = 0.5 * np.sum(mask * (r * r / (s * s) + 2.0 * np.log(s)), axis=-1)
     dev = theta - mu
-    return data + 0.5 * np.einsum("nk,kl,nl->n", dev, prec, dev)
+    return data + 0.5 * np.einsum("...k,kl,...l->...", dev, prec, dev)
 
 
 def fit_lesions(

@@ -16,7 +16,7 @@ import pandas as pd
 from oncotwin.errors import OncotwinError
 from oncotwin.twin._data import LesionData, validate_measurements
 from oncotwin.twin._fit import TwinPopulation, fit_lesions, population_from_mapping
-from oncotwin.twin._forecast import QUANTILES, parameter_draws
+from oncotwin.twin._forecast import QUANTILES, posterior_draws
 from oncotwin.twin._model import PARAM_NAMES, PARAM_UNITS, predict, residual_sd
 from oncotwin.twin._regimen import RegimenEffect, regimen_effect
 
@@ -184,7 +184,21 @@ class PatientTwin:
         d = self.data_
         pop = self.population
         rng = np.random.default_rng([self.seed, 1])
-        draws = parameter_draws(self.theta_, self.cov_, self.n_draws, rng)
+        draws, self.ess_ = posterior_draws(
+            self.theta_,
+            self.cov_,
+            self.n_draws,
+            rng,
+            y=d.diameter_mm,
+            t=d.day,
+            mask=d.mask,
+            mu=np.tile(pop.prior_mean(self.effect.classes), (d.n_lesions, 1)),
+            prec=pop.precision,
+            a=pop.additive_sd_mm,
+            b=pop.proportional_sd,
+            on=np.full(d.n_lesions, self.effect.on),
+            t_stop=np.full(d.n_lesions, self.effect.t_stop),
+        )
         z_new = rng.standard_normal(draws.shape[:2])
         eps = np.random.default_rng([self.seed, 2]).standard_normal(
             (self.n_draws, d.n_lesions, days.size)
