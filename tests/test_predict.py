@@ -55,7 +55,8 @@ def predicted(set_path, tmp_path_factory):
 def test_predict_writes_record_before_comparing(predicted):
     out, output, seen = predicted
     assert seen == [True]  # the record existed when the comparison ran
-    for name in (P.RECORD_FILE, "prediction.csv", "prediction_vpc.png", "prediction.html"):
+    files = (P.RECORD_FILE, "prediction.csv", "prediction_curves.csv", "prediction_vpc.png")
+    for name in (*files, "prediction.html"):
         assert (out / name).is_file(), name
     rec = json.loads((out / P.RECORD_FILE).read_text())
     assert rec["draws"] == 20 and rec["patients"] == 40 and rec["calibrated_set"]
@@ -77,6 +78,15 @@ def test_every_interval_holds_its_point_estimate(predicted):
         if r.unit == "%":
             assert 0 <= r.low and r.high <= 100
     assert (table["high"] > table["low"]).mean() > 0.7  # intervals, not points
+    bands = pd.read_csv(out / "prediction_curves.csv")
+    for (arm, kind), b in bands.groupby(["arm", "kind"]):
+        assert (b["low"] <= b["median"]).all() and (b["median"] <= b["high"]).all()
+        assert (np.diff(b["median"]) <= 1e-12).all(), (arm, kind)  # survival never rises
+    # patients alive at the horizon are censored there, not counted as deaths
+    surv = table.set_index(["arm", "endpoint"])["simulated"]
+    os_end = bands[(bands["arm"] == "pembrolizumab") & (bands["kind"] == "OS")]["median"].iloc[-1]
+    if surv[("pembrolizumab", "OS_24mo")] > 40:
+        assert os_end > 0.1
 
 
 def test_compare_checks_hashes_and_scores(predicted, tmp_path):

@@ -617,7 +617,11 @@ def _predict_cmd(
     )
     note = calibration_note(info["calibrated_set"], info["in_sample"], predict=True)
     console.print(f"parameters: {escape(note)}", highlight=False, soft_wrap=True)
-    console.print(f"prediction record: {record} (written before the comparison)", highlight=False)
+    console.print(
+        f"prediction record: {record} (written before the comparison)",
+        highlight=False,
+        soft_wrap=True,
+    )
     _print_comparison(comparison, every=False)
     console.print(f"report: {out / 'prediction.html'}", highlight=False, soft_wrap=True)
     console.print(f"[dim]{DISCLAIMER}[/]", highlight=False)
@@ -630,32 +634,26 @@ def _print_comparison(comparison: Any, *, every: bool) -> None:
     from oncotwin.trials.predict import comparison_rows
 
     level = round(100 * float(comparison.record.get("level", 0.95)))
-    table = Table(
-        title=f"{escape(str(comparison.record.get('trial', '')))}: predicted [{level}% "
+    console.print(
+        f"[bold]{escape(str(comparison.record.get('trial', '')))}[/]: predicted [{level}% "
         "predictive interval] vs published",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
+        highlight=False,
     )
-    table.add_column("arm", style="bold", min_width=14, overflow="fold")
-    for col in ("endpoint", "predicted", "published", "inside", "width", "score"):
-        table.add_column(col, no_wrap=True)
+    keep = set(KEY_ENDPOINTS)
     rows = comparison_rows(comparison)
-    keep = {e for e in KEY_ENDPOINTS}
-    previous = None
-    for r in rows:
-        if not every and r["endpoint"] not in keep and r["published"] == "-":
-            continue
-        table.add_row(
-            escape(r["arm"]) if r["arm"] != previous else "",
-            r["endpoint"],
-            r["predicted"],
-            r["published"],
-            r["inside"],
-            r["width"],
-            r["score"],
-        )
-        previous = r["arm"]
-    console.print(table)
+    for arm in dict.fromkeys(r["arm"] for r in rows):  # one table per arm
+        table = Table(title=escape(arm), box=box.SIMPLE_HEAD, show_edge=False)
+        table.add_column("endpoint", no_wrap=True)
+        for col in ("predicted", "published", "inside", "width", "score"):
+            table.add_column(col, no_wrap=True, justify="left" if col == "predicted" else "right")
+        for r in rows:
+            if r["arm"] != arm or (
+                not every and r["endpoint"] not in keep and r["published"] == "-"
+            ):
+                continue
+            cells = (r["predicted"], r["published"], r["inside"], r["width"], r["score"])
+            table.add_row(r["endpoint"], *cells)
+        console.print(table)
     k, n = comparison.inside()
     console.print(f"published values inside their {level}% interval: {k} of {n}", highlight=False)
     for what, ok, message in comparison.checks:

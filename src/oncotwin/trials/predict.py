@@ -57,8 +57,11 @@ __all__ = [
     "Prediction",
     "RecordComparison",
     "compare_record",
+    "plot_vpc",
     "predict",
     "read_record",
+    "record_of",
+    "write_outputs",
     "write_record",
 ]
 
@@ -457,7 +460,8 @@ def predict(
     curves: dict[tuple[str, str], tuple[np.ndarray, ...]] = {}
     arm_curves: dict[tuple[str, str], tuple[np.ndarray, np.ndarray, float, float]] = {}
     horizon_mo = float(spec.horizon_days) / DAYS_PER_MONTH
-    grid = np.linspace(0.0, horizon_mo, _GRID + 1)[1:]
+    # up to a day before the horizon, where the simulated patients alive are censored
+    grid = np.linspace(0.0, horizon_mo - 1.0 / DAYS_PER_MONTH, _GRID + 1)[1:]
     for arm in spec.arm_names:
         sub = outcomes[outcomes["arm"] == arm]
         if sub.empty:
@@ -1003,11 +1007,17 @@ def _checks(rec: Mapping[str, Any], spec: Any) -> list[tuple[str, bool, str]]:
 
 # ====================================================================== outputs
 def write_outputs(prediction: Prediction, out: str | Path) -> dict[str, Path]:
-    """``prediction.csv``, the KM visual predictive check ``prediction_vpc.png`` and
-    ``prediction.html`` beside the record."""
+    """``prediction.csv``, the KM bands ``prediction_curves.csv``, the KM visual predictive
+    check ``prediction_vpc.png`` and ``prediction.html`` beside the record."""
     out = Path(out)
-    paths = {"csv": out / "prediction.csv"}
+    paths = {"csv": out / "prediction.csv", "curves": out / "prediction_curves.csv"}
     prediction.table.to_csv(paths["csv"], index=False)
+    bands = [
+        pd.DataFrame({"arm": arm, "kind": kind, "month": t, "median": m, "low": lo, "high": hi})
+        for (arm, kind), (t, m, lo, hi) in prediction.curves.items()
+    ]
+    if bands:
+        pd.concat(bands, ignore_index=True).to_csv(paths["curves"], index=False)
     pub = _published_for(prediction.spec)
     png = out / "prediction_vpc.png"
     plot_vpc(prediction, pub, png)
@@ -1060,7 +1070,7 @@ def _fmt(x: float) -> str:
         return "-"
     if math.isinf(x):
         return "NR"
-    return f"{x:.3g}"
+    return f"{x:.3g}" if abs(x) < 1000 else f"{x:.0f}"
 
 
 def _write_html(prediction: Prediction, pub: pd.DataFrame, png: Path, path: Path) -> Path:
