@@ -94,6 +94,8 @@ def write_twin_report(
         plot_twin(twin, horizon=horizon, regimen=alt, ax=ax)
         figs.append((f"Forecast under {alt}", _png(fig)))
     ep = twin.endpoints()
+    ess = zip(twin.data_.lesion_ids, twin.ess_, strict=True)
+    notes_ess = ", ".join(f"{lid} {e:.0f}" for lid, e in ess)
     ep_df = pd.DataFrame([{"quantity": k, "value": v} for k, v in ep.items()])
     fc = twin.forecast(horizon, every=42.0)
     pop = twin.population
@@ -106,9 +108,15 @@ def write_twin_report(
         "New-lesion risk is not modelled: the development data hold target-lesion sizes only.",
         "Covariates and blood markers are recorded but do not enter the size model.",
         "Benchmark on the development data (docs/twin.md): the twin's forecasts of the last "
-        "two scans were WORSE than carrying the last value forward; read the fan as the "
-        "model's view, not a validated prediction.",
+        "two scans were WORSE than carrying the last value forward (median error 2.4 vs "
+        "1.0 mm) and its 95% intervals covered 86%; read the fan as the model's view, not a "
+        "validated prediction.",
     ]
+    notes.append(
+        f"Posterior draws by importance resampling; effective sample size per lesion: "
+        f"{notes_ess} (of {4 * twin.n_draws} proposals; below ~50 the intervals rest on few "
+        "distinct draws)."
+    )
     if twin.cancer != "nsclc":
         notes.append(f"The population prior is NSCLC; this patient's cancer is {twin.cancer}.")
     body = [

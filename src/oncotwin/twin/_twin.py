@@ -165,7 +165,8 @@ class PatientTwin:
             f"{d.day[d.mask].min():g} to {d.last_day:g}; fitted in {self.fit_time_s_:.3f} s; "
             f"converged {int(self.converged_.sum())}/{d.n_lesions}",
             "model: closed-form Claret 2009 TGI, y = y0 exp(K_L t - K_D (1 - exp(-lambda t))"
-            "/lambda); MAP + Laplace under the population prior",
+            "/lambda); MAP + Laplace under the population prior, forecast draws by importance "
+            "resampling",
         ]
         if self.cancer != "nsclc":
             lines.append(f"NOTE: the population prior comes from NSCLC trials, not {self.cancer}")
