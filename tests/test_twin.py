@@ -190,3 +190,17 @@ def test_population_fit_recovers_typical_values() -> None:
     assert math.exp(pop.mean[0]) == pytest.approx(30.0, rel=0.15)
     assert math.exp(pop.log_kd_by_class["anti-PD-(L)1"]) == pytest.approx(0.02, rel=0.15)
     assert pop.additive_sd_mm == pytest.approx(1.5, rel=0.4)
+
+
+def test_endpoints_are_ordered_probabilities() -> None:
+    """P(PFS 12 mo) <= P(PFS 6 mo); stopping the drug lowers both and raises P(PD next)."""
+    data, _ = _planted(seed=8, n_lesions=2)
+    twin = PatientTwin(regimen=ATEZO, seed=4, n_draws=500).fit(data)
+    on = twin.endpoints()
+    off = twin.endpoints("none")
+    for ep in (on, off):
+        assert 0 <= ep["p_pfs_12mo"] <= ep["p_pfs_6mo"] <= 1
+        assert 0 <= ep["p_response_next_scan"] <= 1
+    assert off["p_pfs_12mo"] <= on["p_pfs_12mo"]
+    assert off["p_progression_next_scan"] >= on["p_progression_next_scan"]
+    assert np.all(twin.ess_ > 1)

@@ -67,7 +67,7 @@ def predict(
     >>> import numpy as np
     >>> th = np.log([30.0, 0.003, 0.02, 0.01])
     >>> predict(th, np.array([-10.0, 0.0])).round(2).tolist()
-    [29.12, 30.0]
+    [29.11, 30.0]
     """
     theta = np.asarray(theta, float)
     t = np.asarray(t, float)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from oncotwin._constants import DAYS_PER_MONTH, DAYS_PER_YEAR
 from oncotwin.errors import OncotwinError
 from oncotwin.twin._data import LesionData, validate_measurements
 from oncotwin.twin._fit import TwinPopulation, fit_lesions, population_from_mapping
@@ -324,8 +325,8 @@ class PatientTwin:
         self._check()
         d = self.data_
         last = d.last_day
-        scans = last + SCAN_INTERVAL_DAYS * np.arange(1, 1 + int(np.ceil((365 - last) / 42) + 1))
-        scans = scans if scans.size else np.array([last + SCAN_INTERVAL_DAYS])
+        n_scans = max(1, int(np.ceil((DAYS_PER_YEAR - last) / SCAN_INTERVAL_DAYS))) + 1
+        scans = last + SCAN_INTERVAL_DAYS * np.arange(1, n_scans + 1)
         smooth, noisy = self._draws(regimen, scans)
         sld = noisy.sum(axis=1)
         sld_obs = d.sld()
@@ -345,7 +346,7 @@ class PatientTwin:
             "p_progression_next_scan": float(prog[:, 0].mean()),
             "p_response_next_scan": float((sld[:, 0] <= 0.7 * base).mean()),
         }
-        for label, landmark in (("p_pfs_6mo", 182.6), ("p_pfs_12mo", 365.25)):
+        for label, landmark in (("p_pfs_6mo", 6 * DAYS_PER_MONTH), ("p_pfs_12mo", DAYS_PER_YEAR)):
             out[label] = 0.0 if already else float(np.mean(first > landmark))
         out["median_sld_180d_mm"] = float(
             np.median(self._draws(regimen, np.array([last + 180.0]))[1].sum(axis=1))
