@@ -134,6 +134,32 @@ def rank_cmd(
         raise _fail(exc) from None
     path = directory / "ranking.csv"
     table.to_csv(path, index=False, float_format="%.4g")
-    show = table.drop(columns=["toxicity_source"])
-    console.print(show.to_string(index=False), highlight=False, markup=False)
+    from rich.table import Table
+
+    view = Table(title=f"regimens for this patient, SLD {horizon:g} days after the last scan")
+    for col in (
+        "regimen",
+        "SLD median [80%] mm",
+        "vs current [95%] mm",
+        "P(better)",
+        "P(PD next scan)",
+        "P(PFS 6 mo)",
+        "P(PFS 12 mo)",
+        "grade 3-4 tox",
+    ):
+        view.add_column(col, overflow="fold")
+    sld = table.columns[2]
+    for _, r in table.iterrows():
+        view.add_row(
+            r["regimen"],
+            f"{r[sld]:.1f} [{r['sld_lo80_mm']:.1f}, {r['sld_hi80_mm']:.1f}]",
+            f"{r['diff_vs_current_median_mm']:+.1f} [{r['diff_lo95_mm']:+.1f}, "
+            f"{r['diff_hi95_mm']:+.1f}]",
+            f"{r['p_better_than_current']:.2f}",
+            f"{r['p_progression_next_scan']:.2f}",
+            f"{r['p_pfs_6mo']:.2f}",
+            f"{r['p_pfs_12mo']:.2f}",
+            f"{r['grade3_4_toxicity_risk']:.0%}",
+        )
+    console.print(view)
     console.print(f"wrote {path}; research simulation, not medical advice")

@@ -46,8 +46,9 @@ def plot_twin(twin: PatientTwin, *, horizon: float = 180.0, regimen: str | None 
     series = [
         (lid, noisy[:, i], d.table[d.table.lesion_id == lid]) for i, lid in enumerate(d.lesion_ids)
     ]
-    sld = d.sld()
-    series.append(("SLD", noisy.sum(axis=1), sld.rename(columns={"sld_mm": "diameter_mm"})))
+    if d.n_lesions > 1:  # with one lesion the SLD is that lesion
+        sld = d.sld().rename(columns={"sld_mm": "diameter_mm"})
+        series.append(("SLD", noisy.sum(axis=1), sld))
     for k, (lid, nz, obs) in enumerate(series):
         col = "k" if lid == "SLD" else f"C{k}"
         q = np.quantile(nz, [0.025, 0.1, 0.5, 0.9, 0.975], axis=0)
