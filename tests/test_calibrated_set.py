@@ -175,3 +175,23 @@ def test_trial_run_records_and_shows_the_set(use_set, tmp_path):
     )
     assert plain.manifest["parameter_overrides"] == {}
     assert "uncalibrated" in plain.parameters_note
+
+
+def test_cli_run_and_compare_say_which_parameters(use_set, tmp_path):
+    from typer.testing import CliRunner
+
+    from oncotwin.cli.main import app
+
+    out = tmp_path / "cli"
+    run = ["trial", "run", "--example", "keynote024", "--patients", "2", "--no-report"]
+    r = CliRunner().invoke(app, [*run, "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "calibrated set synthetic-test, posterior median, trial effect 0" in text
+    assert "in sample" in text
+    r = CliRunner().invoke(app, ["trial", "compare", str(out)])
+    assert r.exit_code == 0 and "calibrated set synthetic-test" in " ".join(r.output.split())
+    r = CliRunner().invoke(
+        app, [*run, "--out", str(tmp_path / "u"), "--parameters", "uncalibrated"]
+    )
+    assert r.exit_code == 0 and "uncalibrated shipped defaults (asked for)" in r.output
