@@ -156,6 +156,8 @@ def test_clear_errors(set_path, tmp_path, monkeypatch):
     assert r.exit_code == 2 and "did you mean 'uncalibrated'" in r.output.lower()
     r = CliRunner().invoke(app, [*base, "--parameters", "uncalibrated"])
     assert r.exit_code == 2 and "needs a calibrated set" in r.output
+    r = CliRunner().invoke(app, [*base, "--resume"])
+    assert r.exit_code == 2 and "--resume does not apply to --predict" in r.output
     with pytest.raises(OncotwinError, match="sim_per_arm"):
         P.predict("keynote024", sim_per_arm=3)
 

@@ -341,6 +341,14 @@ def run_cmd(
     from oncotwin.simulation import DISCLAIMER
 
     if predict:
+        unused = [o for o, v in (("--resume", resume), ("--scheduler", scheduler)) if v]
+        if unused or chunk_size is not None:
+            raise _fail(
+                OncotwinError(
+                    f"{(unused or ['--chunk-size'])[0]} does not apply to --predict (it writes "
+                    "a prediction, not a trial store); drop it"
+                )
+            )
         _predict_cmd(spec, example, out, patients, seed, parameters, draws, sim_per_arm)
         return
     try:
