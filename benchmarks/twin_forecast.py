@@ -13,6 +13,7 @@ medical advice.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import math
 import time
@@ -21,8 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from oncotwin.twin._fit import fit_lesions, fit_population
-from oncotwin.twin._forecast import posterior_draws, predictive_sizes
+from oncotwin.twin._fit import fit_population
+from oncotwin.twin._forecast import calibrate_random_walk, holdout_predictive
 from oncotwin.twin._laleh import DEFAULT_DATA, LesionSeries, load_laleh, study_name
 from oncotwin.twin._model import growth_anchor
 from oncotwin.twin._regimen import regimen_effect
@@ -206,10 +207,11 @@ def main() -> None:
     evaluate = np.flatnonzero(s.n_scans >= MIN_SCANS)
     print(f"series: {s.ids.size} in Studies 1-3; evaluated (>= {MIN_SCANS} scans): {evaluate.size}")
 
-    t_pop = t_fit = t_fc = 0.0
+    t_pop = t_fc = 0.0
     med = np.zeros((evaluate.size, 2))
     map_curve = np.zeros((evaluate.size, 2))  # supplementary (added after run 3)
     ess_all: list[np.ndarray] = []
+    rw_sds: list[float] = []
     p_prog = np.zeros(evaluate.size)
     cover = {0.8: np.zeros((evaluate.size, 2), bool), 0.95: np.zeros((evaluate.size, 2), bool)}
     sp = _split(s, evaluate)
@@ -228,58 +230,33 @@ def main() -> None:
             source=f"fold {k}",
             fixed_mean=growth_anchor(),
         )
+        rw_sd = calibrate_random_walk(
+            pop,
+            tr.diameter_mm,
+            tr.day,
+            tr.mask,
+            [classes[i] for i in train],
+            rng=np.random.default_rng([SEED, k, 1]),
+        )
+        pop = dataclasses.replace(pop, forecast_rw_sd=rw_sd)
+        rw_sds.append(rw_sd)
         t_pop += time.perf_counter() - tic
         idx = evaluate[test_pos]
-        mu = np.stack([pop.prior_mean(classes[i]) for i in idx])
+        th = sp["t_h"][test_pos]
         tic = time.perf_counter()
-        fit = fit_lesions(
+        smooth, noisy, fit, ess = holdout_predictive(
+            pop,
             s.diameter_mm[idx],
             s.day[idx],
             sp["mask"][test_pos],
-            mu=mu,
-            prec=pop.precision,
-            a=pop.additive_sd_mm,
-            b=pop.proportional_sd,
-            on=on[idx],
-            t_stop=np.full(idx.size, np.inf),
-        )
-        t_fit += time.perf_counter() - tic
-        tic = time.perf_counter()
-        frng = np.random.default_rng([SEED, k])
-        draws, ess = posterior_draws(
-            fit.theta,
-            fit.cov,
-            N_DRAWS,
-            frng,
-            y=s.diameter_mm[idx],
-            t=s.day[idx],
-            mask=sp["mask"][test_pos],
-            mu=mu,
-            prec=pop.precision,
-            a=pop.additive_sd_mm,
-            b=pop.proportional_sd,
-            on=on[idx],
-            t_stop=np.full(idx.size, np.inf),
+            th,
+            [classes[i] for i in idx],
+            n_draws=N_DRAWS,
+            rng=np.random.default_rng([SEED, k]),
         )
         ess_all.append(ess)
-        th = sp["t_h"][test_pos]
-        smooth = np.empty((N_DRAWS, idx.size, 2))
-        noisy = np.empty_like(smooth)
-        # per-lesion forecast days differ: predict on each lesion's own two days
-        from oncotwin.twin._model import predict, residual_sd
+        from oncotwin.twin._model import predict
 
-        smooth = predict(
-            draws,
-            np.broadcast_to(th, (N_DRAWS, *th.shape)),
-            np.broadcast_to(on[idx], (N_DRAWS, idx.size)),
-            np.inf,
-        )
-        noisy = np.maximum(
-            smooth
-            + residual_sd(smooth, pop.additive_sd_mm, pop.proportional_sd)
-            * frng.standard_normal(smooth.shape),
-            0.0,
-        )
         t_fc += time.perf_counter() - tic
         med[test_pos] = np.median(noisy, axis=0)
         map_curve[test_pos] = predict(fit.theta, th, on[idx], np.inf)
@@ -289,7 +266,6 @@ def main() -> None:
             cover[level][test_pos] = (yh >= lo) & (yh <= hi)
         nadir = np.minimum(sp["nadir_fit"][test_pos][None], smooth[..., 0])
         p_prog[test_pos] = np.mean(_progressed(noisy[..., 1], nadir), axis=0)
-    _ = predictive_sizes  # the twin's API; the benchmark predicts per-lesion days directly
 
     yh = sp["y_h"]
     lvcf = np.repeat(sp["last_fit"][:, None], 2, axis=1)
@@ -340,6 +316,10 @@ def main() -> None:
         f"importance-sampling ESS of {4 * N_DRAWS} proposals: median {np.median(ess_v):.0f}, "
         f"10th percentile {np.quantile(ess_v, 0.1):.0f}, min {ess_v.min():.1f}"
     )
+    print(
+        "forecast random-walk SD per fold [log-size/sqrt(day)]: "
+        + ", ".join(f"{v:.4f}" for v in rw_sds)
+    )
     print("\ntwin interval coverage (nominal 80% / 95%)")
     for level, c in cover.items():
         print(
@@ -352,9 +332,9 @@ def main() -> None:
         f"worse on {np.mean(err_t > err_l):.1%}"
     )
     print(
-        f"\nwall time [s]: population fits ({N_FOLDS} folds) {t_pop:.1f}; twin lesion fits "
-        f"{t_fit:.2f} ({evaluate.size} series, {1e3 * t_fit / evaluate.size:.2f} ms each); "
-        f"forecasts {t_fc:.2f}; classical fits {t_cls:.1f}"
+        f"\nwall time [s]: population fits + random-walk calibration ({N_FOLDS} folds) "
+        f"{t_pop:.1f}; twin fits + forecasts {t_fc:.2f} ({evaluate.size} series, "
+        f"{1e3 * t_fc / evaluate.size:.1f} ms each); classical fits {t_cls:.1f}"
     )
     full = fit_population(
         s.diameter_mm, s.day, s.mask, classes, source="all", fixed_mean=growth_anchor()

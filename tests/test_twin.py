@@ -204,3 +204,15 @@ def test_endpoints_are_ordered_probabilities() -> None:
     assert off["p_pfs_12mo"] <= on["p_pfs_12mo"]
     assert off["p_progression_next_scan"] >= on["p_progression_next_scan"]
     assert np.all(twin.ess_ > 1)
+
+
+def test_forecast_random_walk_grows_with_sqrt_time() -> None:
+    """The forecast random walk is 0 up to the last scan and has SD sigma*sqrt(days ahead)
+    (within 5% at 20,000 draws)."""
+    from oncotwin.twin._forecast import random_walk
+
+    days = np.array([[90.0, 100.0, 200.0, 500.0]])
+    walk = random_walk(days, np.array([100.0]), 0.01, 20000, np.random.default_rng(0))
+    assert np.all(walk[:, 0, :2] == 0.0)
+    assert walk[:, 0, 2].std() == pytest.approx(0.01 * 10.0, rel=0.05)
+    assert walk[:, 0, 3].std() == pytest.approx(0.01 * 20.0, rel=0.05)

@@ -46,6 +46,9 @@ class TwinPopulation:
         Prior mean of ``log K_D`` [1/day] per drug class the development data hold.
     additive_sd_mm, proportional_sd : float
         Measurement error ``sd = sqrt(a^2 + (b y)^2)``.
+    forecast_rw_sd : float
+        SD of a log-size random walk added to forecasts after the last scan [per sqrt(day)],
+        calibrated on held-out scans (:func:`~oncotwin.twin._forecast.calibrate_random_walk`).
     n_lesions : int
         Number of lesion series the prior was fitted on.
     source : str
@@ -63,6 +66,7 @@ class TwinPopulation:
         (0.0, 0.0, 1.0, 0.0),
         (0.0, 0.0, 0.0, 1.0),
     )
+    forecast_rw_sd: float = 0.0
     n_lesions: int = 0
     source: str = ""
     iterations: int = 0

@@ -149,5 +149,20 @@ def build_default_population(path: str | Path | None = None, out: str | Path | N
         "mean log K_L fixed at the claret2009 library value",
         fixed_mean=growth_anchor(),
     )
+    import dataclasses
+
+    import numpy as np
+
+    from oncotwin.twin._forecast import calibrate_random_walk
+
+    rw = calibrate_random_walk(
+        pop, s.diameter_mm, s.day, s.mask, classes, rng=np.random.default_rng(20260)
+    )
+    pop = dataclasses.replace(
+        pop,
+        forecast_rw_sd=rw,
+        source=pop.source + "; forecast random walk calibrated on the "
+        "last two scans of the series with >= 6 scans",
+    )
     target = Path(out) if out is not None else Path(__file__).parent / "data" / "population.json"
     return pop.to_json(target)

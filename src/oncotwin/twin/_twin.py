@@ -17,7 +17,7 @@ from oncotwin._constants import DAYS_PER_MONTH, DAYS_PER_YEAR
 from oncotwin.errors import OncotwinError
 from oncotwin.twin._data import LesionData, validate_measurements
 from oncotwin.twin._fit import TwinPopulation, fit_lesions, population_from_mapping
-from oncotwin.twin._forecast import QUANTILES, posterior_draws
+from oncotwin.twin._forecast import QUANTILES, posterior_draws, random_walk
 from oncotwin.twin._model import PARAM_NAMES, PARAM_UNITS, predict, residual_sd
 from oncotwin.twin._regimen import RegimenEffect, regimen_effect
 
@@ -242,6 +242,14 @@ class PatientTwin:
             )
             f_alt = y_s[..., None] * np.exp(np.minimum(kl[..., None] * dt - g_cont - g_new, 8.0))
             f = np.where(days[None, None, :] > t_s, f_alt, f)
+        walk = random_walk(
+            np.tile(days, (d.n_lesions, 1)),
+            np.full(d.n_lesions, t_s),
+            pop.forecast_rw_sd,
+            self.n_draws,
+            np.random.default_rng([self.seed, 3]),
+        )
+        f = f * np.exp(walk)
         noisy = np.maximum(f + residual_sd(f, pop.additive_sd_mm, pop.proportional_sd) * eps, 0)
         return f, noisy
 
