@@ -10,7 +10,6 @@ __all__ = [
     "QUANTILES",
     "parameter_draws",
     "posterior_draws",
-    "predictive_sizes",
     "progression_probability",
 ]
 
@@ -91,28 +90,6 @@ def posterior_draws(
     return prop[pick, np.arange(n)[None, :]], ess
 
 
-def predictive_sizes(
-    draws: np.ndarray,
-    days: np.ndarray,
-    *,
-    on: np.ndarray,
-    t_stop: np.ndarray,
-    a: float,
-    b: float,
-    rng: np.random.Generator,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Noise-free and noisy sizes [mm] at ``days`` for each draw: two (n_draws, n, n_days).
-
-    The noisy sizes add the fitted additive + proportional measurement error and are
-    clipped at 0 mm (a diameter cannot be negative).
-    """
-    d, n = draws.shape[:2]
-    t = np.broadcast_to(np.asarray(days, float), (d, n, len(days)))
-    f = predict(draws, t, np.broadcast_to(on, (d, n)), np.broadcast_to(t_stop, (d, n)))
-    noisy = f + residual_sd(f, a, b) * rng.standard_normal(f.shape)
-    return f, np.maximum(noisy, 0.0)
-
-
 def progression_probability(
     noisy: np.ndarray, smooth: np.ndarray, observed_nadir: np.ndarray
 ) -> np.ndarray:
@@ -164,7 +141,6 @@ def holdout_predictive(
     benchmark and by :func:`calibrate_random_walk`; ``rw_sd`` defaults to the population's.
     """
     from oncotwin.twin._fit import fit_lesions
-    from oncotwin.twin._model import predict, residual_sd
 
     n = y.shape[0]
     on = np.array([1.0 if c else 0.0 for c in classes])
@@ -239,7 +215,6 @@ def calibrate_random_walk(
     t_last = np.max(np.where(fit_mask, t[sel], -np.inf), axis=1)
     unit = random_walk(days, t_last, 1.0, n_draws, rng)
     eps = rng.standard_normal(smooth.shape)
-    from oncotwin.twin._model import residual_sd
 
     best, best_loss = 0.0, np.inf
     for sd in grid:

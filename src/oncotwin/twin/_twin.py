@@ -17,7 +17,12 @@ from oncotwin._constants import DAYS_PER_MONTH, DAYS_PER_YEAR
 from oncotwin.errors import OncotwinError
 from oncotwin.twin._data import LesionData, validate_measurements
 from oncotwin.twin._fit import TwinPopulation, fit_lesions, population_from_mapping
-from oncotwin.twin._forecast import QUANTILES, posterior_draws, random_walk
+from oncotwin.twin._forecast import (
+    QUANTILES,
+    posterior_draws,
+    progression_probability,
+    random_walk,
+)
 from oncotwin.twin._model import PARAM_NAMES, PARAM_UNITS, predict, residual_sd
 from oncotwin.twin._regimen import RegimenEffect, regimen_effect
 
@@ -306,15 +311,10 @@ class PatientTwin:
             for i, lid in enumerate(d.lesion_ids)
         ]
         series.append(("SLD", smooth.sum(axis=1), noisy.sum(axis=1), sld_nadir))
-        order = np.argsort(grid)
         frames = []
-        for lid, sm, nz, nad in series:
+        for lid, sm, nz, nad in series:  # the grid is sorted (see _grid)
             q = np.quantile(nz, list(QUANTILES.values()), axis=0)
-            sm_sorted = sm[:, order]
-            run_min = np.minimum.accumulate(sm_sorted, axis=1)
-            nadir = np.empty_like(sm)
-            nadir[:, order] = np.minimum(nad, run_min)
-            prog = ((nz >= 1.2 * nadir) & (nz >= nadir + 5.0)).mean(axis=0)
+            prog = progression_probability(nz[:, None], sm[:, None], np.array([nad]))[0]
             frame = pd.DataFrame({"lesion_id": lid, "day": grid})
             for col, row in zip(QUANTILES, q, strict=True):
                 frame[col] = row
