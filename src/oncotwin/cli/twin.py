@@ -89,11 +89,11 @@ def fit_cmd(
 def forecast_cmd(
     ctx: typer.Context,
     directory: Annotated[Path, typer.Argument(help="Folder written by `oncotwin twin fit`.")],
-    days: Annotated[float, typer.Option(help="Horizon after the last scan [day].")] = 180.0,
+    days: Annotated[float, typer.Option(help="Horizon after the last scan, in days.")] = 180.0,
     at: Annotated[
         float | None, typer.Option(help="Forecast at these days instead: --at 200 250 300.")
     ] = None,
-    every: Annotated[float, typer.Option(help="Spacing of the forecast days [day].")] = 7.0,
+    every: Annotated[float, typer.Option(help="Spacing of the forecast days, in days.")] = 7.0,
     regimen: Annotated[str | None, typer.Option(help="Alternative regimen from now.")] = None,
 ) -> None:
     """Write DIR/forecast.csv: each lesion and the SLD, median and 80/95% intervals."""
