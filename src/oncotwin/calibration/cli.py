@@ -481,3 +481,109 @@ def fit_cmd(
     if folder is not None:
         console.print(f"wrote calibrated set {folder}", highlight=False)
     console.print(f"report: oncotwin calibrate report {out}", highlight=False)
+
+
+@app.command("validate")
+def validate_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder of a calibration store.")],
+    trials: Annotated[
+        str | None,
+        typer.Option(
+            help="Leave out only these trials, comma-separated: trial names ('CheckMate 067') "
+            "or example names (checkmate067). Default: every calibration trial."
+        ),
+    ] = None,
+    chains: Annotated[int, typer.Option(help="NUTS chains per refit (>= 2).", min=2)] = 2,
+    warmup: Annotated[int, typer.Option(help="Warm-up iterations per chain.", min=10)] = 300,
+    samples: Annotated[int, typer.Option(help="Draws per chain.", min=10)] = 300,
+    draws: Annotated[
+        int, typer.Option(help="Posterior draws behind each predictive interval.", min=50)
+    ] = 1000,
+    seed: Annotated[int, typer.Option(help="Seed of the emulator and the chains.", min=0)] = 0,
+    waves: Annotated[
+        str | None, typer.Option(help="Waves to use, comma-separated (default: all).")
+    ] = None,
+    active: Annotated[
+        int | None,
+        typer.Option(help="Emulate on this many screened quantities (default as `fit`).", min=1),
+    ] = None,
+) -> None:
+    """Leave-one-trial-out validation beside a nearest-arm lookup baseline: refit without
+    each calibration trial (the full fit's emulator reused), predict it, and score both.
+    Writes OUT/validation/ as each trial finishes (a rerun skips finished trials):
+    validation.csv, validation_summary.csv, validation_table.md."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from oncotwin.calibration.validate import VALIDATION_DIR, run_validation
+
+    try:
+        chosen = [int(w) for w in waves.split(",") if w.strip()] if waves else None
+    except ValueError:
+        raise _fail(OncotwinError(f"--waves {waves!r}: give wave numbers like 1,2")) from None
+    wanted = [t.strip() for t in trials.split(",") if t.strip()] if trials else None
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} trials"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    )
+    task = bar.add_task("full fit", total=None)
+
+    def progress(trial: str, done: int, total: int) -> None:
+        label = f"leaving out {trial}" if trial else "scoring"
+        bar.update(task, description=escape(label), completed=done, total=total)
+
+    try:
+        with bar:
+            scored, summary = run_validation(
+                out, trials=wanted, chains=chains, warmup=warmup, samples=samples, seed=seed,
+                draws=draws, waves=chosen, active=active, progress=progress,
+                note=lambda s: bar.console.print(f"[yellow]note:[/] {escape(s)}", highlight=False),
+            )  # fmt: skip
+    except OncotwinError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        err_console.print(
+            "[bold yellow]interrupted: finished trials are saved; rerun to continue[/]",
+            highlight=False,
+        )
+        raise typer.Exit(code=130) from None
+    for scope in ("all", "novel"):
+        s = summary[(summary["scope"] == scope) & summary["by"].isin(["endpoint class", "total"])]
+        table = Table(
+            title=f"leave-one-trial-out, {'all' if scope == 'all' else 'novel'} arms: "
+            "model / lookup (width: pp for rates, x/÷ factor for medians and HRs; score and "
+            "error: pp or log scale)"
+        )
+        for col in ("endpoint class", "targets", "inside 95%", "median width",
+                    "mean interval score", "median abs error", "ORR in published CI"):  # fmt: skip
+            table.add_column(col, justify="left" if col == "endpoint class" else "right")
+        for grp in [g for g in s["group"].unique() if g != "all targets"] + ["all targets"]:
+            m = s[(s["group"] == grp) & (s["method"] == "model")].iloc[0]
+            k = s[(s["group"] == grp) & (s["method"] == "lookup")].iloc[0]
+
+            def pair(col: str, r1: Any = m, r2: Any = k) -> str:
+                a, b = float(r1[col]), float(r2[col])
+                return " / ".join("-" if not math.isfinite(v) else f"{v:.2f}" for v in (a, b))
+
+            total = grp == "all targets"  # units differ between classes: counts only
+            table.add_row(
+                grp,
+                str(int(m["n"])),
+                f"{int(m['inside'])} / {int(k['inside'])}",
+                "-" if total else pair("median_width"),
+                "-" if total else pair("mean_interval_score"),
+                "-" if total else pair("median_abs_error"),
+                f"{int(m['orr_point_in_ci'])} / {int(k['orr_point_in_ci'])} of {int(m['orr_n'])}"
+                if m["orr_n"]
+                else "-",
+            )
+        console.print(table)
+    folder = Path(out) / VALIDATION_DIR
+    console.print(
+        f"{scored['trial'].nunique()} trials, {len(scored)} targets; wrote "
+        f"{folder / 'validation.csv'}, validation_summary.csv and validation_table.md",
+        highlight=False,
+    )
