@@ -39,12 +39,34 @@ import numpy as np
 import pandas as pd
 
 from oncotwin.calibration.emulator import Emulator, to_link
-from oncotwin.calibration.history import HistoryMatch, NoMatchWarning
-from oncotwin.calibration.posterior import TAU_NAMES, TAU_PRIOR_SCALE, Posterior, fit_posterior
+from oncotwin.calibration.history import (
+    HistoryMatch,
+    NoMatchWarning,
+    _censored,
+    _own_discrepancy,
+    observation_variance,
+)
+from oncotwin.calibration.posterior import (
+    _GH_NODES,
+    TAU_NAMES,
+    TAU_PRIOR_SCALE,
+    Posterior,
+    _tau_group,
+    fit_posterior,
+)
 from oncotwin.calibration.store import CalibrationStore, targets_hash
 from oncotwin.errors import OncotwinError, did_you_mean
 
-__all__ = ["FitResult", "active_inputs", "design_matrix", "fit_store", "trial_of", "write_set"]
+__all__ = [
+    "FitResult",
+    "active_inputs",
+    "design_matrix",
+    "fit_store",
+    "pointwise_loglik",
+    "stack_chains",
+    "trial_of",
+    "write_set",
+]
 
 #: Arm id -> trial name of the calibration arms (``published_arms.csv``), filled lazily.
 _TRIALS: dict[str, str] = {}
@@ -77,6 +99,7 @@ class FitResult:
     hierarchy_json: str
     model_fingerprints: dict[str, str]
     targets_hash: str
+    chain_weights: np.ndarray = dataclasses.field(default_factory=lambda: np.ones(1))
 
     def predict_targets(
         self,
@@ -316,10 +339,20 @@ def fit_store(
             warmup=warmup,
             samples=samples,
         )
+    weights = np.full(chains, 1.0 / chains)
+    if not posterior.converged:
+        # chains that stay in different modes: their union is not the posterior; weight them
+        # by stacking and resample (diagnostics stay those of the raw chains)
+        say("chains do not mix: weighting them by stacking (Yao, Vehtari & Gelman 2022)")
+        weights = stack_chains(posterior, fitted)
+        posterior = dataclasses.replace(
+            posterior, draws=_resample_chains(posterior.draws, weights, seed)
+        )
     return FitResult(
         emulator=emulator,
         history=history,
         posterior=posterior,
+        chain_weights=weights,
         targets=[t for t in emulated if t.target_id in emulator.names],
         fitted=fitted,
         excluded_trials=tuple(exclude_trials),
@@ -332,6 +365,93 @@ def fit_store(
         model_fingerprints=dict(run["model_fingerprints"]),
         targets_hash=th,
     )
+
+
+def pointwise_loglik(posterior: Posterior, targets: Sequence[Any]) -> np.ndarray:
+    """``(draws, targets)`` log-likelihood of each target at each posterior draw: the same
+    likelihood as the posterior's (:mod:`oncotwin.calibration.posterior`: logit-normal
+    binomial by Gauss-Hermite quadrature, normal on the log scale, censored medians as a
+    bound), evaluated in numpy at the emulator's prediction for each draw."""
+    from scipy.special import gammaln, log_expit, logsumexp
+    from scipy.stats import norm
+
+    em, d = posterior.emulator, posterior.draws
+    mean, var = em.predict(d[posterior.theta_names].to_numpy())
+    cols = [em.names.index(t.target_id) for t in targets]
+    mu, v_em = mean[:, cols], var[:, cols]
+    n_sim = posterior.n_sim
+    taus = np.column_stack(
+        [
+            d[name].to_numpy()
+            if name in d.columns
+            else np.full(len(d), float(posterior.taus.get(name) or 0.0))
+            for name in TAU_NAMES
+        ]
+    )
+    nodes, weights = np.polynomial.hermite_e.hermegauss(_GH_NODES)
+    logw = np.log(weights / math.sqrt(2 * math.pi))
+    out = np.empty(mu.shape)
+    for j, t in enumerate(targets):
+        extra = v_em[:, j] + taus[:, _tau_group(t)] ** 2 + _own_discrepancy(t) ** 2
+        if t.law == "binomial":
+            n = float(t.n)
+            k = round(t.observed / 100.0 * n)
+            if n_sim is not None:
+                p = 1.0 / (1.0 + np.exp(-mu[:, j]))
+                p = (p * n_sim + 0.5) / (n_sim + 1.0)
+                extra = extra + 1.0 / (n_sim * p * (1.0 - p))
+            eta = mu[:, j, None] + np.sqrt(extra)[:, None] * nodes[None, :]
+            ll = k * log_expit(eta) + (n - k) * log_expit(-eta) + logw[None, :]
+            comb = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+            out[:, j] = logsumexp(ll, axis=1) + comb
+        else:
+            ratio = t.n / n_sim if n_sim else 0.0
+            sd = np.sqrt(observation_variance(t) * (1.0 + ratio) + extra)
+            z = math.log(t.observed)
+            out[:, j] = (
+                norm.logcdf((mu[:, j] - z) / sd) if _censored(t) else norm.logpdf(z, mu[:, j], sd)
+            )
+    return out
+
+
+def stack_chains(posterior: Posterior, targets: Sequence[Any]) -> np.ndarray:
+    """Stacking weights of the posterior's chains (Yao, Vehtari & Gelman 2022, "Stacking for
+    non-mixing Bayesian computations", Bayesian Anal 17:1-34).
+
+    When chains stay in different modes (R-hat far above 1), their union is not the
+    posterior. Stacking weights chain k by ``w`` maximising ``sum_i log sum_k w_k p_ik``, with
+    ``p_ik`` the mean over chain k's draws of target i's likelihood (the in-sample pointwise
+    predictive density; Yao et al. use its leave-one-out estimate). Returns one weight per
+    chain (summing to 1)."""
+    from scipy.optimize import minimize
+    from scipy.special import logsumexp, softmax
+
+    ll = pointwise_loglik(posterior, targets)
+    chains = posterior.draws["chain"].to_numpy()
+    ids = np.unique(chains)
+    lpd = np.stack(  # (chains, targets): log mean over the chain's draws
+        [logsumexp(ll[chains == c], axis=0) - math.log((chains == c).sum()) for c in ids]
+    )
+
+    def loss(a: np.ndarray) -> float:
+        logw = a - logsumexp(a)
+        return -float(np.sum(logsumexp(lpd + logw[:, None], axis=0)))
+
+    res = minimize(loss, np.zeros(len(ids)), method="Nelder-Mead", options={"maxiter": 4000})
+    return np.asarray(softmax(res.x))
+
+
+def _resample_chains(draws: pd.DataFrame, weights: np.ndarray, seed: int) -> pd.DataFrame:
+    """The draws with chain k resampled to ``round(w_k x draws)`` of its own draws."""
+    rng = np.random.default_rng([seed, 11])
+    chains = draws["chain"].to_numpy()
+    take = []
+    for c, w in zip(np.unique(chains), weights, strict=True):
+        k = round(float(w) * len(draws))
+        rows = np.flatnonzero(chains == c)
+        if k:
+            take.append(rng.choice(rows, size=k, replace=k > len(rows)))
+    return draws.iloc[np.concatenate(take)].reset_index(drop=True)
 
 
 def write_set(result: FitResult, out_dir: str | Path, name: str) -> Path:
@@ -348,6 +468,7 @@ def write_set(result: FitResult, out_dir: str | Path, name: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     hierarchy = Hierarchy.from_json(result.hierarchy_json)
     draws = result.posterior.draws.copy()
+    weights = result.chain_weights
     for tau in TAU_NAMES:
         if tau not in draws.columns:
             fixed = result.posterior.taus.get(tau)
@@ -384,6 +505,13 @@ def write_set(result: FitResult, out_dir: str | Path, name: str) -> Path:
             "targets_r2_below_0.5": s["emulator_r2_below_0.5"],
         },
         "posterior": {
+            "chain_stacking_weights": [round(float(w), 4) for w in weights],
+            "draws_from": (
+                "all chains (converged)"
+                if s["converged"]
+                else "chains resampled by their stacking weights (not converged: the chains "
+                "stay in different modes; Yao, Vehtari & Gelman 2022)"
+            ),
             "converged": s["converged"],
             "max_r_hat": s["max_r_hat"],
             "min_ess": s["min_ess"],
