@@ -160,6 +160,9 @@ def test_clear_errors(set_path, tmp_path, monkeypatch):
     assert r.exit_code == 2 and "--resume does not apply to --predict" in r.output
     with pytest.raises(OncotwinError, match="sim_per_arm"):
         P.predict("keynote024", sim_per_arm=3)
+    old = write_set(tmp_path, name="old", fingerprint="0000000000000000")
+    with pytest.raises(OncotwinError, match=r"cannot predict.*fingerprint 0000000000000000"):
+        P.predict("keynote024", calibrated=str(old), draws=5, sim_per_arm=10, workers=1)
 
 
 def test_predictive_laws_match_their_closed_forms():

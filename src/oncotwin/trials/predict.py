@@ -242,32 +242,38 @@ def _run_blocks(
     cols: np.ndarray,
     workers: int,
     progress: Callable[[int, int], None] | None,
+    meanwhile: Callable[[], None] = lambda: None,
 ) -> pd.DataFrame:
-    """Simulate every patient of ``plan`` in blocks; the first block runs here (it warms
-    the compiled kernels), the rest on ``workers`` forked processes."""
+    """Simulate every patient of ``plan`` in blocks on ``workers`` forked processes (in
+    this one if 1). ``meanwhile`` runs here while the workers simulate (first, without
+    workers); an error from it cancels the blocks not started. The compiled kernels are
+    written atomically, so workers that compile the same kernel at once are safe."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     n = plan.n_total
     blocks = [np.arange(lo, min(n, lo + BLOCK), dtype=np.int64) for lo in range(0, n, BLOCK)]
-    out: list[pd.DataFrame] = [_simulate_block(plan, blocks[0], cols, factors[blocks[0]])]
-    if progress:
-        progress(1, len(blocks))
-    rest = blocks[1:]
+    out: list[pd.DataFrame] = []
     fork = "fork" in multiprocessing.get_all_start_methods()
-    if rest and workers > 1 and fork:
+    if len(blocks) > 1 and workers > 1 and fork:
         ctx = multiprocessing.get_context("fork")
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-            futures = [pool.submit(_simulate_block, plan, b, cols, factors[b]) for b in rest]
+            futures = [pool.submit(_simulate_block, plan, b, cols, factors[b]) for b in blocks]
+            try:
+                meanwhile()
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
             for i, f in enumerate(futures):
                 out.append(f.result())
                 if progress:
-                    progress(i + 2, len(blocks))
+                    progress(i + 1, len(blocks))
     else:
-        for i, b in enumerate(rest):
+        meanwhile()
+        for i, b in enumerate(blocks):
             out.append(_simulate_block(plan, b, cols, factors[b]))
             if progress:
-                progress(i + 2, len(blocks))
+                progress(i + 1, len(blocks))
     return pd.concat(out, ignore_index=True)
 
 
@@ -410,9 +416,6 @@ def predict(
             f"calibrated set {cset.name} calibrates {cset.model}; this trial runs "
             f"{spec.trial.model}: nothing to predict with"
         )
-    problem = cset.fingerprint_problem()
-    if problem is not None:
-        raise OncotwinError(f"calibrated set {cset.name} cannot predict: {problem}")
     run_seed = int(spec.trial.seed if seed is None else seed)
     n_arms = len(spec.arms)
     n_sim = int(sim_per_arm) * n_arms
@@ -440,7 +443,13 @@ def predict(
 
     w = workers if workers is not None else min(2, os.cpu_count() or 1)
     t1 = time.perf_counter()
-    outcomes = _run_blocks(plan, fd[draw_of], cols, int(w), progress)
+
+    def check_fingerprint() -> None:  # ~10 s of sympy: overlapped with the simulation
+        problem = cset.fingerprint_problem()
+        if problem is not None:
+            raise OncotwinError(f"calibrated set {cset.name} cannot predict: {problem}")
+
+    outcomes = _run_blocks(plan, fd[draw_of], cols, int(w), progress, check_fingerprint)
     t_sim = time.perf_counter() - t1
     outcomes["draw"] = draw_of[outcomes["patient_id"].to_numpy()]
 
