@@ -142,7 +142,11 @@ def test_a_changed_model_fingerprint_is_refused_with_the_fix(tmp_path):
     fresh.close()
 
 
-def test_cli_status_says_what_is_done_failed_and_whether_the_model_matches(tmp_path):
+def test_cli_status_says_what_is_done_failed_and_whether_the_model_matches(tmp_path, monkeypatch):
+    from oncotwin.calibration import cli as calibration_cli
+
+    # the console's width is read once at import (whichever test imported it first)
+    monkeypatch.setattr(calibration_cli.console, "_width", 300)
     _filled(tmp_path).close()
     res = CliRunner().invoke(app, ["calibrate", "status", str(tmp_path)], env={"COLUMNS": "200"})
     assert res.exit_code == 0, res.output

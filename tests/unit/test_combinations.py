@@ -134,10 +134,14 @@ def test_unknown_combination_lookup():
         get_combination("FOLFIRY")
 
 
-def test_cli_drugs_lists_the_combinations():
+def test_cli_drugs_lists_the_combinations(monkeypatch):
     from typer.testing import CliRunner
 
+    from oncotwin.cli import main
     from oncotwin.cli.main import app
+
+    # the console's width is read once at import (whichever test imported it first)
+    monkeypatch.setattr(main.console, "_width", 250)
 
     out = CliRunner().invoke(app, ["drugs"], env={"COLUMNS": "250"})
     assert out.exit_code == 0, out.output
